@@ -1,0 +1,1 @@
+"""Jingzhun: the education precision poverty alleviation platform."""

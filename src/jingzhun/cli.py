@@ -1,0 +1,18 @@
+"""The ``jingzhun`` console script: every management command as ``jingzhun <command>``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    """Run a Django management command."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jingzhun.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line([sys.argv[0], *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

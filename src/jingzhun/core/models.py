@@ -1,0 +1,142 @@
+"""Shared kernel models: the audit log and the import records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained entry of the audit log."""
+
+    at = models.DateTimeField(_("at"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    data = models.JSONField(_("data"), default=dict)
+    ip = models.CharField(_("IP address"), max_length=64, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.actor_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Audit events are append-only.")
+
+
+class ImportBatch(models.Model):
+    """One file a user imported, with its outcome and counts."""
+
+    class Kind(models.TextChoices):
+        AREAS = "areas", _("Areas")
+        SCHOOLS = "schools", _("Schools")
+        REGISTRY = "registry", _("Poverty registry")
+        ROLLS = "rolls", _("Student rolls")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        NEEDS_MAPPING = "needs_mapping", _("Columns need mapping")
+        REJECTED = "rejected", _("Rejected")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_path = models.CharField(_("stored file"), max_length=500)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    county_code = models.CharField(_("county code"), max_length=6, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_created = models.PositiveIntegerField(_("created"), default=0)
+    rows_updated = models.PositiveIntegerField(_("updated"), default=0)
+    rows_unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    warnings = models.PositiveIntegerField(_("warnings"), default=0)
+    progress_done = models.PositiveIntegerField(_("progress"), default=0)
+    progress_total = models.PositiveIntegerField(_("progress total"), default=0)
+    progress_stage = models.CharField(_("stage"), max_length=64, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    report_path = models.CharField(_("error report"), max_length=500, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    proposed_mapping = models.JSONField(_("proposed mapping"), default=dict, blank=True)
+    file_headers = models.JSONField(_("file headers"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> models.Q | None:
+        """Imports are county work: visible to county-level users of that county."""
+        if scope.level != "county":
+            return None
+        return models.Q(county_code=scope.county_code) | models.Q(county_code="")
+
+
+class ImportChange(models.Model):
+    """What an import changed in one existing record (old and new values)."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    entity = models.CharField(_("entity"), max_length=32)
+    key = models.CharField(_("key"), max_length=100)
+    action = models.CharField(_("action"), max_length=16)
+    changes = models.JSONField(_("changes"), default=dict)
+
+    class Meta:
+        verbose_name = _("import change")
+        verbose_name_plural = _("import changes")
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.key} {self.action}"
+
+
+class ColumnMapping(models.Model):
+    """A confirmed mapping of a source's file headers to our fields, reused next time."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportBatch.Kind.choices)
+    source = models.CharField(_("source"), max_length=100)
+    mapping = models.JSONField(_("mapping"), default=dict)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("column mapping")
+        verbose_name_plural = _("column mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source"], name="column_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.source}"
