@@ -82,10 +82,12 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the bundled Swagger UI for /api/docs (no CDN)
     "jingzhun.core",
     "jingzhun.accounts",
     "jingzhun.registry",
     "jingzhun.schools",
+    "jingzhun.demo",
 ]
 
 MIDDLEWARE = [

@@ -7,3 +7,10 @@ from django.utils.translation import gettext_lazy as _
 class SchoolsConfig(AppConfig):
     name = "jingzhun.schools"
     verbose_name = _("Schools and rolls")
+
+    def ready(self) -> None:
+        from jingzhun.core.importing import register
+        from jingzhun.schools.importers import ROLLS_IMPORTER, SCHOOL_IMPORTER
+
+        register(SCHOOL_IMPORTER)
+        register(ROLLS_IMPORTER)

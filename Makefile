@@ -1,0 +1,60 @@
+# Jingzhun: `make demo` builds and serves a demo county; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VAR := var
+DEMO_ENV := $(VAR)/demo.env
+DEMO_DATA := $(VAR)/demo-county
+SEED ?= 2018
+
+.PHONY: demo test venv lint typecheck messages serve clean-demo
+
+$(BIN)/jingzhun: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(BIN)/jingzhun
+
+venv: $(BIN)/jingzhun
+
+$(DEMO_ENV): | $(BIN)/jingzhun
+	mkdir -p $(VAR)
+	$(BIN)/python -c "import base64,os,secrets; \
+	k=lambda: base64.b64encode(os.urandom(32)).decode(); \
+	print('export JINGZHUN_SECRET_KEY=' + secrets.token_urlsafe(48)); \
+	print('export JINGZHUN_FIELD_KEYS=1:' + k()); \
+	print('export JINGZHUN_BLIND_INDEX_KEY=' + k()); \
+	print('export JINGZHUN_DEBUG=1')" > $(DEMO_ENV)
+	chmod 600 $(DEMO_ENV)
+
+demo: $(BIN)/jingzhun $(DEMO_ENV)
+	. ./$(DEMO_ENV) && $(BIN)/jingzhun migrate --noinput
+	. ./$(DEMO_ENV) && $(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null
+	. ./$(DEMO_ENV) && $(BIN)/jingzhun demo_setup --seed $(SEED) --out $(DEMO_DATA)
+	. ./$(DEMO_ENV) && $(BIN)/jingzhun collectstatic --noinput >/dev/null
+	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops the server and the worker)"
+	. ./$(DEMO_ENV) && ( $(BIN)/jingzhun db_worker & echo $$! > $(VAR)/worker.pid; \
+	  trap 'kill $$(cat $(VAR)/worker.pid) 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/jingzhun runserver 127.0.0.1:8000 --insecure )
+
+test: $(BIN)/jingzhun
+	$(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null
+	JINGZHUN_TESTING=1 $(BIN)/python -m pytest tests
+	@if [ -n "$$JINGZHUN_TEST_POSTGRES$$DATABASE_URL" ]; then \
+	  echo "== the suite again on PostgreSQL =="; \
+	  DATABASE_URL=$${JINGZHUN_TEST_POSTGRES:-$$DATABASE_URL} JINGZHUN_TESTING=1 $(BIN)/python -m pytest tests; \
+	else echo "(PostgreSQL run skipped: set JINGZHUN_TEST_POSTGRES=postgres://user@host:port/db)"; fi
+
+lint: $(BIN)/jingzhun
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(BIN)/jingzhun
+	JINGZHUN_TESTING=1 $(BIN)/mypy
+
+messages: $(BIN)/jingzhun
+	cd src/jingzhun && JINGZHUN_TESTING=1 ../../$(BIN)/jingzhun makemessages -l zh_Hans -l en --no-obsolete
+
+clean-demo:
+	rm -rf $(VAR)/jingzhun.sqlite3* $(DEMO_DATA) $(VAR)/media $(VAR)/progress

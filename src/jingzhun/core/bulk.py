@@ -1,0 +1,65 @@
+"""Set-wise writes: many rows in one statement batch, never a per-row ORM loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from django.db import connection
+
+BATCH = 5000
+
+
+def _chunks(rows: Sequence[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                *, progress: Any = None) -> int:
+    """Insert rows into a table (COPY on PostgreSQL, executemany on SQLite); return the count."""
+    if not rows:
+        return 0
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    done = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+            with raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    done += 1
+                    if progress is not None and done % 50_000 == 0:
+                        progress(done)
+            return done
+        marks = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"
+        for chunk in _chunks(rows, BATCH):
+            cursor.executemany(sql, chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
+    return done
+
+
+def update_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Update rows by primary key; each row is (*values, id)."""
+    if not rows:
+        return 0
+    qn = connection.ops.quote_name
+    sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+    sql = f"UPDATE {qn(table)} SET {sets} WHERE {qn('id')} = %s"
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, BATCH):
+            cursor.executemany(sql, chunk)
+    return len(rows)
+
+
+def fetch_columns(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Return all rows of a query as tuples."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())

@@ -1,0 +1,588 @@
+"""The import framework: read a county file, map its columns, validate in bulk, land it whole.
+
+Each kind of file (areas, schools, registry, rolls) is an :class:`Importer`
+registered by the app that owns its tables. The framework does the parts they
+share: reading (``core.tabular``), column mapping, vectorised parsing
+(``core.normalize``), the per-row error report, the all-or-nothing
+transaction, counts, progress and the audit event.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import shutil
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import xlsxwriter
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from jingzhun.core import crypto, normalize
+from jingzhun.core.audit import audit_record
+from jingzhun.core.bulk import fetch_columns, insert_rows, update_rows
+from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange
+from jingzhun.core.progress import Progress
+from jingzhun.core.tabular import TabularError, read_table
+
+SENSITIVE_KINDS = {"id", "bank"}
+
+ERROR_MESSAGES: dict[str, Any] = {
+    "required": gettext_lazy("A value is required."),
+    "id_excel_number": gettext_lazy(
+        "Excel turned this ID number into a number and lost its last digits; format the column "
+        "as text and type the number again."
+    ),
+    "id_length": gettext_lazy("An ID number has 18 characters."),
+    "id_chars": gettext_lazy("An ID number has 17 digits and a final digit or X."),
+    "id_birth_date": gettext_lazy("The birth date inside the ID number is not a real date."),
+    "id_checksum": gettext_lazy("The ID number's check character is wrong (a typing error?)."),
+    "id_area_unknown": gettext_lazy("Unknown area code in the ID number (late registration?)."),
+    "date_format": gettext_lazy("Not a date; write it like 2010-05-03."),
+    "bool_format": gettext_lazy("Write 是 or 否."),
+    "school_year_format": gettext_lazy("Not a school year; write it like 2018 or 2018-2019."),
+    "choice": gettext_lazy("Not one of the allowed values."),
+    "int_format": gettext_lazy("Not a whole number."),
+    "int_range": gettext_lazy("The number is out of range."),
+    "decimal_format": gettext_lazy("Not a number."),
+    "code_format": gettext_lazy("Wrong number of digits for this code."),
+    "too_long": gettext_lazy("The text is too long."),
+    "account_format": gettext_lazy("A bank account number has 12 to 25 digits."),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column an importer understands."""
+
+    name: str
+    zh: str
+    en: str
+    kind: str = "text"  # text | id | bank | date | bool | year | int | choice | code | decimal
+    required: bool = False
+    choices: Mapping[str, str] | None = None
+    lengths: tuple[int, ...] = ()  # allowed lengths of a digit code
+    lo: int | None = None
+    hi: int | None = None
+    max_length: int = 100
+    aliases: tuple[str, ...] = ()
+    soft_errors: tuple[str, ...] = ()  # error codes reported as warnings; the row still lands
+
+    def labels(self) -> set[str]:
+        return {self.zh, self.en, self.name, *self.aliases}
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    value: str
+    reason: str
+    severity: str = "error"
+
+
+@dataclass
+class Report:
+    """Errors and warnings found in a file."""
+
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+
+    def add(self, line: int, column: str, value: Any, code_or_text: str, *, warning: bool = False,
+            sensitive: bool = False) -> None:
+        text = str(ERROR_MESSAGES.get(code_or_text, code_or_text))
+        shown = "" if value is None else str(value)
+        if sensitive and shown:
+            shown = crypto.mask_id(shown)
+        item = RowError(line, column, shown, text, "warning" if warning else "error")
+        (self.warnings if warning else self.errors).append(item)
+
+    @property
+    def rejected_lines(self) -> int:
+        return len({e.line for e in self.errors})
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """What an importer gets to see of the current import."""
+
+    batch: ImportBatch
+    report: Report
+    progress: Callable[..., None]
+    headers: dict[str, str]  # field name -> header text in the file
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, name)
+
+
+class Importer(ABC):
+    """A kind of file: its fields, its cross-row checks, and how it lands."""
+
+    kind: str
+    fields: tuple[Field, ...]
+
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def check(self, data: pa.Table, ctx: Context) -> pa.Table:
+        """Add cross-row and reference errors; return the (possibly enriched) table."""
+        return data
+
+    @abstractmethod
+    def apply(self, data: pa.Table, ctx: Context) -> Counts:
+        """Write the validated rows (inside the import's transaction)."""
+
+
+_IMPORTERS: dict[str, Importer] = {}
+
+
+def register(importer: Importer) -> None:
+    """Make an importer available (called by the owning app's AppConfig.ready)."""
+    _IMPORTERS[importer.kind] = importer
+
+
+def importer_for(kind: str) -> Importer:
+    try:
+        return _IMPORTERS[kind]
+    except KeyError as exc:
+        raise ValueError(_("Unknown import kind: %(kind)s") % {"kind": kind}) from exc
+
+
+def _fold(text: str) -> str:
+    return "".join(str(text).split()).replace("*", "").replace("（必填）", "").replace("(必填)", "").casefold()
+
+
+def propose_mapping(headers: list[str], importer: Importer) -> dict[str, int]:
+    """Return the likely {field: column index} for a file's headers (exact labels, then similar)."""
+    folded = [_fold(h) for h in headers]
+    mapping: dict[str, int] = {}
+    used: set[int] = set()
+    for f in importer.fields:
+        labels = {_fold(x) for x in f.labels()}
+        for i, h in enumerate(folded):
+            if h and h in labels and i not in used:
+                mapping[f.name] = i
+                used.add(i)
+                break
+    for f in importer.fields:
+        if f.name in mapping:
+            continue
+        best, best_score = None, 0.0
+        for i, h in enumerate(folded):
+            if i in used or not h:
+                continue
+            score = max(difflib.SequenceMatcher(None, h, _fold(x)).ratio() for x in f.labels())
+            if _fold(f.zh) in h or h in _fold(f.zh):
+                score = max(score, 0.8)
+            if score > best_score:
+                best, best_score = i, score
+        if best is not None and best_score >= 0.6:
+            mapping[f.name] = best
+            used.add(best)
+    return mapping
+
+
+def stored_mapping(kind: str, source: str, headers: list[str]) -> dict[str, int] | None:
+    """Return a kept mapping for this source, by header text, if all its headers are present."""
+    if not source:
+        return None
+    kept = ColumnMapping.objects.filter(kind=kind, source=source).first()
+    if kept is None:
+        return None
+    folded = [_fold(h) for h in headers]
+    result: dict[str, int] = {}
+    for name, header in kept.mapping.items():
+        if _fold(header) not in folded:
+            return None
+        result[name] = folded.index(_fold(header))
+    return result
+
+
+def mapping_save(*, actor: Any, kind: str, source: str, mapping: dict[str, str]) -> ColumnMapping:
+    """Keep a confirmed mapping {field: header text} for a source."""
+    with transaction.atomic():
+        kept, _created = ColumnMapping.objects.update_or_create(
+            kind=kind, source=source, defaults={"mapping": mapping}
+        )
+        audit_record(actor=actor, action="import.mapping_saved", target=kept,
+                     data={"kind": kind, "source": source, "mapping": mapping})
+    return kept
+
+
+def _parse_column(f: Field, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Return (typed values, error codes) for one column."""
+    if f.kind in ("id",):
+        return normalize.normalize_id_numbers(raw)
+    if f.kind == "date":
+        return normalize.parse_dates(raw)
+    if f.kind == "bool":
+        return normalize.parse_booleans(raw)
+    if f.kind == "year":
+        return normalize.parse_school_years(raw)
+    if f.kind == "int":
+        return normalize.parse_int(raw, f.lo, f.hi)
+    if f.kind == "decimal":
+        return normalize.parse_decimal(raw)
+    if f.kind == "choice":
+        assert f.choices is not None
+        return normalize.parse_choice(raw, f.choices)
+    text = pc.utf8_trim_whitespace(raw.cast(pa.string()))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    if f.kind in ("code", "bank"):
+        cleaned = pc.replace_substring_regex(text, r"[\s\u3000]", "")
+        ok = pc.match_substring_regex(cleaned, r"^\d+$")
+        if f.kind == "bank":
+            lengths_ok = pc.and_(ok, pc.and_(pc.greater_equal(pc.utf8_length(cleaned), 12),
+                                             pc.less_equal(pc.utf8_length(cleaned), 25)))
+            code = "account_format"
+        elif f.lengths:
+            lengths_ok = pc.and_(ok, pc.is_in(pc.utf8_length(cleaned),
+                                              value_set=pa.array(f.lengths, pa.int32())))
+            code = "code_format"
+        else:
+            lengths_ok = pc.is_valid(cleaned)
+            code = "code_format"
+        bad = pc.and_(pc.is_valid(cleaned), pc.invert(pc.fill_null(lengths_ok, False)))
+        errors = pc.if_else(bad, pa.scalar(code), pa.scalar(None, pa.string()))
+        return pc.if_else(bad, pa.scalar(None, pa.string()), cleaned), errors
+    too_long = pc.fill_null(pc.greater(pc.utf8_length(text), f.max_length), False)
+    errors = pc.if_else(too_long, pa.scalar("too_long"), pa.scalar(None, pa.string()))
+    return text, errors
+
+
+def _collect(report: Report, errors: pa.Array, raw: pa.Array, lines: pa.Array, header: str,
+             sensitive: bool, soft: tuple[str, ...] = ()) -> None:
+    mask = pc.is_valid(errors)
+    if not pc.any(mask).as_py():
+        return
+    idx = pc.indices_nonzero(mask).to_pylist()
+    codes, values, line_nos = errors.take(idx).to_pylist(), raw.take(idx).to_pylist(), lines.take(idx).to_pylist()
+    for code, value, line in zip(codes, values, line_nos, strict=True):
+        report.add(line, header, value, code, sensitive=sensitive, warning=code in soft)
+
+
+class ImportFailure(Exception):
+    """A problem with the file as a whole (not one row): the import is rejected with this text."""
+
+
+class NeedsMapping(Exception):
+    """The file's headers do not cover the required fields; the user must map them."""
+
+
+def parse_file(batch: ImportBatch, importer: Importer, report: Report,
+               progress: Callable[..., None]) -> tuple[pa.Table, dict[str, str]]:
+    """Read, map and type a file; return (typed table with `_line`, field -> header)."""
+    aliases = set().union(*(f.labels() for f in importer.fields))
+    progress(_("Reading the file"), force=True)
+    raw = read_table(Path(batch.stored_path), header_aliases=aliases)
+    batch.file_headers = raw.headers
+    if batch.mapping:
+        mapping = {k: raw.headers.index(v) for k, v in batch.mapping.items() if v in raw.headers}
+    else:
+        mapping = stored_mapping(importer.kind, batch.source, raw.headers) or propose_mapping(
+            raw.headers, importer)
+    missing = [f for f in importer.fields if f.required and f.name not in mapping]
+    if missing:
+        batch.proposed_mapping = {k: raw.headers[i] for k, i in mapping.items()}
+        raise NeedsMapping(_("These required columns were not found: %(cols)s") % {
+            "cols": ", ".join(f"{f.zh} ({f.en})" for f in missing)})
+    n = raw.table.num_rows
+    lines = raw.line_numbers
+    columns: dict[str, pa.Array] = {}
+    headers: dict[str, str] = {}
+    for i, f in enumerate(importer.fields):
+        progress(_("Checking columns"), i, len(importer.fields))
+        if f.name in mapping:
+            col = raw.table.column(mapping[f.name]).combine_chunks()
+            headers[f.name] = raw.headers[mapping[f.name]]
+        else:
+            col = pa.nulls(n, pa.string())
+            headers[f.name] = f.zh
+        values, errors = _parse_column(f, col)
+        if f.required:
+            missing_mask = pc.and_(pc.is_null(col), pc.is_null(errors))
+            errors = pc.if_else(missing_mask, pa.scalar("required"), errors)
+        _collect(report, errors, col, lines, headers[f.name], f.kind in SENSITIVE_KINDS,
+                 f.soft_errors)
+        if f.kind == "id":
+            columns[f"{f.name}__raw"] = col
+            columns[f"{f.name}__error"] = errors
+        columns[f.name] = values
+    columns["_line"] = lines
+    return pa.table(columns), headers
+
+
+def write_report(batch: ImportBatch, report: Report) -> str:
+    """Write the per-row error report as .xlsx and return its path."""
+    out = Path(settings.REPORT_DIR) / f"import-{batch.pk}-report.xlsx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+    ws = wb.add_worksheet(_("Errors")[:31])
+    bold = wb.add_format({"bold": True})
+    heads = [_("Line"), _("Column"), _("Value"), _("Reason"), _("Severity")]
+    for c, h in enumerate(heads):
+        ws.write_string(0, c, str(h), bold)
+    ws.set_column(0, 0, 8)
+    ws.set_column(1, 2, 20)
+    ws.set_column(3, 3, 60)
+    items = sorted(report.errors + report.warnings, key=lambda e: (e.line, e.severity))
+    for r, e in enumerate(items, start=1):
+        ws.write_number(r, 0, e.line)
+        ws.write_string(r, 1, e.column)
+        ws.write_string(r, 2, e.value)
+        ws.write_string(r, 3, e.reason)
+        ws.write_string(r, 4, str(_("error") if e.severity == "error" else _("warning")))
+    wb.close()
+    return str(out)
+
+
+def store_upload(src: Path | Any, file_name: str) -> tuple[str, str]:
+    """Copy an uploaded or given file into the import store; return (path, sha256)."""
+    digest = hashlib.sha256()
+    store = Path(settings.IMPORT_DIR)
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = store / f".upload-{time.time_ns()}"
+    with open(tmp, "wb") as out:
+        if isinstance(src, Path):
+            with open(src, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        else:
+            for chunk in src.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+    sha = digest.hexdigest()
+    suffix = Path(file_name).suffix.lower()
+    final = store / f"{sha}{suffix}"
+    shutil.move(str(tmp), final)
+    return str(final), sha
+
+
+def import_create(*, actor: Any, kind: str, path: Path | Any, file_name: str, source: str = "",
+                  mapping: dict[str, str] | None = None) -> ImportBatch:
+    """Record a new import of a file (not yet run)."""
+    importer_for(kind)
+    suffix = Path(file_name).suffix.lower()
+    if suffix not in (".xlsx", ".xls", ".csv"):
+        raise ValueError(_("Only .xlsx, .xls and .csv files can be imported."))
+    stored, sha = store_upload(path, file_name)
+    scope = getattr(actor, "scope", None)
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            kind=kind, source=source, file_name=Path(file_name).name, stored_path=stored,
+            sha256=sha, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            county_code=getattr(scope, "county_code", "") or "", mapping=mapping or {},
+        )
+        audit_record(actor=actor, action="import.created", target=batch,
+                     actor_name="" if actor else "cli",
+                     data={"kind": kind, "file": batch.file_name, "sha256": sha})
+    return batch
+
+
+def _finish(batch: ImportBatch, status: str, message: str = "") -> None:
+    batch.status = status
+    batch.message = message
+    batch.finished_at = timezone.now()
+    batch.save()
+
+
+def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None) -> ImportBatch:
+    """Run an import to the end: rejected with a report, needs mapping, or landed whole."""
+    importer = importer_for(batch.kind)
+    progress = Progress(f"import-{batch.pk}", echo=echo)
+    batch.status = ImportBatch.Status.RUNNING
+    batch.save(update_fields=["status"])
+    report = Report()
+    try:
+        data, headers = parse_file(batch, importer, report, progress)
+    except NeedsMapping as exc:
+        _finish(batch, ImportBatch.Status.NEEDS_MAPPING, str(exc))
+        return batch
+    except TabularError as exc:
+        _finish(batch, ImportBatch.Status.REJECTED, str(exc))
+        return batch
+    ctx = Context(batch=batch, report=report, progress=progress, headers=headers)
+    batch.rows_total = data.num_rows
+    progress(_("Checking rows"), force=True)
+    data = importer.check(data, ctx)
+    batch.warnings = len(report.warnings)
+    if report.errors:
+        batch.rows_rejected = report.rejected_lines
+        batch.report_path = write_report(batch, report)
+        with transaction.atomic():
+            _finish(batch, ImportBatch.Status.REJECTED, _(
+                "%(n)d rows have errors; nothing was imported. Open the error report.") % {
+                "n": batch.rows_rejected})
+            audit_record(actor=batch.created_by, action="import.rejected", target=batch,
+                         data={"errors": len(report.errors), "rows": batch.rows_rejected})
+        progress(_("Rejected"), force=True)
+        return batch
+    try:
+        with transaction.atomic():
+            counts = importer.apply(data, ctx)
+            batch.rows_created, batch.rows_updated = counts.created, counts.updated
+            batch.rows_unchanged = counts.unchanged
+            if report.warnings:
+                batch.report_path = write_report(batch, report)
+            _finish(batch, ImportBatch.Status.DONE, "\n".join(counts.notes))
+            audit_record(actor=batch.created_by, action="import.done", target=batch, data={
+                "kind": batch.kind, "sha256": batch.sha256, "rows": batch.rows_total,
+                "created": counts.created, "updated": counts.updated,
+                "unchanged": counts.unchanged})
+    except ImportFailure as exc:
+        batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
+        _finish(batch, ImportBatch.Status.REJECTED, str(exc))
+        return batch
+    except Exception:
+        batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
+        _finish(batch, ImportBatch.Status.FAILED,
+                _("The import failed unexpectedly; nothing was imported."))
+        raise
+    progress(_("Done"), batch.rows_total, batch.rows_total, force=True)
+    return batch
+
+
+def duck() -> duckdb.DuckDBPyConnection:
+    """Return a fresh in-memory DuckDB connection for set-wise checks."""
+    return duckdb.connect(":memory:")
+
+
+def hash_expr(columns: list[str]) -> str:
+    """Return a DuckDB expression hashing columns of a row (for change detection).
+
+    Sensitive values enter only as their keyed blind index, never in plaintext.
+    """
+    parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '~')" for c in columns)
+    return f"md5(concat_ws('|', {parts}))"
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (bytes, memoryview)):
+        return None
+    return str(value) if not isinstance(value, int) else value
+
+
+@dataclass
+class SyncResult:
+    created: int
+    updated: int
+    unchanged: int
+    ids: dict[str, int]
+
+
+def sync_rows(
+    *,
+    ctx: Context,
+    table: str,
+    entity: str,
+    keys: list[Any],
+    key_sql: str,
+    values: dict[str, list[Any]],
+    hashes: list[str],
+    diff_columns: list[str],
+    sensitive: Mapping[str, str] | None = None,
+    extra_new: dict[str, list[Any]] | None = None,
+) -> SyncResult:
+    """Insert new rows, update changed ones (recording what changed), leave the rest.
+
+    ``values`` holds the columns to write; row i is matched to the existing row whose
+    ``key_sql`` (an SQL expression over the table) equals ``keys[i]``, and compared by
+    ``row_hash``. ``sensitive`` maps an index column to the field name
+    shown in change records (the values themselves are never recorded).
+    """
+    sensitive = sensitive or {}
+    qn = '"{}"'.format
+    existing = {k: (pk, h) for k, pk, h in fetch_columns(
+        f"SELECT {key_sql}, id, row_hash FROM {qn(table)}")}
+    columns = list(values)
+    new_idx: list[int] = []
+    changed: list[tuple[int, int]] = []
+    unchanged = 0
+    for i, k in enumerate(keys):
+        hit = existing.get(k)
+        if hit is None:
+            new_idx.append(i)
+        elif hit[1] != hashes[i]:
+            changed.append((i, hit[0]))
+        else:
+            unchanged += 1
+    cols = [values[c] for c in columns]
+    extra = extra_new or {}
+    extra_cols = [extra[c] for c in extra]
+    label = entity
+    if new_idx:
+        rows = [tuple(c[i] for c in cols) + (hashes[i],) + tuple(e[i] for e in extra_cols)
+                for i in new_idx]
+        insert_rows(table, [*columns, "row_hash", *extra], rows,
+                    progress=lambda d: ctx.progress(_("Writing %(what)s") % {"what": label}, d,
+                                                    len(new_idx)))
+    if changed:
+        old: dict[int, tuple[Any, ...]] = {}
+        ids = [pk for _i, pk in changed]
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            for row in fetch_columns(
+                f"SELECT id, {', '.join(qn(c) for c in diff_columns)} FROM {qn(table)} "
+                f"WHERE id IN ({marks})", chunk):
+                old[row[0]] = row[1:]
+        records = []
+        for i, pk in changed:
+            diff: dict[str, Any] = {}
+            for j, c in enumerate(diff_columns):
+                before, after = _plain(old[pk][j]), _plain(values[c][i])
+                if before != after:
+                    if c in sensitive:
+                        diff[sensitive[c]] = ["***", "***"]
+                    else:
+                        diff[c] = [before, after]
+            records.append(ImportChange(batch=ctx.batch, entity=entity, key=str(keys[i])[:100],
+                                        action="updated", changes=diff))
+        ImportChange.objects.bulk_create(records, batch_size=2000)
+        update_rows(table, [*columns, "row_hash"],
+                    [tuple(c[i] for c in cols) + (hashes[i], pk) for i, pk in changed])
+    ids_now = {k: pk for k, pk in fetch_columns(f"SELECT {key_sql}, id FROM {qn(table)}")}
+    return SyncResult(len(new_idx), len(changed), unchanged, ids_now)
+
+
+def write_template(kind: str, path: Path, *, english: bool = False) -> Path:
+    """Write an empty .xlsx template for a kind, headers only, ID columns formatted as text."""
+    importer = importer_for(kind)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet(kind)
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    text = wb.add_format({"num_format": "@"})
+    for c, f in enumerate(importer.fields):
+        ws.write_string(0, c, f.en if english else f.zh, head)
+        ws.set_column(c, c, 22 if f.kind in ("id", "bank", "code") else 14, text)
+        if f.required:
+            ws.write_comment(0, c, str(_("Required")))
+    ws.freeze_panes(1, 0)
+    wb.close()
+    return path

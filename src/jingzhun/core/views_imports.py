@@ -1,0 +1,140 @@
+"""Import pages: upload, progress, column mapping, error report, templates."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from jingzhun.core import permissions as P
+from jingzhun.core.audit import audit_record
+from jingzhun.core.importing import import_create, importer_for, mapping_save, write_template
+from jingzhun.core.models import ImportBatch
+from jingzhun.core.progress import read_progress
+from jingzhun.core.scoping import get_object_for_user, scope_queryset
+from jingzhun.core.tasks import import_file
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
+    """Render a page inside the back office's layout (sidebar, language switcher)."""
+    return render(request, template, {**admin.site.each_context(request), **context})
+
+
+def _require(request: HttpRequest, capability: str) -> None:
+    if not request.user.can(capability):  # type: ignore[union-attr]
+        audit_record(actor=request.user, action="access.denied", request=request,
+                     data={"path": request.path, "capability": capability})
+        raise PermissionDenied
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of file"), choices=ImportBatch.Kind.choices)
+    source = forms.CharField(label=gettext_lazy("Source"), max_length=100, required=False,
+                             help_text=gettext_lazy("Who sent the file, e.g. the county poverty "
+                                                    "office; its column mapping is kept."))
+    file = forms.FileField(label=gettext_lazy("File (.xlsx, .xls, .csv)"))
+
+    def clean_file(self) -> object:
+        f = self.cleaned_data["file"]
+        if Path(f.name).suffix.lower() not in (".xlsx", ".xls", ".csv"):
+            raise forms.ValidationError(_("Only .xlsx, .xls and .csv files can be imported."))
+        return f
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_list(request: HttpRequest) -> HttpResponse:
+    """List the imports the user may see, and upload a new file."""
+    _require(request, P.IMPORT_DATA)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        batch = import_create(actor=request.user, kind=form.cleaned_data["kind"], path=upload,
+                              file_name=upload.name, source=form.cleaned_data["source"])
+        import_file.enqueue(batch.pk)
+        return redirect("imports:detail", pk=batch.pk)
+    batches = scope_queryset(ImportBatch.objects.all(), request.user)[:50]
+    return _page(request, "imports/list.html", {"form": form, "batches": batches,
+                                                 "kinds": ImportBatch.Kind.choices,
+                                                 "title": _("Imports")})
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one import: progress while it runs, then its counts, changes and report."""
+    _require(request, P.IMPORT_DATA)
+    batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
+    changes = batch.changes.all()[:200]
+    return _page(request, "imports/detail.html", {
+        "batch": batch, "progress": read_progress(f"import-{batch.pk}"), "changes": changes,
+        "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),
+        "title": str(batch)})
+
+
+@login_required
+def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Return an import's status and progress as JSON (the page polls it)."""
+    _require(request, P.IMPORT_DATA)
+    batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
+    return JsonResponse({"status": batch.status, "status_label": batch.get_status_display(),
+                         **read_progress(f"import-{batch.pk}")})
+
+
+@login_required
+def import_report(request: HttpRequest, pk: int) -> FileResponse:
+    """Download an import's per-row error report (.xlsx)."""
+    _require(request, P.IMPORT_DATA)
+    batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
+    if not batch.report_path or not Path(batch.report_path).exists():
+        raise Http404
+    return FileResponse(open(batch.report_path, "rb"), as_attachment=True,  # noqa: SIM115
+                        filename=f"import-{batch.pk}-report.xlsx")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """Map a file's columns to our fields (proposed first), keep it for the source, run again."""
+    _require(request, P.IMPORT_DATA)
+    batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
+    importer = importer_for(batch.kind)
+    headers = batch.file_headers or []
+    choices = [("", "—")] + [(h, h) for h in headers]
+    fields = {
+        f.name: forms.ChoiceField(label=f"{f.zh} ({f.en})", choices=choices, required=f.required,
+                                  initial=(batch.proposed_mapping or batch.mapping).get(f.name, ""))
+        for f in importer.fields
+    }
+    form_class = type("MappingForm", (forms.Form,), fields)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        mapping = {k: v for k, v in form.cleaned_data.items() if v}
+        if batch.source:
+            mapping_save(actor=request.user, kind=batch.kind, source=batch.source, mapping=mapping)
+        again = import_create(actor=request.user, kind=batch.kind, path=Path(batch.stored_path),
+                              file_name=batch.file_name, source=batch.source, mapping=mapping)
+        import_file.enqueue(again.pk)
+        return redirect("imports:detail", pk=again.pk)
+    return _page(request, "imports/mapping.html", {"batch": batch, "form": form,
+                                                    "title": _("Map the file's columns")})
+
+
+@login_required
+def import_template(request: HttpRequest, kind: str) -> FileResponse:
+    """Download the .xlsx template of a kind of file."""
+    _require(request, P.IMPORT_DATA)
+    if kind not in ImportBatch.Kind.values:
+        raise Http404
+    english = request.GET.get("lang") == "en"
+    tmp = Path(tempfile.mkdtemp()) / f"{kind}-template.xlsx"
+    write_template(kind, tmp, english=english)
+    return FileResponse(open(tmp, "rb"), as_attachment=True, filename=tmp.name)  # noqa: SIM115
