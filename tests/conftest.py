@@ -21,8 +21,8 @@ from jingzhun.schools.models import Enrolment, School, SchoolClass, Stage, Stude
 
 PASSWORD = "correct-horse-battery-9"
 # Valid resident IDs (GB 11643 checksum) for the hand-made county.
-ID_A = "420101201001010010"
-ID_B = "420101201102020028"
+ID_A = "420101201001010018"
+ID_B = "420101201102020020"
 
 
 @dataclass

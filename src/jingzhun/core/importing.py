@@ -171,11 +171,13 @@ def _fold(text: str) -> str:
     return "".join(str(text).split()).replace("*", "").replace("（必填）", "").replace("(必填)", "").casefold()
 
 
-def propose_mapping(headers: list[str], importer: Importer) -> dict[str, int]:
-    """Return the likely {field: column index} for a file's headers (exact labels, then similar)."""
+def propose_mapping(headers: list[str], importer: Importer) -> tuple[dict[str, int], bool]:
+    """Return the likely {field: column index} for a file's headers, and whether all matches
+    were exact labels (a guess by similarity must be confirmed by the user)."""
     folded = [_fold(h) for h in headers]
     mapping: dict[str, int] = {}
     used: set[int] = set()
+    guessed = False
     for f in importer.fields:
         labels = {_fold(x) for x in f.labels()}
         for i, h in enumerate(folded):
@@ -198,7 +200,8 @@ def propose_mapping(headers: list[str], importer: Importer) -> dict[str, int]:
         if best is not None and best_score >= 0.6:
             mapping[f.name] = best
             used.add(best)
-    return mapping
+            guessed = True
+    return mapping, not guessed
 
 
 def stored_mapping(kind: str, source: str, headers: list[str]) -> dict[str, int] | None:
@@ -248,7 +251,7 @@ def _parse_column(f: Field, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     text = pc.utf8_trim_whitespace(raw.cast(pa.string()))
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     if f.kind in ("code", "bank"):
-        cleaned = pc.replace_substring_regex(text, r"[\s\u3000]", "")
+        cleaned = pc.replace_substring_regex(text, "[\\s\u3000]", "")
         ok = pc.match_substring_regex(cleaned, r"^\d+$")
         if f.kind == "bank":
             lengths_ok = pc.and_(ok, pc.and_(pc.greater_equal(pc.utf8_length(cleaned), 12),
@@ -295,16 +298,23 @@ def parse_file(batch: ImportBatch, importer: Importer, report: Report,
     progress(_("Reading the file"), force=True)
     raw = read_table(Path(batch.stored_path), header_aliases=aliases)
     batch.file_headers = raw.headers
+    confirmed = True
     if batch.mapping:
         mapping = {k: raw.headers.index(v) for k, v in batch.mapping.items() if v in raw.headers}
     else:
-        mapping = stored_mapping(importer.kind, batch.source, raw.headers) or propose_mapping(
-            raw.headers, importer)
+        kept = stored_mapping(importer.kind, batch.source, raw.headers)
+        if kept is not None:
+            mapping = kept
+        else:
+            mapping, confirmed = propose_mapping(raw.headers, importer)
     missing = [f for f in importer.fields if f.required and f.name not in mapping]
-    if missing:
+    if missing or not confirmed:
         batch.proposed_mapping = {k: raw.headers[i] for k, i in mapping.items()}
-        raise NeedsMapping(_("These required columns were not found: %(cols)s") % {
-            "cols": ", ".join(f"{f.zh} ({f.en})" for f in missing)})
+        if missing:
+            raise NeedsMapping(_("These required columns were not found: %(cols)s") % {
+                "cols": ", ".join(f"{f.zh} ({f.en})" for f in missing)})
+        raise NeedsMapping(_("Some column headers differ from the template; please confirm the "
+                             "proposed mapping."))
     n = raw.table.num_rows
     lines = raw.line_numbers
     columns: dict[str, pa.Array] = {}
@@ -430,9 +440,12 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         batch.rows_rejected = report.rejected_lines
         batch.report_path = write_report(batch, report)
         with transaction.atomic():
-            _finish(batch, ImportBatch.Status.REJECTED, _(
+            first = sorted(report.errors, key=lambda e: e.line)[:5]
+            lines = [_("line %(line)d, %(column)s: %(reason)s") % {
+                "line": e.line, "column": e.column, "reason": e.reason} for e in first]
+            _finish(batch, ImportBatch.Status.REJECTED, "\n".join([_(
                 "%(n)d rows have errors; nothing was imported. Open the error report.") % {
-                "n": batch.rows_rejected})
+                "n": batch.rows_rejected}, *lines]))
             audit_record(actor=batch.created_by, action="import.rejected", target=batch,
                          data={"errors": len(report.errors), "rows": batch.rows_rejected})
         progress(_("Rejected"), force=True)

@@ -42,6 +42,13 @@ class AuditEvent(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Audit events are append-only.")
 
+    @classmethod
+    def scope_q(cls, scope: Any) -> models.Q | None:
+        """The log is county oversight: county-level users see what their county's users did."""
+        if scope.level != "county":
+            return None
+        return models.Q(actor__county_code=scope.county_code)
+
 
 class ImportBatch(models.Model):
     """One file a user imported, with its outcome and counts."""

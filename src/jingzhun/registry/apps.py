@@ -10,7 +10,12 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from jingzhun.core.importing import register
+        from jingzhun.core.sensitive import register_sealed
+        from jingzhun.registry import models
         from jingzhun.registry.importers import AREA_IMPORTER, REGISTRY_IMPORTER
 
         register(AREA_IMPORTER)
         register(REGISTRY_IMPORTER)
+        register_sealed(models.Person, "id", "id")
+        register_sealed(models.Person, "guardian_id", "id")
+        register_sealed(models.Household, "bank", "bank")

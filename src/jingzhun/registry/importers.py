@@ -175,7 +175,7 @@ class RegistryImporter(Importer):
         con.register("v", villages)
         hh_cols = ["village_id", "registration_year", "status", "exit_year", "poverty_cause",
                    "minimum_income", "bank_name", "bank_index"]
-        hh = con.execute(f"""
+        hh = con.sql(f"""
             WITH first AS (
                 SELECT f.*, v.village_id,
                        coalesce(household_status, 'registered') AS status,
@@ -186,7 +186,7 @@ class RegistryImporter(Importer):
                    coalesce(minimum_income, false) AS minimum_income,
                    coalesce(bank_name, '') AS bank_name, bank_index, bank_masked, _line,
                    {hash_expr(hh_cols)} AS row_hash
-            FROM first WHERE rn = 1 ORDER BY _line""").arrow()
+            FROM first WHERE rn = 1 ORDER BY _line""").to_arrow_table()
         first_lines = hh.column("_line").to_pylist()
         line_to_row = {ln: i for i, ln in enumerate(data.column("_line").to_pylist())}
         bank_plain = [accounts[line_to_row[ln]] for ln in first_lines]
@@ -219,7 +219,7 @@ class RegistryImporter(Importer):
         p_cols = ["household_id", "name", "sex", "birth_date", "relation", "ethnicity",
                   "disability_kind", "disability_grade", "left_behind", "guardian_name",
                   "guardian_id_index", "phone"]
-        persons = con.execute(f"""
+        persons = con.sql(f"""
             SELECT f._line, id_index, h.household_id, name,
                    sex AS sex0,
                    birth_date, coalesce(relation, '') AS relation, coalesce(ethnicity, '') AS ethnicity,
@@ -227,7 +227,7 @@ class RegistryImporter(Importer):
                    coalesce(left_behind, false) AS left_behind,
                    coalesce(guardian_name, '') AS guardian_name, guardian_id_index,
                    coalesce(phone, '') AS phone
-            FROM f JOIN h USING (household_no) ORDER BY f._line""").arrow()
+            FROM f JOIN h USING (household_no) ORDER BY f._line""").to_arrow_table()
         n = persons.num_rows
         order = [line_to_row[ln] for ln in persons.column("_line").to_pylist()]
         plain_ids = [ids[i] for i in order]

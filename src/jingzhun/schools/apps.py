@@ -10,7 +10,10 @@ class SchoolsConfig(AppConfig):
 
     def ready(self) -> None:
         from jingzhun.core.importing import register
+        from jingzhun.core.sensitive import register_sealed
+        from jingzhun.schools import models
         from jingzhun.schools.importers import ROLLS_IMPORTER, SCHOOL_IMPORTER
 
         register(SCHOOL_IMPORTER)
         register(ROLLS_IMPORTER)
+        register_sealed(models.Student, "id", "id")

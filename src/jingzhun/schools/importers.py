@@ -75,14 +75,14 @@ class SchoolImporter(Importer):
         con.register("a", pa.table({"code": [r[0] for r in area_rows], "id": [r[1] for r in area_rows],
                                     "is_poor": [bool(r[2]) for r in area_rows]}))
         cols = ["name", "kind", "location", "township_id", "village_id", "in_poor_village", "boarding"]
-        t = con.execute(f"""
+        t = con.sql(f"""
             WITH x AS (
               SELECT f.code, f.name, f.kind, coalesce(f.location, 'in_county') AS location,
                      t.id AS township_id, v.id AS village_id,
                      coalesce(v.is_poor, false) AS in_poor_village,
                      coalesce(f.boarding, false) AS boarding
               FROM f LEFT JOIN a t ON t.code = f.township_code LEFT JOIN a v ON v.code = f.village_code)
-            SELECT *, {hash_expr(cols)} AS row_hash FROM x""").arrow()
+            SELECT *, {hash_expr(cols)} AS row_hash FROM x""").to_arrow_table()
         values = {c: t.column(c).to_pylist() for c in ["code", *cols]}
         r = sync_rows(ctx=ctx, table="schools_school", entity="school", keys=values["code"],
                       key_sql="code", values=values, hashes=t.column("row_hash").to_pylist(),
@@ -178,14 +178,14 @@ class RollsImporter(Importer):
             "school_year": [r[2] for r in class_rows], "stage": [r[3] for r in class_rows],
             "grade": [r[4] for r in class_rows], "name": [r[5] for r in class_rows]}))
         st_cols = ["name", "id_index", "id_status", "sex", "birth_date", "poor_flag", "county_code"]
-        students = con.execute(f"""
+        students = con.sql(f"""
             WITH x AS (
               SELECT roll_number, name, id_index, id_status,
                      coalesce(sex, '') AS sex, birth_date, coalesce(poor_flag, false) AS poor_flag,
                      '{county}' AS county_code, _row,
                      row_number() OVER (PARTITION BY roll_number ORDER BY school_year DESC, _line DESC) AS rn
               FROM f)
-            SELECT *, {hash_expr(st_cols)} AS row_hash FROM x WHERE rn = 1""").arrow()
+            SELECT *, {hash_expr(st_cols)} AS row_hash FROM x WHERE rn = 1""").to_arrow_table()
         rows = students.column("_row").to_pylist()
         st_ids = [kept_ids[i] for i in rows]
         svalues = {c: students.column(c).to_pylist() for c in ["roll_number", *st_cols]}
@@ -199,7 +199,7 @@ class RollsImporter(Importer):
                          sensitive={"id_index": "id_number"})
         con.register("st", pa.table({"roll_number": list(sres.ids), "student_id": list(sres.ids.values())}))
         en_cols = ["school_class_id", "stage", "grade", "boarding", "status", "status_date", "enrolled_on"]
-        en = con.execute(f"""
+        en = con.sql(f"""
             WITH x AS (
               SELECT st.student_id, s.school_id, f.school_year, c.class_id AS school_class_id,
                      f.stage, f.grade, coalesce(f.boarding, false) AS boarding,
@@ -208,7 +208,7 @@ class RollsImporter(Importer):
               LEFT JOIN c ON c.school_id = s.school_id AND c.school_year = f.school_year
                 AND c.stage = f.stage AND c.grade = f.grade AND c.name = f.class_name)
             SELECT *, student_id || ':' || school_year || ':' || school_id AS nk,
-                   {hash_expr(en_cols)} AS row_hash FROM x""").arrow()
+                   {hash_expr(en_cols)} AS row_hash FROM x""").to_arrow_table()
         evalues = {c: en.column(c).to_pylist() for c in ["student_id", "school_id", "school_year", *en_cols]}
         evalues["import_batch_id"] = [ctx.batch.pk] * en.num_rows
         self._close_moved(evalues, ctx)

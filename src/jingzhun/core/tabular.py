@@ -1,0 +1,566 @@
+"""Read county import files (``.xlsx``, ``.xls``, ``.csv``) into Arrow tables of strings.
+
+:func:`read_table` finds the header row (skipping title rows), flattens two-row headers made
+of merged cells, drops blank rows and trailing notes, and returns every remaining cell as a
+stripped string (``null`` when empty) together with the row number the user sees in Excel.
+
+Excel files are read with ``fastexcel`` (calamine). Numbers Excel has stored as floating point
+with more than 15 significant digits (typically an ID number typed into a cell formatted as a
+number) come back in scientific notation such as ``4.2010120100503E+17`` so that the caller can
+reject them instead of importing silently corrupted digits. Date cells become ``YYYY-MM-DD``.
+
+CSV files may be UTF-8 (with or without BOM), GB18030 or UTF-16 with BOM, delimited by comma,
+tab or semicolon. The bulk of the file is parsed with ``pyarrow.csv``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+__all__ = [
+    "CSV_EXTENSIONS",
+    "EXCEL_EXTENSIONS",
+    "HEADER_SCAN_ROWS",
+    "RawTable",
+    "TabularError",
+    "normalize_header",
+    "read_table",
+]
+
+EXCEL_EXTENSIONS = frozenset({".xlsx", ".xlsm", ".xls"})
+CSV_EXTENSIONS = frozenset({".csv", ".txt", ".tsv"})
+
+#: The header row must be among the first this many rows.
+HEADER_SCAN_ROWS = 30
+#: A header row needs at least this many cells matching a known header.
+MIN_HEADER_MATCHES = 2
+
+#: Characters stripped from both ends of every value.
+_STRIP_CHARS = " \t\r\n\v\f\u3000\u00a0\ufeff\u200b"
+#: Suffixes (after normalisation) that mark a header as required/optional.
+_HEADER_MARKERS = ("*", "(必填)", "(选填)", "(必填项)", "(可选)", ":")
+#: A row whose first non-empty cell starts like this (and is otherwise mostly empty) is a note.
+_NOTE_PATTERN = (
+    r"(?i)^(?:注|備註|备注|说明|說明|填表人|填报人|填報人|制表人|製表人|审核人|審核人|"
+    r"负责人|負責人|合计|合計|总计|總計|小计|小計|填表日期|填报日期|制表日期|note|total)"
+)
+_CSV_DELIMITERS = (",", "\t", ";")
+_CSV_HEAD_LINES = 400
+_CSV_BLOCK_SIZE = 16 << 20
+#: Integers with more digits than this cannot have come through an Excel number intact.
+_EXCEL_DIGITS = 15
+
+
+class TabularError(Exception):
+    """The file cannot be read as an import table; the message says why."""
+
+
+@dataclass
+class RawTable:
+    """Cells of an import file as strings, after header detection."""
+
+    #: Header texts as found (two-row headers flattened, whitespace removed); "" when missing.
+    headers: list[str]
+    #: One ``pa.string()`` column per header, named ``c0``, ``c1``...; values stripped, empty
+    #: cells null.
+    table: pa.Table
+    #: int32, the 1-based row number in the file (as Excel shows it) of each data row.
+    line_numbers: pa.Array
+    #: 1-based row number of the header row (the one with the most matching headers).
+    header_line: int
+    #: Sheet name for Excel files, ``None`` for CSV.
+    sheet: str | None
+    #: Detected encoding for CSV (``utf-8``, ``utf-8-sig``, ``gb18030``, ``utf-16``), else None.
+    encoding: str | None
+
+
+def normalize_header(text: str | None) -> str:
+    """Return *text* in the form used to compare headers with aliases.
+
+    Full-width forms are folded (NFKC), all whitespace is removed, the text is case-folded and
+    required/optional markers such as a trailing ``*`` or ``(必填)`` are dropped.
+    """
+    if not text:
+        return ""
+    folded = "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    changed = True
+    while changed and folded:
+        changed = False
+        for marker in _HEADER_MARKERS:
+            if folded.endswith(marker):
+                folded = folded[: -len(marker)]
+                changed = True
+        if folded.startswith("*"):
+            folded = folded.lstrip("*")
+            changed = True
+    return folded
+
+
+def read_table(path: Path, *, header_aliases: set[str], sheet: str | None = None) -> RawTable:
+    """Read *path* and return its data rows as strings.
+
+    *header_aliases* are the header texts (any language, any spelling the caller knows) that
+    identify the header row; it is the row among the first :data:`HEADER_SCAN_ROWS` with the
+    most cells matching an alias (at least :data:`MIN_HEADER_MATCHES`). For Excel files *sheet*
+    selects a sheet by name; by default the first sheet with such a header row is used.
+
+    Raise :class:`TabularError` for an unsupported extension, an unreadable or empty file, or
+    when no header row is found.
+    """
+    path = Path(path)
+    aliases = {normalize_header(a) for a in header_aliases} - {""}
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_EXTENSIONS:
+        return _read_excel(path, aliases, sheet)
+    if suffix in CSV_EXTENSIONS:
+        return _read_csv(path, aliases)
+    supported = ", ".join(sorted(EXCEL_EXTENSIONS | CSV_EXTENSIONS))
+    raise TabularError(
+        f"Unsupported file type {suffix or '(none)'!r} for {path.name}; use one of {supported}."
+    )
+
+
+# --------------------------------------------------------------------------- header detection
+
+
+@dataclass
+class _Header:
+    """Where the header is and what it says."""
+
+    row: int  # 0-based index of the main header row
+    first_data: int  # 0-based index of the first row after the header block
+    labels: list[str]
+    matches: int
+
+
+def _display(text: str | None) -> str:
+    """Return a header cell as shown to the user: all whitespace removed."""
+    return "".join(text.split()) if text else ""
+
+
+class _AliasTest:
+    """Callable telling whether a header text matches one of the aliases."""
+
+    def __init__(self, aliases: set[str]) -> None:
+        self.aliases = aliases
+
+    def __call__(self, text: str | None) -> bool:
+        return bool(text) and normalize_header(text) in self.aliases
+
+
+def _forward_fill_groups(row: Sequence[str | None], is_alias: _AliasTest) -> list[str]:
+    """Spread group labels (non-alias texts, e.g. a merged "监护人") over the empty cells after."""
+    filled: list[str] = []
+    group = ""
+    for cell in row:
+        if cell:
+            group = "" if is_alias(cell) else _display(cell)
+            filled.append(_display(cell))
+        else:
+            filled.append(group)
+    return filled
+
+
+def _find_header(rows: Sequence[Sequence[str | None]], aliases: set[str]) -> _Header | None:
+    """Find the header row in the first rows of a sheet and flatten a two-row header."""
+    is_alias = _AliasTest(aliases)
+    scores = [sum(1 for cell in row if is_alias(cell)) for row in rows[:HEADER_SCAN_ROWS]]
+    if not scores or max(scores) < MIN_HEADER_MATCHES:
+        return None
+    best = scores.index(max(scores))
+    width = max(len(row) for row in rows[max(best - 1, 0) : best + 2])
+
+    def padded(index: int) -> list[str | None]:
+        row = list(rows[index]) if 0 <= index < len(rows) else []
+        return row + [None] * (width - len(row))
+
+    upper, lower, above = padded(best), padded(best + 1), padded(best - 1)
+
+    # Case A: the row below holds sub-headers under group labels (merged "监护人" over 姓名/身份证号).
+    groups = _forward_fill_groups(upper, is_alias)
+    sub_matches = 0
+    conflict = False
+    for j in range(width):
+        top, below = upper[j], lower[j]
+        if not below:
+            continue
+        if is_alias(top):
+            conflict = True  # a value under a real header: the row below is data
+            break
+        if is_alias(below) or is_alias(groups[j] + _display(below)):
+            sub_matches += 1
+    if sub_matches and not conflict:
+        labels = []
+        for j in range(width):
+            top, below = upper[j], lower[j]
+            if not below:
+                labels.append(_display(top))
+                continue
+            combined = groups[j] + _display(below)
+            if groups[j] and is_alias(combined):
+                labels.append(combined)
+            elif is_alias(below) or not groups[j]:
+                labels.append(_display(below))
+            else:
+                labels.append(combined)
+        return _Header(best, best + 2, labels, scores[best])
+
+    # Case B: the row above holds group labels and vertically merged headers.
+    labels = [_display(top) for top in upper]
+    above_groups = _forward_fill_groups(above, is_alias)
+    for j, top in enumerate(upper):
+        if not top:
+            if is_alias(above[j]):
+                labels[j] = _display(above[j])
+        elif above_groups[j] and is_alias(above_groups[j] + _display(top)):
+            labels[j] = above_groups[j] + _display(top)
+    return _Header(best, best + 1, labels, scores[best])
+
+
+def _no_header_error(aliases: set[str], where: str) -> TabularError:
+    """Build the error for a file without a recognisable header row."""
+    expected = "、".join(sorted(aliases)[:12]) + ("…" if len(aliases) > 12 else "")
+    return TabularError(
+        f"No header row found in the first {HEADER_SCAN_ROWS} rows of {where}: need a row with at "
+        f"least {MIN_HEADER_MATCHES} of the expected headers ({expected})."
+    )
+
+
+# --------------------------------------------------------------------------- shared cleanup
+
+
+def _clean_column(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Strip a string column and turn empty strings into nulls."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    trimmed = pc.utf8_trim(column, characters=_STRIP_CHARS)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _positions(n: int) -> pa.Array:
+    """Return int64 positions 0..n-1."""
+    return pa.array(range(n), pa.int64())
+
+
+def _assemble(
+    header: _Header,
+    columns: list[pa.Array],
+    line_numbers: pa.Array,
+    *,
+    sheet: str | None,
+    encoding: str | None,
+    header_line: int,
+) -> RawTable:
+    """Align headers and data, drop blank rows, notes and trailers, and build the RawTable."""
+    labels = list(header.labels)
+    n_rows = len(line_numbers)
+    width = max(len(labels), len(columns))
+    labels += [""] * (width - len(labels))
+    columns = columns + [pa.nulls(n_rows, pa.string())] * (width - len(columns))
+    # Drop unnamed, empty columns at the right (Excel formatting, trailing delimiters).
+    while width and not labels[width - 1] and columns[width - 1].null_count == n_rows:
+        width -= 1
+    labels, columns = labels[:width], columns[:width]
+
+    if n_rows and width:
+        filled = pc.cast(pc.is_valid(columns[0]), pa.int32())
+        for column in columns[1:]:
+            filled = pc.add(filled, pc.cast(pc.is_valid(column), pa.int32()))
+        non_blank = pc.greater(filled, 0)
+        first_value = pc.coalesce(*columns)
+        note = pc.and_(
+            pc.fill_null(pc.match_substring_regex(first_value, _NOTE_PATTERN), False),
+            pc.less_equal(pc.subtract(filled, 1), (width - 1) // 2),
+        )
+        substantial = pc.and_(pc.invert(note), pc.greater(filled, max(1, width // 4)))
+        keep = pc.and_(non_blank, pc.invert(note))
+        if pc.any(note).as_py():
+            positions = _positions(n_rows)
+            last_substantial = pc.max(pc.filter(positions, substantial)).as_py()
+            last_substantial = -1 if last_substantial is None else last_substantial
+            later_notes = pc.filter(
+                positions, pc.and_(note, pc.greater(positions, last_substantial))
+            )
+            if len(later_notes):
+                trailer_start = pc.min(later_notes).as_py()
+                keep = pc.and_(keep, pc.less(positions, trailer_start))
+        columns = [pc.filter(column, keep) for column in columns]
+        line_numbers = pc.filter(line_numbers, keep)
+
+    table = pa.table(
+        {f"c{i}": column for i, column in enumerate(columns)},
+        schema=pa.schema([pa.field(f"c{i}", pa.string()) for i in range(width)]),
+    )
+    return RawTable(
+        headers=labels,
+        table=table,
+        line_numbers=pc.cast(line_numbers, pa.int32()),
+        header_line=header_line,
+        sheet=sheet,
+        encoding=encoding,
+    )
+
+
+def _head_rows(columns: Sequence[pa.Array], count: int) -> list[list[str | None]]:
+    """Return the first *count* rows of cleaned columns as Python lists."""
+    sliced = [column.slice(0, count).to_pylist() for column in columns]
+    n = min((len(c) for c in sliced), default=0)
+    return [[column[i] for column in sliced] for i in range(n)]
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def _excel_number_text(digits: str) -> str:
+    """Format an integer Excel stored as a double the way Excel would: 15 significant digits."""
+    mantissa, exponent = f"{float(int(digits)):.{_EXCEL_DIGITS - 1}E}".split("E")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}E+{int(exponent):02d}"
+
+
+def _load_sheet(
+    reader: fastexcel.ExcelReader, name: str, n_rows: int | None = None
+) -> list[pa.Array]:
+    """Load a sheet's cells as cleaned string columns, row i being sheet row i + 1."""
+    try:
+        batch = reader.load_sheet(
+            name, header_row=None, skip_rows=0, n_rows=n_rows, dtypes="string", eager=True
+        )
+    except Exception as exc:  # fastexcel raises several unrelated types
+        raise TabularError(f"Cannot read sheet {name!r}: {exc}") from exc
+    columns = [batch.column(i) for i in range(batch.num_columns)]
+
+    # Cells holding numbers with more than 15 digits: show them as Excel does, 4.2010120100503E+17.
+    long_number = rf"^-?\d{{{_EXCEL_DIGITS + 1},}}$"
+    suspects = [
+        i
+        for i, column in enumerate(columns)
+        if pc.any(pc.match_substring_regex(column, long_number)).as_py()
+    ]
+    if suspects:
+        # A boolean load is null for text cells and non-null for numeric (and boolean) cells.
+        kinds = reader.load_sheet(
+            name,
+            header_row=None,
+            skip_rows=0,
+            n_rows=n_rows,
+            dtypes="boolean",
+            use_columns=suspects,
+            eager=True,
+        )
+        for k, i in enumerate(suspects):
+            column = columns[i]
+            numeric = pc.fill_null(
+                pc.and_(
+                    pc.is_valid(kinds.column(k)), pc.match_substring_regex(column, long_number)
+                ),
+                False,
+            )
+            if pc.any(numeric).as_py():
+                texts = [_excel_number_text(v) for v in pc.filter(column, numeric).to_pylist()]
+                columns[i] = pc.replace_with_mask(column, numeric, pa.array(texts, column.type))
+
+    cleaned = []
+    for column in columns:
+        # Date cells come back as "2010-05-03 00:00:00".
+        midnight = pc.fill_null(
+            pc.and_(pc.ends_with(column, " 00:00:00"), pc.equal(pc.binary_length(column), 19)),
+            False,
+        )
+        if pc.any(midnight).as_py():
+            column = pc.if_else(midnight, pc.utf8_slice_codeunits(column, 0, 10), column)
+        cleaned.append(_clean_column(column))
+    return cleaned
+
+
+def _read_excel(path: Path, aliases: set[str], sheet: str | None) -> RawTable:
+    """Read an Excel workbook (see :func:`read_table`)."""
+    try:
+        reader = fastexcel.read_excel(path)
+        names = list(reader.sheet_names)
+    except Exception as exc:
+        raise TabularError(f"Cannot read {path.name} as an Excel workbook: {exc}") from exc
+    if sheet is not None and sheet not in names:
+        raise TabularError(
+            f"{path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}."
+        )
+    candidates = [sheet] if sheet is not None else names
+    any_cells = False
+    for name in candidates:
+        head_columns = _load_sheet(reader, name, n_rows=HEADER_SCAN_ROWS + 1)
+        head = _head_rows(head_columns, HEADER_SCAN_ROWS + 1)
+        if any(any(row) for row in head):
+            any_cells = True
+        header = _find_header(head, aliases)
+        if header is None:
+            continue
+        columns = _load_sheet(reader, name)
+        n_rows = min((len(c) for c in columns), default=0)
+        data = [column.slice(header.first_data) for column in columns]
+        n_data = max(n_rows - header.first_data, 0)
+        line_numbers = pa.array(range(header.first_data + 1, header.first_data + 1 + n_data))
+        return _assemble(
+            header,
+            data,
+            line_numbers,
+            sheet=name,
+            encoding=None,
+            header_line=header.row + 1,
+        )
+    if not any_cells:
+        raise TabularError(f"{path.name} is empty.")
+    where = f"sheet {sheet!r}" if sheet is not None else f"any sheet of {path.name}"
+    raise _no_header_error(aliases, where)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _detect_encoding(path: Path) -> tuple[str, str | None]:
+    """Return (Python codec, pyarrow encoding or None for native UTF-8) for a CSV file."""
+    with path.open("rb") as fh:
+        start = fh.read(4)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", "utf-16"
+        bom = start.startswith(codecs.BOM_UTF8)
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(8 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030", "gb18030"
+    return ("utf-8-sig" if bom else "utf-8"), None
+
+
+def _parse_head(lines: list[str], delimiter: str) -> tuple[list[list[str | None]], list[int]]:
+    """Parse CSV *lines*; return cleaned records and the physical lines consumed after each."""
+    reader = csv.reader(iter(lines), delimiter=delimiter)
+    records: list[list[str | None]] = []
+    ends: list[int] = []
+    try:
+        for record in itertools.islice(reader, HEADER_SCAN_ROWS + 1):
+            records.append([v.strip(_STRIP_CHARS) or None for v in record])
+            ends.append(reader.line_num)
+    except csv.Error:
+        pass
+    return records, ends
+
+
+def _read_csv(path: Path, aliases: set[str]) -> RawTable:
+    """Read a CSV file (see :func:`read_table`)."""
+    try:
+        if path.stat().st_size == 0:
+            raise TabularError(f"{path.name} is empty.")
+        codec, arrow_encoding = _detect_encoding(path)
+        with path.open(encoding=codec, newline="") as fh:
+            lines = list(itertools.islice(fh, _CSV_HEAD_LINES))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+    if not any(line.strip(_STRIP_CHARS) for line in lines):
+        raise TabularError(f"{path.name} is empty.")
+
+    best: tuple[_Header, str, list[int]] | None = None
+    for delimiter in _CSV_DELIMITERS:
+        records, ends = _parse_head(lines, delimiter)
+        header = _find_header(records, aliases)
+        if header is not None and (best is None or header.matches > best[0].matches):
+            best = (header, delimiter, ends)
+    if best is None:
+        raise _no_header_error(aliases, path.name)
+    header, delimiter, ends = best
+    skip_lines = ends[header.first_data - 1]
+
+    columns = _read_csv_body_arrow(path, delimiter, arrow_encoding, skip_lines)
+    if columns is None:
+        columns = _read_csv_body_python(path, delimiter, codec, header.first_data)
+    n_rows = len(columns[0]) if columns else 0
+    line_numbers = pa.array(range(header.first_data + 1, header.first_data + 1 + n_rows))
+    return _assemble(
+        header,
+        columns,
+        line_numbers,
+        sheet=None,
+        encoding=codec,
+        header_line=header.row + 1,
+    )
+
+
+def _read_csv_body_arrow(
+    path: Path, delimiter: str, encoding: str | None, skip_lines: int
+) -> list[pa.Array] | None:
+    """Parse the data part with pyarrow; return None when rows are ragged (use the fallback)."""
+    ragged: list[object] = []
+
+    def on_invalid(row: object) -> str:
+        ragged.append(row)
+        return "skip"
+
+    read_options = pacsv.ReadOptions(
+        skip_rows=skip_lines,
+        autogenerate_column_names=True,
+        block_size=_CSV_BLOCK_SIZE,
+        **({"encoding": encoding} if encoding else {}),
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=delimiter,
+        newlines_in_values=True,
+        ignore_empty_lines=False,
+        invalid_row_handler=on_invalid,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={f"f{i}": pa.string() for i in range(4096)},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return []
+        if "CSV parse error" in str(exc):
+            return None
+        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+    except (UnicodeDecodeError, OSError) as exc:
+        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+    if ragged:
+        return None
+    return [_clean_column(table.column(i)) for i in range(table.num_columns)]
+
+
+def _read_csv_body_python(
+    path: Path, delimiter: str, codec: str, first_data: int
+) -> list[pa.Array]:
+    """Parse the data part with the csv module, padding short rows (slow but tolerant)."""
+    try:
+        with path.open(encoding=codec, newline="") as fh:
+            records: Iterable[list[str]] = csv.reader(fh, delimiter=delimiter)
+            rows = list(itertools.islice(records, first_data, None))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+    width = max((len(r) for r in rows), default=0)
+    columns = []
+    for j in range(width):
+        values = [r[j] if j < len(r) else None for r in rows]
+        columns.append(_clean_column(pa.array(values, pa.string())))
+    return columns

@@ -1,0 +1,165 @@
+"""Read API for schools and the student rolls (enrolments).
+
+Every query goes through :func:`jingzhun.core.scoping.scope_queryset`; a record
+outside the caller's jurisdiction is a 404, like a missing one. A student's ID
+number and roll number (学籍号, often "G" + the ID number) leave only masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.pagination import paginate
+
+from jingzhun.core import crypto
+from jingzhun.core.api import Page, acting_user
+from jingzhun.core.scoping import get_object_for_user, scope_queryset
+from jingzhun.schools.models import Enrolment, School
+
+router = Router(tags=["schools"])
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+class SchoolOut(Schema):
+    id: int
+    code: str
+    name: str
+    kind: str
+    location: str
+    township_code: str | None
+    township_name: str | None
+    village_code: str | None
+    in_poor_village: bool
+    boarding: bool
+
+    @staticmethod
+    def resolve_township_code(obj: School) -> str | None:
+        return obj.township.code if obj.township else None
+
+    @staticmethod
+    def resolve_township_name(obj: School) -> str | None:
+        return obj.township.name if obj.township else None
+
+    @staticmethod
+    def resolve_village_code(obj: School) -> str | None:
+        return obj.village.code if obj.village else None
+
+
+class StudentOut(Schema):
+    id: int
+    name: str
+    id_masked: str
+    id_status: str
+    roll_masked: str
+    sex: str
+    birth_date: date | None
+    poor_flag: bool
+    person_id: int | None
+
+    @staticmethod
+    def resolve_roll_masked(obj: Any) -> str:
+        # A roll number is usually "G" + the resident ID: it is as sensitive as the ID.
+        return crypto.mask_id(obj.roll_number)
+
+
+class EnrolmentOut(Schema):
+    id: int
+    school_year: int
+    stage: str
+    grade: int
+    boarding: bool
+    status: str
+    status_date: date | None
+    enrolled_on: date | None
+    school_id: int
+    school_code: str
+    school_name: str
+    class_id: int | None
+    class_name: str | None
+    student: StudentOut
+
+    @staticmethod
+    def resolve_school_code(obj: Enrolment) -> str:
+        return obj.school.code
+
+    @staticmethod
+    def resolve_school_name(obj: Enrolment) -> str:
+        return obj.school.name
+
+    @staticmethod
+    def resolve_class_id(obj: Enrolment) -> int | None:
+        return obj.school_class_id
+
+    @staticmethod
+    def resolve_class_name(obj: Enrolment) -> str | None:
+        return obj.school_class.name if obj.school_class else None
+
+
+# --------------------------------------------------------------------------- selectors
+# schools/selectors.py belongs to the back-office work; these stay here until it settles.
+
+
+def school_queryset(user: Any) -> QuerySet[School]:
+    """Return the schools the user may see."""
+    qs = School.objects.select_related("township", "village")
+    return scope_queryset(qs, user).distinct().order_by("code")
+
+
+def enrolment_queryset(user: Any) -> QuerySet[Enrolment]:
+    """Return the enrolments the user may see."""
+    qs = Enrolment.objects.select_related("school", "school_class", "student")
+    return scope_queryset(qs, user).order_by("school_year", "school__code", "pk")
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+@router.get("/schools", response=list[SchoolOut], summary="List schools")
+@paginate(Page)
+def school_list(
+    request: HttpRequest,
+    township: str | None = None,
+    kind: str | None = None,
+    code: str | None = None,
+) -> QuerySet[School]:
+    """List schools in the caller's jurisdiction; filter by `township` code, `kind` or `code`."""
+    qs = school_queryset(acting_user(request))
+    if township:
+        qs = qs.filter(township__code=township)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if code:
+        qs = qs.filter(code=code)
+    return qs
+
+
+@router.get("/enrolments", response=list[EnrolmentOut], summary="List enrolments")
+@paginate(Page)
+def enrolment_list(
+    request: HttpRequest,
+    school_year: int | None = None,
+    school: str | None = None,
+    status: str | None = None,
+) -> QuerySet[Enrolment]:
+    """List enrolments; filter by `school_year` (its first year, e.g. 2018), `school` code or `status`."""
+    qs = enrolment_queryset(acting_user(request))
+    if school_year is not None:
+        qs = qs.filter(school_year=school_year)
+    if school:
+        qs = qs.filter(school__code=school)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+@router.get("/enrolments/{int:enrolment_id}", response=EnrolmentOut, summary="One enrolment")
+def enrolment_detail(request: HttpRequest, enrolment_id: int) -> Enrolment:
+    """Return one enrolment; 404 if it does not exist or lies outside the caller's jurisdiction."""
+    qs = Enrolment.objects.select_related("school", "school_class", "student")
+    return get_object_for_user(qs, acting_user(request), pk=enrolment_id)
