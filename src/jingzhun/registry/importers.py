@@ -140,9 +140,9 @@ class RegistryImporter(Importer):
                     "bank_account", "minimum_income"):
             for line, value in con.execute(f"""
                     SELECT _line, {col} FROM f WHERE household_no IS NOT NULL
-                    QUALIFY count(DISTINCT coalesce(CAST({col} AS VARCHAR), '~'))
-                            OVER (PARTITION BY household_no) > 1
-                        AND row_number() OVER (PARTITION BY household_no ORDER BY _line) > 1
+                    QUALIFY coalesce(CAST({col} AS VARCHAR), '~') <> first_value(
+                        coalesce(CAST({col} AS VARCHAR), '~')) OVER (
+                        PARTITION BY household_no ORDER BY _line)
                     """).fetchall():
                 ctx.report.add(line, h(col), value if col != "bank_account" else crypto.mask_account(value),
                                _("Household fields must agree on every member's row."))
