@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from jingzhun.accounts.models import User
 from jingzhun.accounts.roles import Role
@@ -127,3 +128,25 @@ def personas(county: County) -> Personas:
         inspector=make_user("inspector", Role.INSPECTOR, area=county.county),
         nobody=make_user("nobody"),
     )
+
+
+@pytest.fixture
+def audit_flushable(transactional_db: Any) -> Any:
+    """Let a transactional test's teardown flush the append-only audit table.
+
+    The database refuses DELETE on audit events; SQLite's flush deletes row by row,
+    so the rows are removed here with the guard lifted for a moment, then restored.
+    """
+    yield
+
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL flushes with TRUNCATE, which row triggers do not see.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                       "AND tbl_name = 'core_auditevent'")
+        triggers = cursor.fetchall()
+        for name, _sql in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        cursor.execute("DELETE FROM core_auditevent")
+        for _name, sql in triggers:
+            cursor.execute(sql)

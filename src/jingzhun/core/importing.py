@@ -450,6 +450,7 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
                          data={"errors": len(report.errors), "rows": batch.rows_rejected})
         progress(_("Rejected"), force=True)
         return batch
+    progress.phase = "apply"
     try:
         with transaction.atomic():
             counts = importer.apply(data, ctx)
