@@ -129,9 +129,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
     }
     # The test database is a file, not :memory:, so that WAL and a second process both apply.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # One per process, so that two test runs on one machine do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("JINGZHUN_CONN_MAX_AGE", 60)
+# Page cache of a connection doing a bulk import, in KiB (SQLite only).
+SQLITE_BULK_CACHE_KIB = env_int("JINGZHUN_SQLITE_BULK_CACHE_KIB", 1024 * 1024)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -197,6 +200,8 @@ UNFOLD = {
     "SITE_HEADER": _("Jingzhun · education precision poverty alleviation"),
     "SHOW_LANGUAGES": True,
     "SIDEBAR": {"show_search": False, "show_all_applications": True},
+    # The admin index is the home page: counts per township, scoped to the user.
+    "DASHBOARD_CALLBACK": "jingzhun.schools.admin.dashboard_callback",
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

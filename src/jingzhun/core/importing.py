@@ -14,7 +14,8 @@ import hashlib
 import shutil
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -409,6 +410,15 @@ def import_create(*, actor: Any, kind: str, path: Path | Any, file_name: str, so
     return batch
 
 
+def bulk_write_settings(on: bool) -> None:
+    """Give SQLite a large page cache for a bulk write (index pages stay in memory), then
+    return to the default."""
+    if connection.vendor == "sqlite":
+        size = settings.SQLITE_BULK_CACHE_KIB if on else 2000
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = -{size}")
+
+
 def _finish(batch: ImportBatch, status: str, message: str = "") -> None:
     batch.status = status
     batch.message = message
@@ -451,6 +461,7 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         progress(_("Rejected"), force=True)
         return batch
     progress.phase = "apply"
+    bulk_write_settings(True)
     try:
         with transaction.atomic():
             counts = importer.apply(data, ctx)
@@ -472,6 +483,8 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         _finish(batch, ImportBatch.Status.FAILED,
                 _("The import failed unexpectedly; nothing was imported."))
         raise
+    finally:
+        bulk_write_settings(False)
     progress(_("Done"), batch.rows_total, batch.rows_total, force=True)
     return batch
 
@@ -551,8 +564,11 @@ def sync_rows(
     extra_cols = [extra[c] for c in extra]
     label = entity
     if new_idx:
-        rows = [tuple(c[i] for c in cols) + (hashes[i],) + tuple(e[i] for e in extra_cols)
-                for i in new_idx]
+        if len(new_idx) == len(keys):
+            rows: Sequence[tuple[Any, ...]] = list(zip(*cols, hashes, *extra_cols, strict=True))
+        else:
+            pick = itemgetter(*new_idx) if len(new_idx) > 1 else (lambda c: (c[new_idx[0]],))
+            rows = list(zip(*(pick(c) for c in [*cols, hashes, *extra_cols]), strict=True))
         insert_rows(table, [*columns, "row_hash", *extra], rows,
                     progress=lambda d: ctx.progress(_("Writing %(what)s") % {"what": label}, d,
                                                     len(new_idx)))

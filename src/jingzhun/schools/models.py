@@ -170,8 +170,9 @@ class Enrolment(models.Model):
 
     ACTIVE = (Status.ENROLLED, Status.SUSPENDED)
 
+    # No separate index: the natural-key unique constraint leads with student.
     student = models.ForeignKey(Student, verbose_name=_("student"), on_delete=models.PROTECT,
-                                related_name="enrolments")
+                                related_name="enrolments", db_index=False)
     school = models.ForeignKey(School, verbose_name=_("school"), on_delete=models.PROTECT,
                                related_name="enrolments")
     school_class = models.ForeignKey(SchoolClass, verbose_name=_("class"), null=True, blank=True,
@@ -185,7 +186,7 @@ class Enrolment(models.Model):
     status_date = models.DateField(_("status date"), null=True, blank=True)
     enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
-    import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True,
+    import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True, db_index=False,
                                      on_delete=models.SET_NULL, related_name="+", editable=False)
 
     class Meta:
