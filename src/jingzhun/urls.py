@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from jingzhun.api import api
+from jingzhun.core import views as core_views
+
 urlpatterns = [
+    path("", core_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("reveal/<str:model>/<int:pk>/<str:field>/", core_views.reveal, name="reveal"),
+    # API and imports routes are added below by their owners
+    path("api/", api.urls),
+    path("imports/", include("jingzhun.core.urls_imports")),
 ]

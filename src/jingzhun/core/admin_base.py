@@ -19,6 +19,7 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import ForeignKey, ManyToManyField, Model, Q, QuerySet
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 
@@ -64,6 +65,15 @@ def user_can_write(user: Any, capability: str | None) -> bool:
     return user_can(user, capability)
 
 
+def reveal_redirect(model_name: str, object_id: str, field: str) -> HttpResponse:
+    """Send the user to the page that asks why they need a whole number, then shows it."""
+    try:
+        pk = int(object_id)
+    except ValueError as exc:
+        raise Http404 from exc
+    return redirect("reveal", model=model_name, pk=pk, field=field)
+
+
 def _without_sensitive(names: Any) -> list[Any]:
     return [n for n in names if not (isinstance(n, str) and is_sensitive_field(n))]
 
@@ -75,8 +85,9 @@ class ScopedRelatedDropdownFilter(RelatedDropdownFilter):
         pks = model_admin.get_queryset(request).values(f"{self.field_path}__pk")
         ordering = self.field_admin_ordering(field, request, model_admin)
         return list(
-            field.get_choices(include_blank=False, limit_choices_to={"pk__in": pks},
-                              ordering=ordering)
+            field.get_choices(
+                include_blank=False, limit_choices_to={"pk__in": pks}, ordering=ordering
+            )
         )
 
 
@@ -93,7 +104,12 @@ class ScopeMixin:
         return queryset.distinct() if self.scope_distinct else queryset
 
     def can_view(self, request: HttpRequest) -> bool:
-        return user_can(request.user, self.view_capability) and not scope_of(request.user).is_empty
+        """Return whether the role may view, and the jurisdiction includes this kind of record."""
+        scope = scope_of(request.user)
+        if scope.is_empty or not user_can(request.user, self.view_capability):
+            return False
+        scope_q = getattr(self.model, "scope_q", None)  # type: ignore[attr-defined]
+        return scope_q is not None and scope_q(scope) is not None
 
     def can_edit(self, request: HttpRequest) -> bool:
         return self.can_view(request) and user_can_write(request.user, self.edit_capability)
@@ -111,6 +127,9 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
     allow_delete: bool = False
     # Blind-index columns matched when the search term is a whole resident ID number.
     id_index_fields: tuple[str, ...] = ()
+    # Plain columns that embed an ID number (a roll number is "G" + the ID): never filtered
+    # through URL lookups, which would let anyone recover the number a digit at a time.
+    private_fields: tuple[str, ...] = ()
     list_filter_submit = True
     show_add_link = False
 
@@ -131,6 +150,13 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
         for name in self.id_index_fields:
             match |= Q(**{name: digest})
         return queryset.filter(match), False
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        """Refuse URL lookups on sealed columns and on columns that embed an ID number."""
+        names = lookup.split("__")
+        if any(is_sensitive_field(n) or n in self.private_fields for n in names):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         """Return the filters, offering related objects only from the user's own rows.
@@ -231,7 +257,10 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
         return obj
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "",
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         self.object_or_404(request, object_id)

@@ -148,6 +148,15 @@ class Importer(ABC):
         """Add cross-row and reference errors; return the (possibly enriched) table."""
         return data
 
+    def county_of(self, data: pa.Table) -> str:
+        """Return the county the file belongs to ('' if it cannot tell); see ``county_column``."""
+        if not self.county_column or data.num_rows == 0:
+            return ""
+        codes = {c[:6] for c in data.column(self.county_column).to_pylist() if c}
+        return codes.pop() if len(codes) == 1 else ""
+
+    county_column: str = ""
+
     @abstractmethod
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         """Write the validated rows (inside the import's transaction)."""
@@ -442,6 +451,8 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
     ctx = Context(batch=batch, report=report, progress=progress, headers=headers)
+    if not batch.county_code:
+        batch.county_code = importer.county_of(data)
     batch.rows_total = data.num_rows
     progress(_("Checking rows"), force=True)
     data = importer.check(data, ctx)

@@ -110,7 +110,7 @@ class ImportBatch(models.Model):
         """Imports are county work: visible to county-level users of that county."""
         if scope.level != "county":
             return None
-        return models.Q(county_code=scope.county_code) | models.Q(county_code="")
+        return models.Q(county_code=scope.county_code)
 
 
 class ImportChange(models.Model):

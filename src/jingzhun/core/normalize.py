@@ -37,7 +37,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,7 +57,7 @@ __all__ = [
     "parse_school_years",
 ]
 
-ArrayLike = pa.Array | pa.ChunkedArray
+ArrayLike: TypeAlias = pa.Array | pa.ChunkedArray
 
 ID_ERROR_CODES = ("id_excel_number", "id_length", "id_chars", "id_birth_date", "id_checksum")
 

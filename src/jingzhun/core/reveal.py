@@ -43,11 +43,21 @@ REVEALABLE: dict[tuple[str, str], Revealable] = {
     (r.model_label, r.field): r
     for r in (
         Revealable("registry.person", "id", "id", "id", gettext_lazy("resident ID number")),
-        Revealable("registry.person", "guardian_id", "guardian_id", "id",
-                   gettext_lazy("guardian's ID number")),
+        Revealable(
+            "registry.person",
+            "guardian_id",
+            "guardian_id",
+            "id",
+            gettext_lazy("guardian's ID number"),
+        ),
         Revealable("schools.student", "id", "id", "id", gettext_lazy("resident ID number")),
-        Revealable("registry.household", "bank", "bank", "bank",
-                   gettext_lazy("benefits-card account number")),
+        Revealable(
+            "registry.household",
+            "bank",
+            "bank",
+            "bank",
+            gettext_lazy("benefits-card account number"),
+        ),
     )
 }
 
@@ -69,13 +79,19 @@ def revealable_for(obj: models.Model, field: str) -> Revealable:
 
 
 def _deny(*, user: Any, obj: models.Model, field: str, why: str, request: Any) -> PermissionDenied:
-    audit_record(actor=user, action="access.denied", target=obj, request=request,
-                 data={"what": "sensitive.reveal", "field": field, "why": why})
+    audit_record(
+        actor=user,
+        action="access.denied",
+        target=obj,
+        request=request,
+        data={"what": "sensitive.reveal", "field": field, "why": why},
+    )
     return PermissionDenied(_("You may not see this number whole."))
 
 
-def sensitive_reveal(*, user: Any, obj: models.Model, field: str, reason: str,
-                     request: Any = None) -> str:
+def sensitive_reveal(
+    *, user: Any, obj: models.Model, field: str, reason: str, request: Any = None
+) -> str:
     """Return the whole number stored in `field` of `obj`, after logging who asked and why.
 
     Raise PermissionDenied (and log the refusal) unless the user holds
@@ -99,6 +115,11 @@ def sensitive_reveal(*, user: Any, obj: models.Model, field: str, reason: str,
         raise ValidationError(_("No number is recorded."), code="empty")
     with transaction.atomic():
         value = unseal(obj, prefix=spec.prefix, purpose=spec.purpose)
-        audit_record(actor=user, action="sensitive.reveal", target=obj, request=request,
-                     data={"field": field, "reason": reason[:REASON_MAX_LENGTH]})
+        audit_record(
+            actor=user,
+            action="sensitive.reveal",
+            target=obj,
+            request=request,
+            data={"field": field, "reason": reason[:REASON_MAX_LENGTH]},
+        )
     return value

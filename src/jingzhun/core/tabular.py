@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import itertools
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import fastexcel
 import pyarrow as pa
@@ -240,24 +242,48 @@ def _no_header_error(aliases: set[str], where: str) -> TabularError:
 # --------------------------------------------------------------------------- shared cleanup
 
 
-def _clean_column(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Strip a string column and turn empty strings into nulls."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.string())
+Column: TypeAlias = pa.Array | pa.ChunkedArray
+
+
+def _clean_column(column: Column) -> Column:
+    """Strip a string column and turn empty strings into nulls (chunked input stays chunked)."""
     if not pa.types.is_string(column.type):
         column = pc.cast(column, pa.string())
     trimmed = pc.utf8_trim(column, characters=_STRIP_CHARS)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
-def _positions(n: int) -> pa.Array:
-    """Return int64 positions 0..n-1."""
-    return pa.array(range(n), pa.int64())
+def _line_numbers(first: int, count: int) -> pa.Array:
+    """Return int32 numbers first, first + 1, ... (count of them)."""
+    if count == 0:
+        return pa.array([], pa.int32())
+    ones = pa.repeat(pa.scalar(1, pa.int32()), count)
+    return pc.add(pc.cumulative_sum(ones), pa.scalar(first - 1, pa.int32()))
+
+
+def _as_array(values: Column) -> pa.Array:
+    """Return *values* as a single Array."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    return values
+
+
+def _note_rows(columns: list[Column], filled: pa.Array, non_blank: pa.Array) -> list[int]:
+    """Return the positions of note rows (注：…, 填表人：…, 合计…) in ascending order."""
+    width = len(columns)
+    # A note's other cells are mostly empty; only those rows need the regular expression.
+    candidates = pc.and_(non_blank, pc.less_equal(pc.subtract(filled, 1), (width - 1) // 2))
+    if not pc.any(candidates).as_py():
+        return []
+    positions = pc.indices_nonzero(candidates)
+    first_value = pc.coalesce(*[pc.take(column, positions) for column in columns])
+    is_note = pc.fill_null(pc.match_substring_regex(first_value, _NOTE_PATTERN), False)
+    return pc.filter(positions, is_note).to_pylist()
 
 
 def _assemble(
     header: _Header,
-    columns: list[pa.Array],
+    columns: list[Column],
     line_numbers: pa.Array,
     *,
     sheet: str | None,
@@ -276,29 +302,33 @@ def _assemble(
     labels, columns = labels[:width], columns[:width]
 
     if n_rows and width:
-        filled = pc.cast(pc.is_valid(columns[0]), pa.int32())
+        filled = _as_array(pc.cast(pc.is_valid(columns[0]), pa.int32()))
         for column in columns[1:]:
-            filled = pc.add(filled, pc.cast(pc.is_valid(column), pa.int32()))
+            filled = pc.add(filled, _as_array(pc.cast(pc.is_valid(column), pa.int32())))
         non_blank = pc.greater(filled, 0)
-        first_value = pc.coalesce(*columns)
-        note = pc.and_(
-            pc.fill_null(pc.match_substring_regex(first_value, _NOTE_PATTERN), False),
-            pc.less_equal(pc.subtract(filled, 1), (width - 1) // 2),
-        )
-        substantial = pc.and_(pc.invert(note), pc.greater(filled, max(1, width // 4)))
-        keep = pc.and_(non_blank, pc.invert(note))
-        if pc.any(note).as_py():
-            positions = _positions(n_rows)
-            last_substantial = pc.max(pc.filter(positions, substantial)).as_py()
-            last_substantial = -1 if last_substantial is None else last_substantial
-            later_notes = pc.filter(
-                positions, pc.and_(note, pc.greater(positions, last_substantial))
-            )
-            if len(later_notes):
-                trailer_start = pc.min(later_notes).as_py()
-                keep = pc.and_(keep, pc.less(positions, trailer_start))
-        columns = [pc.filter(column, keep) for column in columns]
-        line_numbers = pc.filter(line_numbers, keep)
+        notes = _note_rows(columns, filled, non_blank)
+        end = n_rows
+        if notes:
+            # Everything from the first note after the last substantial data row is a trailer.
+            note_set = set(notes)
+            substantial = pc.indices_nonzero(pc.greater(filled, max(1, width // 4))).to_pylist()
+            last_data = next((i for i in reversed(substantial) if i not in note_set), -1)
+            end = next((i for i in notes if i > last_data), n_rows)
+            inner = [i for i in notes if i < end]
+            columns = [column.slice(0, end) for column in columns]
+            line_numbers = line_numbers.slice(0, end)
+            non_blank = non_blank.slice(0, end)
+            if inner:
+                is_note = pc.is_in(_line_numbers(0, end), value_set=pa.array(inner, pa.int32()))
+                non_blank = pc.and_(non_blank, pc.invert(is_note))
+        kept = pc.sum(non_blank).as_py() or 0
+        if kept < end:
+            if pc.all(non_blank.slice(0, kept)).as_py():
+                columns = [column.slice(0, kept) for column in columns]  # only a blank tail
+                line_numbers = line_numbers.slice(0, kept)
+            else:
+                columns = [pc.filter(column, non_blank) for column in columns]
+                line_numbers = pc.filter(line_numbers, non_blank)
 
     table = pa.table(
         {f"c{i}": column for i, column in enumerate(columns)},
@@ -307,7 +337,7 @@ def _assemble(
     return RawTable(
         headers=labels,
         table=table,
-        line_numbers=pc.cast(line_numbers, pa.int32()),
+        line_numbers=pc.cast(_as_array(line_numbers), pa.int32()),
         header_line=header_line,
         sheet=sheet,
         encoding=encoding,
@@ -332,44 +362,46 @@ def _excel_number_text(digits: str) -> str:
     return f"{mantissa}E+{int(exponent):02d}"
 
 
-def _load_sheet(
-    reader: fastexcel.ExcelReader, name: str, n_rows: int | None = None
-) -> list[pa.Array]:
+def _exact_doubles(values: pa.Array) -> pa.Array:
+    """Return whether each integer string is exactly representable as a double."""
+    exact = pc.cast(values, pa.decimal128(38, 0))
+    via_double = pc.cast(pc.cast(values, pa.float64()), pa.decimal128(38, 0), safe=False)
+    return pc.equal(exact, via_double)
+
+
+def _load_sheet(reader: fastexcel.ExcelReader, name: str) -> list[pa.Array]:
     """Load a sheet's cells as cleaned string columns, row i being sheet row i + 1."""
     try:
-        batch = reader.load_sheet(
-            name, header_row=None, skip_rows=0, n_rows=n_rows, dtypes="string", eager=True
-        )
+        batch = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", eager=True)
     except Exception as exc:  # fastexcel raises several unrelated types
         raise TabularError(f"Cannot read sheet {name!r}: {exc}") from exc
     columns = [batch.column(i) for i in range(batch.num_columns)]
 
-    # Cells holding numbers with more than 15 digits: show them as Excel does, 4.2010120100503E+17.
-    long_number = rf"^-?\d{{{_EXCEL_DIGITS + 1},}}$"
-    suspects = [
-        i
-        for i, column in enumerate(columns)
-        if pc.any(pc.match_substring_regex(column, long_number)).as_py()
-    ]
+    # Numeric cells with more than 15 digits (an ID typed into a number cell) lost digits in
+    # Excel; show them as Excel does, 4.2010120100503E+17. Such a cell comes back as the
+    # integer text of a double, so only texts that are exact doubles need a closer look.
+    long_number = rf"^-?\d{{{_EXCEL_DIGITS + 1},38}}$"
+    suspects: dict[int, pa.Array] = {}
+    for i, column in enumerate(columns):
+        is_long = pc.fill_null(pc.match_substring_regex(column, long_number), False)
+        if not pc.any(is_long).as_py():
+            continue
+        exact = _exact_doubles(pc.filter(column, is_long))
+        if pc.any(exact).as_py():
+            suspects[i] = pc.replace_with_mask(is_long, is_long, exact)
     if suspects:
         # A boolean load is null for text cells and non-null for numeric (and boolean) cells.
         kinds = reader.load_sheet(
             name,
             header_row=None,
             skip_rows=0,
-            n_rows=n_rows,
             dtypes="boolean",
-            use_columns=suspects,
+            use_columns=list(suspects),
             eager=True,
         )
-        for k, i in enumerate(suspects):
+        for k, (i, suspect) in enumerate(suspects.items()):
             column = columns[i]
-            numeric = pc.fill_null(
-                pc.and_(
-                    pc.is_valid(kinds.column(k)), pc.match_substring_regex(column, long_number)
-                ),
-                False,
-            )
+            numeric = pc.fill_null(pc.and_(pc.is_valid(kinds.column(k)), suspect), False)
             if pc.any(numeric).as_py():
                 texts = [_excel_number_text(v) for v in pc.filter(column, numeric).to_pylist()]
                 columns[i] = pc.replace_with_mask(column, numeric, pa.array(texts, column.type))
@@ -401,18 +433,17 @@ def _read_excel(path: Path, aliases: set[str], sheet: str | None) -> RawTable:
     candidates = [sheet] if sheet is not None else names
     any_cells = False
     for name in candidates:
-        head_columns = _load_sheet(reader, name, n_rows=HEADER_SCAN_ROWS + 1)
-        head = _head_rows(head_columns, HEADER_SCAN_ROWS + 1)
+        columns = _load_sheet(reader, name)
+        head = _head_rows(columns, HEADER_SCAN_ROWS + 1)
         if any(any(row) for row in head):
             any_cells = True
         header = _find_header(head, aliases)
         if header is None:
             continue
-        columns = _load_sheet(reader, name)
         n_rows = min((len(c) for c in columns), default=0)
         data = [column.slice(header.first_data) for column in columns]
         n_data = max(n_rows - header.first_data, 0)
-        line_numbers = pa.array(range(header.first_data + 1, header.first_data + 1 + n_data))
+        line_numbers = _line_numbers(header.first_data + 1, n_data)
         return _assemble(
             header,
             data,
@@ -430,22 +461,83 @@ def _read_excel(path: Path, aliases: set[str], sheet: str | None) -> RawTable:
 # --------------------------------------------------------------------------- CSV
 
 
+class _NotUtf8(Exception):
+    """The file looked like UTF-8 at the start but is not."""
+
+
 def _detect_encoding(path: Path) -> tuple[str, str | None]:
-    """Return (Python codec, pyarrow encoding or None for native UTF-8) for a CSV file."""
+    """Return (Python codec, pyarrow encoding or None for native UTF-8) for a CSV file.
+
+    Only the first megabyte is checked; if invalid UTF-8 turns up later the readers raise
+    :class:`_NotUtf8` and the file is read again as GB18030.
+    """
     with path.open("rb") as fh:
-        start = fh.read(4)
-        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", "utf-16"
-        bom = start.startswith(codecs.BOM_UTF8)
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := fh.read(8 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "gb18030", "gb18030"
-    return ("utf-8-sig" if bom else "utf-8"), None
+        start = fh.read(1 << 20)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "utf-16"
+    if start.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", None
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+    except UnicodeDecodeError:
+        return "gb18030", "gb18030"
+    return "utf-8", None
+
+
+def _head_lines(path: Path, codec: str) -> list[str]:
+    """Return the first physical lines of a text file, line endings kept."""
+    with path.open(encoding=codec, newline="") as fh:
+        return list(itertools.islice(fh, _CSV_HEAD_LINES))
+
+
+def _read_csv(path: Path, aliases: set[str], codec: str | None = None) -> RawTable:
+    """Read a CSV file (see :func:`read_table`)."""
+    try:
+        if path.stat().st_size == 0:
+            raise TabularError(f"{path.name} is empty.")
+        if codec is None:
+            codec, arrow_encoding = _detect_encoding(path)
+        else:
+            arrow_encoding = codec
+        lines = _head_lines(path, codec)
+    except UnicodeDecodeError as exc:
+        if codec is not None and codec.startswith("utf-8"):
+            return _read_csv(path, aliases, "gb18030")
+        raise TabularError(f"Cannot read {path.name}: not UTF-8 or GB18030 text ({exc}).") from exc
+    except OSError as exc:
+        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+    if not any(line.strip(_STRIP_CHARS) for line in lines):
+        raise TabularError(f"{path.name} is empty.")
+
+    best: tuple[_Header, str, list[int], list[list[str | None]]] | None = None
+    for delimiter in _CSV_DELIMITERS:
+        records, ends = _parse_head(lines, delimiter)
+        header = _find_header(records, aliases)
+        if header is not None and (best is None or header.matches > best[0].matches):
+            best = (header, delimiter, ends, records)
+    if best is None:
+        raise _no_header_error(aliases, path.name)
+    header, delimiter, ends, records = best
+    skip_lines = ends[header.first_data - 1]
+    width = max(len(record) for record in records[header.row :])
+
+    try:
+        columns = _read_csv_body_arrow(path, delimiter, arrow_encoding, skip_lines, width)
+        if columns is None:
+            columns = _read_csv_body_python(path, delimiter, codec, header.first_data)
+    except _NotUtf8 as exc:
+        if codec.startswith("utf-8"):
+            return _read_csv(path, aliases, "gb18030")
+        raise TabularError(f"Cannot read {path.name}: not UTF-8 or GB18030 text.") from exc
+    n_rows = len(columns[0]) if columns else 0
+    return _assemble(
+        header,
+        columns,
+        _line_numbers(header.first_data + 1, n_rows),
+        sheet=None,
+        encoding=codec,
+        header_line=header.row + 1,
+    )
 
 
 def _parse_head(lines: list[str], delimiter: str) -> tuple[list[list[str | None]], list[int]]:
@@ -462,59 +554,28 @@ def _parse_head(lines: list[str], delimiter: str) -> tuple[list[list[str | None]
     return records, ends
 
 
-def _read_csv(path: Path, aliases: set[str]) -> RawTable:
-    """Read a CSV file (see :func:`read_table`)."""
-    try:
-        if path.stat().st_size == 0:
-            raise TabularError(f"{path.name} is empty.")
-        codec, arrow_encoding = _detect_encoding(path)
-        with path.open(encoding=codec, newline="") as fh:
-            lines = list(itertools.islice(fh, _CSV_HEAD_LINES))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
-    if not any(line.strip(_STRIP_CHARS) for line in lines):
-        raise TabularError(f"{path.name} is empty.")
-
-    best: tuple[_Header, str, list[int]] | None = None
-    for delimiter in _CSV_DELIMITERS:
-        records, ends = _parse_head(lines, delimiter)
-        header = _find_header(records, aliases)
-        if header is not None and (best is None or header.matches > best[0].matches):
-            best = (header, delimiter, ends)
-    if best is None:
-        raise _no_header_error(aliases, path.name)
-    header, delimiter, ends = best
-    skip_lines = ends[header.first_data - 1]
-
-    columns = _read_csv_body_arrow(path, delimiter, arrow_encoding, skip_lines)
-    if columns is None:
-        columns = _read_csv_body_python(path, delimiter, codec, header.first_data)
-    n_rows = len(columns[0]) if columns else 0
-    line_numbers = pa.array(range(header.first_data + 1, header.first_data + 1 + n_rows))
-    return _assemble(
-        header,
-        columns,
-        line_numbers,
-        sheet=None,
-        encoding=codec,
-        header_line=header.row + 1,
-    )
-
-
 def _read_csv_body_arrow(
-    path: Path, delimiter: str, encoding: str | None, skip_lines: int
-) -> list[pa.Array] | None:
-    """Parse the data part with pyarrow; return None when rows are ragged (use the fallback)."""
-    ragged: list[object] = []
+    path: Path, delimiter: str, encoding: str | None, skip_lines: int, width: int
+) -> list[Column] | None:
+    """Parse the data part with pyarrow; return None if the tolerant reader must be used.
 
-    def on_invalid(row: object) -> str:
-        ragged.append(row)
+    Rows with a different number of fields (typically trailing notes) are set aside by
+    pyarrow with their row number, parsed with the csv module and put back in place.
+    """
+    ragged: list[tuple[int, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        if row.number is None:
+            return "error"
+        ragged.append((row.number - skip_lines - 1, row.text))
         return "skip"
 
+    names = [f"f{i}" for i in range(width)]
     read_options = pacsv.ReadOptions(
         skip_rows=skip_lines,
-        autogenerate_column_names=True,
+        column_names=names,
         block_size=_CSV_BLOCK_SIZE,
+        use_threads=False,  # row numbers of invalid rows are only known when single-threaded
         **({"encoding": encoding} if encoding else {}),
     )
     parse_options = pacsv.ParseOptions(
@@ -524,7 +585,7 @@ def _read_csv_body_arrow(
         invalid_row_handler=on_invalid,
     )
     convert_options = pacsv.ConvertOptions(
-        column_types={f"f{i}": pa.string() for i in range(4096)},
+        column_types=dict.fromkeys(names, pa.string()),
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
@@ -536,27 +597,72 @@ def _read_csv_body_arrow(
             convert_options=convert_options,
         )
     except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
+        message = str(exc)
+        if "invalid UTF8" in message or "UTF-8" in message:
+            raise _NotUtf8(message) from exc
+        if "Empty CSV file" in message:
             return []
-        if "CSV parse error" in str(exc):
+        if "CSV parse error" in message:
             return None
         raise TabularError(f"Cannot read {path.name}: {exc}") from exc
-    except (UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _NotUtf8(str(exc)) from exc
+    except OSError as exc:
         raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+    columns: list[Column] = [table.column(i) for i in range(table.num_columns)]
     if ragged:
+        merged = _merge_ragged(columns, table.num_rows, ragged, delimiter)
+        if merged is None:
+            return None
+        columns = merged
+    return [_clean_column(column) for column in columns]
+
+
+def _merge_ragged(
+    columns: list[Column], n_valid: int, ragged: list[tuple[int, str]], delimiter: str
+) -> list[Column] | None:
+    """Insert rows pyarrow set aside at their positions; None if the positions do not add up."""
+    total = n_valid + len(ragged)
+    positions = [position for position, _ in ragged]
+    if positions != sorted(set(positions)) or positions[0] < 0 or positions[-1] >= total:
         return None
-    return [_clean_column(table.column(i)) for i in range(table.num_columns)]
+    try:
+        parsed = [
+            next(csv.reader(io.StringIO(text), delimiter=delimiter), []) for _, text in ragged
+        ]
+    except csv.Error:
+        return None
+    width = max(len(columns), *(len(fields) for fields in parsed))
+    columns = columns + [pa.nulls(n_valid, pa.string())] * (width - len(columns))
+    merged = []
+    for j, column in enumerate(columns):
+        extra = pa.array([fields[j] if j < len(fields) else None for fields in parsed], pa.string())
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        merged.append(pa.chunked_array([*chunks, extra], type=pa.string()))
+    if positions == list(range(n_valid, total)):
+        return merged  # all at the end: the usual trailing notes
+    from_ragged = {position: n_valid + i for i, position in enumerate(positions)}
+    order: list[int] = []
+    next_valid = 0
+    for k in range(total):
+        source = from_ragged.get(k)
+        if source is None:
+            source = next_valid
+            next_valid += 1
+        order.append(source)
+    indices = pa.array(order, pa.int64())
+    return [pc.take(column, indices) for column in merged]
 
 
-def _read_csv_body_python(
-    path: Path, delimiter: str, codec: str, first_data: int
-) -> list[pa.Array]:
+def _read_csv_body_python(path: Path, delimiter: str, codec: str, first_data: int) -> list[Column]:
     """Parse the data part with the csv module, padding short rows (slow but tolerant)."""
     try:
         with path.open(encoding=codec, newline="") as fh:
             records: Iterable[list[str]] = csv.reader(fh, delimiter=delimiter)
             rows = list(itertools.islice(records, first_data, None))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError as exc:
+        raise _NotUtf8(str(exc)) from exc
+    except (OSError, csv.Error) as exc:
         raise TabularError(f"Cannot read {path.name}: {exc}") from exc
     width = max((len(r) for r in rows), default=0)
     columns = []

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from jingzhun.core import permissions
 from jingzhun.core.admin_base import user_can
@@ -40,7 +41,7 @@ class RevealForm(forms.Form):
         label=gettext_lazy("Reason"),
         min_length=REASON_MIN_LENGTH,
         max_length=REASON_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
         help_text=gettext_lazy("Why you need the whole number. It is kept in the audit log."),
     )
 
@@ -62,8 +63,13 @@ def reveal(request: HttpRequest, model: str, pk: int, field: str) -> HttpRespons
     # A user without the permission who posts anyway is refused by the service, which logs it.
     if request.method == "POST" and (form.is_valid() or not allowed):
         try:
-            value = sensitive_reveal(user=request.user, obj=obj, field=field,
-                                     reason=form.cleaned_data.get("reason", ""), request=request)
+            value = sensitive_reveal(
+                user=request.user,
+                obj=obj,
+                field=field,
+                reason=form.cleaned_data.get("reason", ""),
+                request=request,
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
     opts = obj._meta
@@ -85,9 +91,11 @@ def audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
     audit_record(actor=user, action="auth.login", target=user, request=request)
 
 
-def audit_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
-                       **kwargs: Any) -> None:
+def audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     """Record a failed login with the user name tried (connected to ``user_login_failed``)."""
     username = str(credentials.get("username", ""))[:150]
-    audit_record(actor=None, action="auth.login_failed", request=request,
-                 data={"username": username})
+    audit_record(
+        actor=None, action="auth.login_failed", request=request, data={"username": username}
+    )

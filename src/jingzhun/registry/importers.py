@@ -23,6 +23,7 @@ SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 
 class AreaImporter(Importer):
     kind = "areas"
+    county_column = "code"
     fields = (
         Field("code", "区划代码", "code", "code", required=True, lengths=(6, 9, 12),
               aliases=("行政区划代码", "代码")),
@@ -91,6 +92,7 @@ class AreaImporter(Importer):
 
 class RegistryImporter(Importer):
     kind = "registry"
+    county_column = "village_code"
     fields = (
         Field("household_no", "户编号", "household_no", required=True, max_length=32,
               aliases=("建档立卡户编号", "户码", "家庭编号")),

@@ -40,6 +40,7 @@ SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 
 class SchoolImporter(Importer):
     kind = "schools"
+    county_column = "township_code"
     fields = (
         Field("code", "学校标识码", "school_code", "code", required=True, lengths=tuple(range(6, 31)),
               aliases=("学校代码", "学校编码")),
@@ -159,6 +160,7 @@ class RollsImporter(Importer):
         school_rows = fetch_columns("SELECT code, id FROM schools_school")
         con.register("s", pa.table({"code": [r[0] for r in school_rows], "school_id": [r[1] for r in school_rows]}))
         county = ctx.batch.county_code or self._county_of(con)
+        ctx.batch.county_code = county
         ctx.progress(_("Writing classes"), force=True)
         classes = con.execute("""
             SELECT s.school_id, f.school_year, f.stage, f.grade, f.class_name AS name,
