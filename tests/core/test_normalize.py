@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pyarrow as pa
@@ -29,7 +30,7 @@ VALID_F = "11010519491231002X"  # the GB 11643 example: female, born 1949-12-31
 VALID_M = "420101201001010018"  # male (17th digit 1), born 2010-01-01
 
 
-def ids_and_errors(values: list[str | None]) -> list[tuple[str | None, str | None]]:
+def ids_and_errors(values: Sequence[str | None]) -> list[tuple[str | None, str | None]]:
     """Run normalize_id_numbers and pair up its two outputs."""
     ids, errors = normalize_id_numbers(pa.array(values, pa.string()))
     assert len(ids) == len(errors) == len(values)

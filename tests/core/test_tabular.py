@@ -117,6 +117,27 @@ def test_xlsx_numeric_id_is_flagged_as_excel_number(tmp_path: Path) -> None:
     assert errors.to_pylist() == [None, "id_excel_number", None]
 
 
+def test_xlsx_text_ids_that_are_exact_doubles_stay_text(tmp_path: Path) -> None:
+    # 420101201005030016 happens to be exactly representable as a double: only the cell type
+    # tells a text cell from a numeric one.
+    path = tmp_path / "exact.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号"])
+    ws.append(["甲", "420101201005030016"])
+    ws.append(["乙", 420101201005030016])
+    ws.append(["丙", 1234567890123456789012])
+    ws.append(["丁", 123456789012345])  # 15 digits: exact in Excel, kept as is
+    wb.save(path)
+    raw = read_table(path, header_aliases=ALIASES)
+    assert raw.table.column(1).to_pylist() == [
+        "420101201005030016",
+        "4.2010120100503E+17",
+        "1.23456789012346E+21",
+        "123456789012345",
+    ]
+
+
 def test_xlsx_note_between_data_rows_skips_only_the_note(tmp_path: Path) -> None:
     path = tmp_path / "notes.xlsx"
     wb = openpyxl.Workbook()
@@ -266,6 +287,43 @@ def test_csv_ragged_rows_use_the_tolerant_reader(tmp_path: Path) -> None:
     raw = read_table(path, header_aliases=ALIASES)
     assert raw.line_numbers.to_pylist() == [3, 6, 7, 8]
     assert rows_of(raw) == [*EXPECTED_ROWS, ["H004", "孙七", None, None, None]]
+
+
+def test_csv_ragged_rows_in_the_middle_stay_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "middle.csv"
+    path.write_text(
+        "姓名,身份证号,出生日期\n甲,1,2\n乙,3\n丙,4,5,多余\n\n丁,6,7\n", encoding="utf-8"
+    )
+    raw = read_table(path, header_aliases=ALIASES)
+    assert raw.headers == ["姓名", "身份证号", "出生日期", ""]
+    assert raw.line_numbers.to_pylist() == [2, 3, 4, 6]
+    assert rows_of(raw) == [
+        ["甲", "1", "2", None],
+        ["乙", "3", None, None],
+        ["丙", "4", "5", "多余"],
+        ["丁", "6", "7", None],
+    ]
+
+
+def test_csv_gb18030_after_a_long_ascii_start(tmp_path: Path) -> None:
+    # Encoding detection looks at the first megabyte only; the reader retries as GB18030.
+    text = "name,id_number\n" + "a,1\n" * 300_000 + "张三,2\n"
+    path = tmp_path / "late.csv"
+    path.write_bytes(text.encode("gb18030"))
+    raw = read_table(path, header_aliases=ALIASES)
+    assert raw.encoding == "gb18030"
+    assert raw.table.num_rows == 300_001
+    assert raw.table.slice(300_000).to_pylist() == [{"c0": "张三", "c1": "2"}]
+    assert raw.line_numbers[-1].as_py() == 300_002
+
+
+def test_csv_utf16_tab_separated(tmp_path: Path) -> None:
+    # Excel's "Unicode text" export.
+    path = tmp_path / "unicode.txt"
+    path.write_text(f"姓名\t身份证号\r\n甲\t{ID_A}\r\n", encoding="utf-16")
+    raw = read_table(path, header_aliases=ALIASES)
+    assert raw.encoding == "utf-16"
+    assert rows_of(raw) == [["甲", ID_A]]
 
 
 def test_csv_tab_and_semicolon(tmp_path: Path) -> None:

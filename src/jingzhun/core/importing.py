@@ -57,6 +57,7 @@ ERROR_MESSAGES: dict[str, Any] = {
     "int_format": gettext_lazy("Not a whole number."),
     "int_range": gettext_lazy("The number is out of range."),
     "decimal_format": gettext_lazy("Not a number."),
+    "decimal_range": gettext_lazy("The number is too large."),
     "code_format": gettext_lazy("Wrong number of digits for this code."),
     "too_long": gettext_lazy("The text is too long."),
     "account_format": gettext_lazy("A bank account number has 12 to 25 digits."),

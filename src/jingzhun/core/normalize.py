@@ -68,7 +68,6 @@ _WS_CLASS = r"[\s\x{3000}\x{00a0}\x{feff}\x{200b}]"
 
 #: ISO 7064 MOD 11-2 weights of the first 17 digits of a resident ID.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS = "10X98765432"
 
 #: Dates outside these years are rejected (``date_format``).
 CALENDAR_FIRST_YEAR = 1800
@@ -356,7 +355,7 @@ def id_area_unknown(ids: ArrayLike, known_area_codes: set[str]) -> pa.Array:
 
     This is a warning (area codes change over time), not an error. Null IDs give false.
     """
-    arr = _to_string_array(ids)
+    arr = _clean_ids(ids)
     area = pc.utf8_slice_codeunits(arr, 0, 6)
     known = pc.is_in(area, value_set=pa.array(sorted(known_area_codes), type=area.type))
     return pc.fill_null(pc.and_(pc.is_valid(arr), pc.invert(known)), False)
@@ -364,12 +363,12 @@ def id_area_unknown(ids: ArrayLike, known_area_codes: set[str]) -> pa.Array:
 
 def id_birth_dates(ids: ArrayLike) -> pa.Array:
     """Return the birth date (date32) encoded in each normalised ID, null when invalid."""
-    return _id_parts(_to_string_array(ids)).birth
+    return _id_parts(_clean_ids(ids)).birth
 
 
 def id_sex(ids: ArrayLike) -> pa.Array:
     """Return ``"M"`` where the 17th digit is odd, ``"F"`` where even, null when malformed."""
-    parts = _id_parts(_to_string_array(ids))
+    parts = _id_parts(_clean_ids(ids))
     sex = pc.if_else(_eq(_mod(parts.sex_digit, 2), 1), pa.scalar("M"), pa.scalar("F"))
     return pc.if_else(parts.well_formed, sex, pa.scalar(None, pa.string()))
 

@@ -121,7 +121,7 @@ def read_table(path: Path, *, header_aliases: set[str], sheet: str | None = None
     when no header row is found.
     """
     path = Path(path)
-    aliases = {normalize_header(a) for a in header_aliases} - {""}
+    aliases = _Aliases(header_aliases)
     suffix = path.suffix.lower()
     if suffix in EXCEL_EXTENSIONS:
         return _read_excel(path, aliases, sheet)
@@ -151,17 +151,18 @@ def _display(text: str | None) -> str:
     return "".join(text.split()) if text else ""
 
 
-class _AliasTest:
-    """Callable telling whether a header text matches one of the aliases."""
+class _Aliases:
+    """The expected header texts; calling it tells whether a cell text matches one of them."""
 
-    def __init__(self, aliases: set[str]) -> None:
-        self.aliases = aliases
+    def __init__(self, aliases: Iterable[str]) -> None:
+        self.originals = [a for a in aliases if a]
+        self.normalised = {normalize_header(a) for a in self.originals} - {""}
 
     def __call__(self, text: str | None) -> bool:
-        return bool(text) and normalize_header(text) in self.aliases
+        return bool(text) and normalize_header(text) in self.normalised
 
 
-def _forward_fill_groups(row: Sequence[str | None], is_alias: _AliasTest) -> list[str]:
+def _forward_fill_groups(row: Sequence[str | None], is_alias: _Aliases) -> list[str]:
     """Spread group labels (non-alias texts, e.g. a merged "监护人") over the empty cells after."""
     filled: list[str] = []
     group = ""
@@ -174,9 +175,8 @@ def _forward_fill_groups(row: Sequence[str | None], is_alias: _AliasTest) -> lis
     return filled
 
 
-def _find_header(rows: Sequence[Sequence[str | None]], aliases: set[str]) -> _Header | None:
+def _find_header(rows: Sequence[Sequence[str | None]], is_alias: _Aliases) -> _Header | None:
     """Find the header row in the first rows of a sheet and flatten a two-row header."""
-    is_alias = _AliasTest(aliases)
     scores = [sum(1 for cell in row if is_alias(cell)) for row in rows[:HEADER_SCAN_ROWS]]
     if not scores or max(scores) < MIN_HEADER_MATCHES:
         return None
@@ -230,9 +230,10 @@ def _find_header(rows: Sequence[Sequence[str | None]], aliases: set[str]) -> _He
     return _Header(best, best + 1, labels, scores[best])
 
 
-def _no_header_error(aliases: set[str], where: str) -> TabularError:
+def _no_header_error(aliases: Iterable[str], where: str) -> TabularError:
     """Build the error for a file without a recognisable header row."""
-    expected = "、".join(sorted(aliases)[:12]) + ("…" if len(aliases) > 12 else "")
+    names = sorted({a.strip() for a in aliases if a.strip()}, key=lambda a: (a.isascii(), a))
+    expected = "、".join(names[:12]) + ("…" if len(names) > 12 else "")
     return TabularError(
         f"No header row found in the first {HEADER_SCAN_ROWS} rows of {where}: need a row with at "
         f"least {MIN_HEADER_MATCHES} of the expected headers ({expected})."
@@ -419,7 +420,7 @@ def _load_sheet(reader: fastexcel.ExcelReader, name: str) -> list[pa.Array]:
     return cleaned
 
 
-def _read_excel(path: Path, aliases: set[str], sheet: str | None) -> RawTable:
+def _read_excel(path: Path, aliases: _Aliases, sheet: str | None) -> RawTable:
     """Read an Excel workbook (see :func:`read_table`)."""
     try:
         reader = fastexcel.read_excel(path)
@@ -455,7 +456,7 @@ def _read_excel(path: Path, aliases: set[str], sheet: str | None) -> RawTable:
     if not any_cells:
         raise TabularError(f"{path.name} is empty.")
     where = f"sheet {sheet!r}" if sheet is not None else f"any sheet of {path.name}"
-    raise _no_header_error(aliases, where)
+    raise _no_header_error(aliases.originals, where)
 
 
 # --------------------------------------------------------------------------- CSV
@@ -490,7 +491,7 @@ def _head_lines(path: Path, codec: str) -> list[str]:
         return list(itertools.islice(fh, _CSV_HEAD_LINES))
 
 
-def _read_csv(path: Path, aliases: set[str], codec: str | None = None) -> RawTable:
+def _read_csv(path: Path, aliases: _Aliases, codec: str | None = None) -> RawTable:
     """Read a CSV file (see :func:`read_table`)."""
     try:
         if path.stat().st_size == 0:
@@ -516,7 +517,7 @@ def _read_csv(path: Path, aliases: set[str], codec: str | None = None) -> RawTab
         if header is not None and (best is None or header.matches > best[0].matches):
             best = (header, delimiter, ends, records)
     if best is None:
-        raise _no_header_error(aliases, path.name)
+        raise _no_header_error(aliases.originals, path.name)
     header, delimiter, ends, records = best
     skip_lines = ends[header.first_data - 1]
     width = max(len(record) for record in records[header.row :])
