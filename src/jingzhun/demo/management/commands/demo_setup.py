@@ -68,7 +68,7 @@ class Command(BaseCommand):
             .order_by("-school_year", "grade", "name")
             .first()
         )
-        wanted = [
+        wanted: list[tuple[str, Role, dict[str, Any]]] = [
             ("admin", Role.COUNTY_ADMIN, {"area": county}),
             ("aid", Role.AID_OFFICER, {"area": county}),
             ("leader", Role.BUREAU_LEADER, {"area": county}),
