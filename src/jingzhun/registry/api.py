@@ -1,8 +1,9 @@
 """Read API for the poverty registry: areas, households, persons.
 
-Every query goes through :func:`jingzhun.core.scoping.scope_queryset`; a record
-outside the caller's jurisdiction is a 404, like a missing one. Only masked ID
-and bank numbers leave this module; cipher and index columns never do.
+Lists come from ``registry.selectors`` (scoped by ``core.scoping``), single records from
+``get_object_for_user``: a record outside the caller's jurisdiction is a 404, like a
+missing one. Only masked ID and bank numbers leave this module; cipher and index
+columns never do.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from ninja.pagination import paginate
 
 from jingzhun.core import crypto
 from jingzhun.core.api import Page, acting_user
-from jingzhun.core.scoping import get_object_for_user, scope_queryset
+from jingzhun.core.scoping import get_object_for_user
+from jingzhun.registry import selectors
 from jingzhun.registry.models import Area, Household, Person
 
 router = Router(tags=["registry"])
@@ -101,25 +103,25 @@ class HouseholdDetail(HouseholdOut):
         return list(person_queryset(acting_user(context["request"])).filter(household=obj))
 
 
-# --------------------------------------------------------------------------- selectors
-# registry/selectors.py belongs to the back-office work; these stay here until it settles.
+# --------------------------------------------------------------------------- reads
+# Scoping comes from registry.selectors; these add only what the API shows and its order.
 
 
 def area_queryset(user: Any) -> QuerySet[Area]:
-    """Return the areas the user may see."""
-    return scope_queryset(Area.objects.select_related("parent"), user).order_by("code")
+    """Return the areas the user may see, ordered by code."""
+    return selectors.area_list(user=user).select_related("parent").order_by("code")
 
 
 def household_queryset(user: Any) -> QuerySet[Household]:
-    """Return the households the user may see."""
-    qs = Household.objects.select_related("village")
-    return scope_queryset(qs, user).order_by("household_no", "pk")
+    """Return the households the user may see, ordered by filed-card number."""
+    qs = selectors.household_list(user=user).select_related("village")
+    return qs.order_by("household_no", "pk")
 
 
 def person_queryset(user: Any) -> QuerySet[Person]:
-    """Return the registry persons the user may see."""
-    qs = Person.objects.select_related("household__village")
-    return scope_queryset(qs, user).order_by("household__household_no", "pk")
+    """Return the registry persons the user may see, ordered by household."""
+    qs = selectors.person_list(user=user).select_related("household__village")
+    return qs.order_by("household__household_no", "pk")
 
 
 def id_number_index(id_number: str) -> str:
@@ -132,8 +134,13 @@ def id_number_index(id_number: str) -> str:
     cleaned = "".join(unicodedata.normalize("NFKC", id_number).split()).upper()
     if not ID_FORM.fullmatch(cleaned):
         raise ValidationError(
-            [{"loc": ["query", "id_number"], "msg": "Not an 18-character resident ID number.",
-              "type": "id_format"}]
+            [
+                {
+                    "loc": ["query", "id_number"],
+                    "msg": "Not an 18-character resident ID number.",
+                    "type": "id_format",
+                }
+            ]
         )
     return crypto.blind_index(cleaned, purpose="id")
 
@@ -177,8 +184,11 @@ def household_list(
     return qs
 
 
-@router.get("/households/{int:household_id}", response=HouseholdDetail,
-            summary="One poor household with its members")
+@router.get(
+    "/households/{int:household_id}",
+    response=HouseholdDetail,
+    summary="One poor household with its members",
+)
 def household_detail(request: HttpRequest, household_id: int) -> Household:
     """Return one household; 404 if it does not exist or lies outside the caller's jurisdiction."""
     qs = Household.objects.select_related("village")

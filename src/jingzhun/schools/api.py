@@ -1,8 +1,9 @@
 """Read API for schools and the student rolls (enrolments).
 
-Every query goes through :func:`jingzhun.core.scoping.scope_queryset`; a record
-outside the caller's jurisdiction is a 404, like a missing one. A student's ID
-number and roll number (学籍号, often "G" + the ID number) leave only masked.
+Lists come from ``schools.selectors`` (scoped by ``core.scoping``), single records from
+``get_object_for_user``: a record outside the caller's jurisdiction is a 404, like a
+missing one. A student's ID number and roll number (学籍号, often "G" + the ID
+number) leave only masked.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ninja.pagination import paginate
 
 from jingzhun.core import crypto
 from jingzhun.core.api import Page, acting_user
-from jingzhun.core.scoping import get_object_for_user, scope_queryset
+from jingzhun.core.scoping import get_object_for_user
+from jingzhun.schools import selectors
 from jingzhun.schools.models import Enrolment, School
 
 router = Router(tags=["schools"])
@@ -101,20 +103,19 @@ class EnrolmentOut(Schema):
         return obj.school_class.name if obj.school_class else None
 
 
-# --------------------------------------------------------------------------- selectors
-# schools/selectors.py belongs to the back-office work; these stay here until it settles.
+# --------------------------------------------------------------------------- reads
+# Scoping comes from schools.selectors; these add only what the API shows and its order.
 
 
 def school_queryset(user: Any) -> QuerySet[School]:
-    """Return the schools the user may see."""
-    qs = School.objects.select_related("township", "village")
-    return scope_queryset(qs, user).distinct().order_by("code")
+    """Return the schools the user may see, ordered by code."""
+    return selectors.school_list(user=user).select_related("township", "village").order_by("code")
 
 
 def enrolment_queryset(user: Any) -> QuerySet[Enrolment]:
-    """Return the enrolments the user may see."""
-    qs = Enrolment.objects.select_related("school", "school_class", "student")
-    return scope_queryset(qs, user).order_by("school_year", "school__code", "pk")
+    """Return the enrolments the user may see, by school year and school."""
+    qs = selectors.enrolment_list(user=user).select_related("school", "school_class", "student")
+    return qs.order_by("school_year", "school__code", "pk")
 
 
 # --------------------------------------------------------------------------- endpoints

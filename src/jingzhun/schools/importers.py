@@ -234,7 +234,7 @@ class RollsImporter(Importer):
             raise ImportFailure(_("Cannot tell which county these rolls belong to; give the county."))
         return str(counties[0])
 
-    def _close_moved(self, evalues: dict[str, list[object]], ctx: Context) -> None:
+    def _close_moved(self, evalues: dict[str, list[Any]], ctx: Context) -> None:
         """Mark a student's active enrolment at another school in the same year transferred out."""
         active = {"enrolled", "suspended"}
         in_file = set(zip(evalues["student_id"], evalues["school_year"], evalues["school_id"], strict=True))

@@ -1,0 +1,69 @@
+"""`jingzhun api-token create|revoke|list`: manage bearer tokens for the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jingzhun.accounts.models import ApiToken, User
+from jingzhun.accounts.services import api_token_create, api_token_revoke
+
+
+class Command(BaseCommand):
+    help = "Create, revoke or list API bearer tokens. A new token is printed once, never again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="Create a token and print it once.")
+        create.add_argument("username")
+        create.add_argument("--name", required=True, help="What the token is for.")
+        revoke = sub.add_parser("revoke", help="Revoke the user's active tokens of that name.")
+        revoke.add_argument("username")
+        revoke.add_argument("--name", required=True)
+        listing = sub.add_parser("list", help="List tokens (never their values).")
+        listing.add_argument("username", nargs="?")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "list":
+            self._list(options.get("username"))
+            return
+        user = self._user(options["username"])
+        if action == "create":
+            try:
+                _row, token = api_token_create(actor=None, user=user, name=options["name"])
+            except ValidationError as exc:
+                raise CommandError("; ".join(exc.messages)) from exc
+            self.stderr.write(
+                f"Created token {options['name']!r} for {user.get_username()}. "
+                "It is shown only now; store it safely:"
+            )
+            self.stdout.write(token)
+        elif action == "revoke":
+            count = api_token_revoke(actor=None, user=user, name=options["name"])
+            if not count:
+                raise CommandError(
+                    f"{user.get_username()} has no active token named {options['name']!r}."
+                )
+            self.stdout.write(f"Revoked {count} token(s) named {options['name']!r}.")
+
+    def _user(self, username: str) -> User:
+        try:
+            return User.objects.get(username=username)
+        except User.DoesNotExist as exc:
+            raise CommandError(f"No user named {username!r}.") from exc
+
+    def _list(self, username: str | None) -> None:
+        rows = ApiToken.objects.select_related("user").order_by("user__username", "created_at")
+        if username:
+            rows = rows.filter(user=self._user(username))
+        for row in rows:
+            state = "revoked" if row.revoked else "active"
+            used = row.last_used_at.isoformat() if row.last_used_at else "never"
+            self.stdout.write(
+                f"{row.user.get_username()}\t{row.name}\t{state}\t"
+                f"created {row.created_at.isoformat()}\tlast used {used}"
+            )
+        self.stdout.write(f"{len(rows)} token(s).")
