@@ -145,7 +145,6 @@ class AuditEventAdmin(ScopedAdmin):
         "hash",
     )
     readonly_fields = fields
-    show_full_result_count = False
 
     @display(description=_("data"))
     def pretty_data(self, obj: AuditEvent) -> str:

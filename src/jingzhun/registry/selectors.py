@@ -57,25 +57,29 @@ def registry_counts_by_township(*, user: Any) -> dict[str, RegistryCounts]:
         return counts.setdefault(code, RegistryCounts())
 
     villages = (
-        area_list(user=user).filter(level=Area.Level.VILLAGE).order_by()
+        area_list(user=user)
+        .filter(level=Area.Level.VILLAGE)
+        .order_by()
         .values(township=Substr("code", 1, TOWNSHIP_CODE_LENGTH))
         .annotate(n=Count("pk"), poor=Count("pk", filter=Q(is_poor=True)))
     )
-    for row in villages:
-        township(row["township"]).villages = row["n"]
-        township(row["township"]).poor_villages = row["poor"]
+    for village in villages:
+        township(village["township"]).villages = village["n"]
+        township(village["township"]).poor_villages = village["poor"]
     households = (
-        household_list(user=user).order_by()
+        household_list(user=user)
+        .order_by()
         .values(township=Substr("village__code", 1, TOWNSHIP_CODE_LENGTH))
         .annotate(n=Count("pk"))
     )
-    for row in households:
-        township(row["township"]).households = row["n"]
+    for household in households:
+        township(household["township"]).households = household["n"]
     persons = (
-        person_list(user=user).order_by()
+        person_list(user=user)
+        .order_by()
         .values(township=Substr("household__village__code", 1, TOWNSHIP_CODE_LENGTH))
         .annotate(n=Count("pk"))
     )
-    for row in persons:
-        township(row["township"]).persons = row["n"]
+    for person in persons:
+        township(person["township"]).persons = person["n"]
     return counts

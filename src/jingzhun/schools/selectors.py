@@ -88,15 +88,19 @@ def home_counts(*, user: Any) -> HomeCounts:
     year = latest_school_year(user=user)
 
     schools_by_township = (
-        scope_queryset(School.objects.all(), user).order_by()
+        scope_queryset(School.objects.all(), user)
+        .order_by()
         .values("township__code", "township__name")
         .annotate(n=Count("pk", distinct=True))
     )
     rolls_by_township = (
-        enrolment_list(user=user).order_by()
+        enrolment_list(user=user)
+        .order_by()
         .values("school__township__code", "school__township__name")
-        .annotate(students=Count("student", distinct=True),
-                  enrolments=Count("pk", filter=Q(school_year=year)))
+        .annotate(
+            students=Count("student", distinct=True),
+            enrolments=Count("pk", filter=Q(school_year=year)),
+        )
     )
 
     rows: dict[str, TownshipRow] = {
@@ -115,9 +119,9 @@ def home_counts(*, user: Any) -> HomeCounts:
         r.households, r.persons = counts.households, counts.persons
     for item in schools_by_township:
         row(item["township__code"], item["township__name"]).schools = item["n"]
-    for item in rolls_by_township:
-        r = row(item["school__township__code"], item["school__township__name"])
-        r.students, r.enrolments = item["students"], item["enrolments"]
+    for rolls in rolls_by_township:
+        r = row(rolls["school__township__code"], rolls["school__township__name"])
+        r.students, r.enrolments = rolls["students"], rolls["enrolments"]
 
     ordered = sorted(rows.values(), key=lambda r: (r.code == OUTSIDE_COUNTY, r.code))
     return HomeCounts(

@@ -44,8 +44,9 @@ def _apply(instance: models.Model, data: dict[str, Any], allowed: set[str]) -> d
     """Set the changed fields on `instance`; return {field: [old, new]} of what changed."""
     unknown = set(data) - allowed
     if unknown:
-        raise ValidationError(_("These fields cannot be edited: %(fields)s")
-                              % {"fields": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("These fields cannot be edited: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
     changes: dict[str, list[Any]] = {}
     for name, new in data.items():
         old = getattr(instance, name)
@@ -61,8 +62,9 @@ def school_update(*, actor: Any, instance: School, data: SchoolChanges) -> Schoo
     _check_may_edit(actor, instance)
     township = data.get("township", instance.township)
     if "township" in data and township is not None:
-        in_scope = scope_queryset(Area.objects.filter(pk=township.pk, level=Area.Level.TOWNSHIP),
-                                  actor)
+        in_scope = scope_queryset(
+            Area.objects.filter(pk=township.pk, level=Area.Level.TOWNSHIP), actor
+        )
         if not in_scope.exists():
             raise ValidationError({"township": _("Choose a township of your jurisdiction.")})
     changes = _apply(instance, dict(data), {"name", "kind", "boarding", "township"})
@@ -75,7 +77,9 @@ def school_update(*, actor: Any, instance: School, data: SchoolChanges) -> Schoo
 
 
 @transaction.atomic
-def school_class_update(*, actor: Any, instance: SchoolClass, data: SchoolClassChanges) -> SchoolClass:
+def school_class_update(
+    *, actor: Any, instance: SchoolClass, data: SchoolClassChanges
+) -> SchoolClass:
     """Change a class's head teacher, and record it in the audit log."""
     _check_may_edit(actor, instance)
     changes = _apply(instance, dict(data), {"head_teacher_name"})
@@ -83,6 +87,7 @@ def school_class_update(*, actor: Any, instance: SchoolClass, data: SchoolClassC
         return instance
     instance.full_clean()
     instance.save(update_fields=list(changes))
-    audit_record(actor=actor, action="school_class.update", target=instance,
-                 data={"changes": changes})
+    audit_record(
+        actor=actor, action="school_class.update", target=instance, data={"changes": changes}
+    )
     return instance
