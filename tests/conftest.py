@@ -60,7 +60,7 @@ def _person(household: Household, name: str, id_number: str, birth: dt.date, sex
 
 def _student(roll: str, name: str, id_number: str, birth: dt.date, sex: str, person: Person) -> Student:
     return Student.objects.create(
-        roll_number=roll, county_code="420101", name=name, sex=sex, birth_date=birth,
+        county_code="420101", **seal(roll, prefix="roll", purpose="roll"), name=name, sex=sex, birth_date=birth,
         id_status="valid", poor_flag=True, person=person, **seal(id_number, prefix="id", purpose="id"),
     )
 

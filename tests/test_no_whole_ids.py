@@ -12,10 +12,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-
-from jingzhun.core.models import AuditEvent, ImportBatch, ImportChange
-from jingzhun.registry.models import Person
-from jingzhun.schools.models import Student
 from tests.conftest import Personas
 from tests.imports.helpers import (
     REGISTRY_HEADER,
@@ -26,6 +22,10 @@ from tests.imports.helpers import (
     run_import,
     write_csv,
 )
+
+from jingzhun.core.models import AuditEvent, ImportBatch, ImportChange
+from jingzhun.registry.models import Person
+from jingzhun.schools.models import Student
 
 BANK = "6228480012345678901"
 

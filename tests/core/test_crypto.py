@@ -8,11 +8,11 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 from django.test import override_settings
+from tests.conftest import ID_A, County
 
 from jingzhun.core import crypto
 from jingzhun.core.sensitive import rotate_keys, seal, unseal
 from jingzhun.registry.models import Household, Person
-from tests.conftest import ID_A, County
 
 
 def test_round_trip_and_random_nonce() -> None:

@@ -161,7 +161,7 @@ def test_schools_outside_the_county_have_their_own_row(personas: Personas, count
     university = School.objects.create(
         code="4142010001", name="省城大学", kind="university", location="in_province"
     )
-    student = Student.objects.create(roll_number="U1", county_code="420101", name="考上了")
+    student = Student.objects.create(roll_index="U1", county_code="420101", name="考上了")
     Enrolment.objects.create(
         student=student, school=university, school_year=2018, stage=Stage.UNIVERSITY, grade=1
     )

@@ -7,10 +7,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlwt
-
-from jingzhun.core.models import ImportBatch
-from jingzhun.registry.models import Household, Person
-from jingzhun.schools.models import Enrolment, Student
 from tests.imports.helpers import (
     CHILD1,
     CHILD2,
@@ -23,6 +19,10 @@ from tests.imports.helpers import (
     run_import,
     write_csv,
 )
+
+from jingzhun.core.models import ImportBatch
+from jingzhun.registry.models import Household, Person
+from jingzhun.schools.models import Enrolment, Student
 
 pytestmark = pytest.mark.django_db
 

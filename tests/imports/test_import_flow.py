@@ -6,10 +6,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
-from jingzhun.core.models import AuditEvent, ImportBatch, ImportChange
-from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
-from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 from tests.imports.helpers import (
     CHILD1,
     REGISTRY_HEADER,
@@ -20,6 +16,10 @@ from tests.imports.helpers import (
     run_import,
     write_csv,
 )
+
+from jingzhun.core.models import AuditEvent, ImportBatch, ImportChange
+from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
+from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 
 pytestmark = pytest.mark.django_db
 

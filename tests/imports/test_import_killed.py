@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from tests.imports.helpers import ROLLS_HEADER, base_county, make_id, write_csv
 
 from jingzhun.core.models import ImportBatch
 from jingzhun.schools.models import Enrolment, SchoolClass, Student
-from tests.imports.helpers import ROLLS_HEADER, base_county, make_id, write_csv
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import reverse
+from tests.conftest import Personas
+from tests.imports.helpers import ROLLS_HEADER, rolls_rows, write_csv
 
 from jingzhun.core.models import AuditEvent, ImportBatch
 from jingzhun.schools.models import Student
-from tests.conftest import Personas
-from tests.imports.helpers import ROLLS_HEADER, rolls_rows, write_csv
 
 pytestmark = pytest.mark.django_db
 

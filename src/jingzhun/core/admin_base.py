@@ -115,6 +115,10 @@ class ScopeMixin:
         return self.can_view(request) and user_can_write(request.user, self.edit_capability)
 
 
+# A roll number: a letter and 10-30 digits (or an ID with its X), as 学籍号 are written.
+ROLL_LIKE = re.compile(r"[A-Z]\d{9,29}[\dX]")
+
+
 class ScopedAdmin(ScopeMixin, ModelAdmin):
     """A model admin that shows only the user's jurisdiction and writes only through services.
 
@@ -127,6 +131,8 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
     allow_delete: bool = False
     # Blind-index columns matched when the search term is a whole resident ID number.
     id_index_fields: tuple[str, ...] = ()
+    # Blind-index columns matched when the search term is a whole roll number (学籍号).
+    roll_index_fields: tuple[str, ...] = ()
     # Plain columns that embed an ID number (a roll number is "G" + the ID): never filtered
     # through URL lookups, which would let anyone recover the number a digit at a time.
     private_fields: tuple[str, ...] = ()
@@ -142,6 +148,13 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
         """Search as usual, except that a whole ID number is looked up by its blind index."""
+        term = search_term.strip().upper()
+        if self.roll_index_fields and ROLL_LIKE.fullmatch(term):
+            roll_digest = crypto.blind_index(term, purpose="roll")
+            roll_match = Q()
+            for name in self.roll_index_fields:
+                roll_match |= Q(**{name: roll_digest})
+            return queryset.filter(roll_match), False
         id_number = id_number_term(search_term) if self.id_index_fields else None
         if id_number is None:
             return super().get_search_results(request, queryset, search_term)

@@ -14,8 +14,7 @@ import hashlib
 import shutil
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -532,7 +531,7 @@ class SyncResult:
     created: int
     updated: int
     unchanged: int
-    ids: dict[str, int]
+    ids: pa.Table  # (_key, id) of every row of the table after the sync
 
 
 def sync_rows(
@@ -540,53 +539,44 @@ def sync_rows(
     ctx: Context,
     table: str,
     entity: str,
-    keys: list[Any],
+    rows: pa.Table,
     key_sql: str,
-    values: dict[str, list[Any]],
-    hashes: list[str],
     diff_columns: list[str],
     sensitive: Mapping[str, str] | None = None,
-    extra_new: dict[str, list[Any]] | None = None,
 ) -> SyncResult:
     """Insert new rows, update changed ones (recording what changed), leave the rest.
 
-    ``values`` holds the columns to write; row i is matched to the existing row whose
-    ``key_sql`` (an SQL expression over the table) equals ``keys[i]``, and compared by
-    ``row_hash``. ``sensitive`` maps an index column to the field name
-    shown in change records (the values themselves are never recorded).
+    ``rows`` has a ``_key`` column matched against ``key_sql`` (an SQL expression over
+    the table), a ``row_hash`` column compared with the stored one, an optional
+    ``_label`` shown in change records, and the columns to write (every column whose
+    name does not start with ``_``). ``sensitive`` maps a column to the field name shown
+    in change records; its values are never recorded.
     """
     sensitive = sensitive or {}
-    qn = '"{}"'.format
-    existing = {k: (pk, h) for k, pk, h in fetch_columns(
-        f"SELECT {key_sql}, id, row_hash FROM {qn(table)}")}
-    columns = list(values)
-    new_idx: list[int] = []
-    changed: list[tuple[int, int]] = []
-    unchanged = 0
-    for i, k in enumerate(keys):
-        hit = existing.get(k)
-        if hit is None:
-            new_idx.append(i)
-        elif hit[1] != hashes[i]:
-            changed.append((i, hit[0]))
-        else:
-            unchanged += 1
-    cols = [values[c] for c in columns]
-    extra = extra_new or {}
-    extra_cols = [extra[c] for c in extra]
-    label = entity
-    if new_idx:
-        if len(new_idx) == len(keys):
-            rows: Sequence[tuple[Any, ...]] = list(zip(*cols, hashes, *extra_cols, strict=True))
-        else:
-            pick = itemgetter(*new_idx) if len(new_idx) > 1 else (lambda c: (c[new_idx[0]],))
-            rows = list(zip(*(pick(c) for c in [*cols, hashes, *extra_cols]), strict=True))
-        insert_rows(table, [*columns, "row_hash", *extra], rows,
-                    progress=lambda d: ctx.progress(_("Writing %(what)s") % {"what": label}, d,
-                                                    len(new_idx)))
+    qn = connection.ops.quote_name
+    key_type = rows.schema.field("_key").type
+    stored = fetch_columns(f"SELECT {key_sql}, id, row_hash FROM {qn(table)}")
+    existing = pa.table({
+        "_key": pa.array([r[0] for r in stored], key_type),
+        "_id": pa.array([r[1] for r in stored], pa.int64()),
+        "_old_hash": pa.array([r[2] for r in stored], pa.string()),
+    })
+    con = duck()
+    con.register("v", rows)
+    con.register("e", existing)
+    columns = [c for c in rows.column_names if not c.startswith("_")]
+    select = ", ".join(f'v."{c}"' for c in columns)
+    new_rows = con.sql(f"SELECT {select} FROM v ANTI JOIN e USING (_key)").fetchall()
+    if new_rows:
+        insert_rows(table, columns, new_rows, progress=lambda d: ctx.progress(
+            _("Writing %(what)s") % {"what": entity}, d, len(new_rows)))
+    label = "v._label" if "_label" in rows.column_names else "CAST(v._key AS VARCHAR)"
+    changed = con.sql(f"""SELECT e._id, {label}, {select} FROM v JOIN e USING (_key)
+                         WHERE v.row_hash IS DISTINCT FROM e._old_hash""").fetchall()
+    ((matched,),) = con.sql("SELECT count(*) FROM v JOIN e USING (_key)").fetchall()
     if changed:
         old: dict[int, tuple[Any, ...]] = {}
-        ids = [pk for _i, pk in changed]
+        ids = [row[0] for row in changed]
         for start in range(0, len(ids), 900):
             chunk = ids[start:start + 900]
             marks = ", ".join(["%s"] * len(chunk))
@@ -594,23 +584,26 @@ def sync_rows(
                 f"SELECT id, {', '.join(qn(c) for c in diff_columns)} FROM {qn(table)} "
                 f"WHERE id IN ({marks})", chunk):
                 old[row[0]] = row[1:]
+        position = {c: 2 + columns.index(c) for c in diff_columns}
         records = []
-        for i, pk in changed:
+        for row in changed:
             diff: dict[str, Any] = {}
             for j, c in enumerate(diff_columns):
-                before, after = _plain(old[pk][j]), _plain(values[c][i])
+                before, after = _plain(old[row[0]][j]), _plain(row[position[c]])
                 if before != after:
                     if c in sensitive:
                         diff[sensitive[c]] = ["***", "***"]
                     else:
                         diff[c] = [before, after]
-            records.append(ImportChange(batch=ctx.batch, entity=entity, key=str(keys[i])[:100],
+            records.append(ImportChange(batch=ctx.batch, entity=entity, key=str(row[1])[:100],
                                         action="updated", changes=diff))
         ImportChange.objects.bulk_create(records, batch_size=2000)
-        update_rows(table, [*columns, "row_hash"],
-                    [tuple(c[i] for c in cols) + (hashes[i], pk) for i, pk in changed])
-    ids_now = {k: pk for k, pk in fetch_columns(f"SELECT {key_sql}, id FROM {qn(table)}")}
-    return SyncResult(len(new_idx), len(changed), unchanged, ids_now)
+        update_rows(table, columns, [(*row[2:], row[0]) for row in changed])
+    con.close()
+    now = fetch_columns(f"SELECT {key_sql}, id FROM {qn(table)}")
+    ids_now = pa.table({"_key": pa.array([r[0] for r in now], key_type),
+                        "id": pa.array([r[1] for r in now], pa.int64())})
+    return SyncResult(len(new_rows), len(changed), int(matched) - len(changed), ids_now)
 
 
 def write_template(kind: str, path: Path, *, english: bool = False) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 
 from jingzhun.core import crypto
@@ -70,3 +72,32 @@ def rotate_keys(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
                 echo(f"{label}: {count}")
         done[label] = count
     return done
+
+
+def mask_array(values: pa.Array, *, keep_head: int = 4, keep_tail: int = 4) -> pa.Array:
+    """Mask many values at once, like :func:`crypto.mask_id` ('' for null)."""
+    values = pc.fill_null(values.cast(pa.string()), "")
+    n = pc.utf8_length(values)
+    hidden = pc.max_element_wise(pc.subtract(n, keep_head + keep_tail), 0)
+    head = pc.utf8_slice_codeunits(values, 0, keep_head) if keep_head else pc.utf8_slice_codeunits(values, 0, 0)
+    tail = pc.utf8_slice_codeunits(values, -keep_tail)
+    masked = pc.binary_join_element_wise(head, pc.binary_repeat("*", hidden), tail, "")
+    short = pc.less_equal(n, keep_head + keep_tail)
+    return pc.if_else(short, pc.binary_repeat("*", n), masked)
+
+
+def seal_array(values: pa.Array, *, prefix: str, purpose: str,
+               with_index: bool = True) -> dict[str, pa.Array]:
+    """Return the sealed columns for many plaintexts (null stays null); the blind index
+    is left out when the caller has computed it already."""
+    plain = values.cast(pa.string()).to_pylist()
+    version = crypto.keyring().current_version
+    keep_head = 0 if purpose == "bank" else 4
+    columns = {
+        f"{prefix}_cipher": pa.array(crypto.encrypt_many(plain, purpose=purpose), pa.binary()),
+        f"{prefix}_key": pa.array([version if p else None for p in plain], pa.int16()),
+        f"{prefix}_masked": mask_array(values, keep_head=keep_head),
+    }
+    if with_index:
+        columns[f"{prefix}_index"] = pa.array(crypto.blind_index_many(plain, purpose=purpose), pa.string())
+    return columns

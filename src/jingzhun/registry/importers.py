@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pyarrow as pa
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import crypto
 from jingzhun.core.bulk import fetch_columns, insert_rows
 from jingzhun.core.importing import Context, Counts, Field, Importer, duck, hash_expr, sync_rows
+from jingzhun.core.sensitive import seal_array
 from jingzhun.registry.models import Area
 
 LEVELS = {"县": "county", "区": "county", "county": "county", "乡镇": "township", "乡": "township",
@@ -160,108 +160,83 @@ class RegistryImporter(Importer):
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         con = duck()
         village_rows = fetch_columns("SELECT code, id FROM registry_area WHERE level = 'village'")
-        villages = pa.table({"code": pa.array([r[0] for r in village_rows], pa.string()),
-                             "village_id": pa.array([r[1] for r in village_rows], pa.int64())})
-        ids = data.column("id_number").to_pylist()
-        id_index = crypto.blind_index_many(ids, purpose="id")
-        guardian = data.column("guardian_id_number").to_pylist()
-        guardian_index = crypto.blind_index_many(guardian, purpose="id")
-        accounts = data.column("bank_account").to_pylist()
-        bank_index = crypto.blind_index_many(accounts, purpose="bank")
-        data = data.append_column("id_index", pa.array(id_index, pa.string()))
-        data = data.append_column("guardian_id_index", pa.array(guardian_index, pa.string()))
-        data = data.append_column("bank_index", pa.array(bank_index, pa.string()))
-        data = data.append_column("bank_masked", pa.array([crypto.mask_account(a) for a in accounts], pa.string()))
-        con.register("f", data.drop_columns([c for c in data.column_names if c.endswith(("__raw", "__error"))]
-                                            + ["id_number", "guardian_id_number", "bank_account"]))
-        con.register("v", villages)
+        con.register("v", pa.table({"code": pa.array([r[0] for r in village_rows], pa.string()),
+                                    "village_id": pa.array([r[1] for r in village_rows], pa.int64())}))
+        data = data.drop_columns([c for c in data.column_names if c.endswith(("__raw", "__error"))])
+        data = data.append_column("id_index", pa.array(crypto.blind_index_many(
+            data.column("id_number").to_pylist(), purpose="id"), pa.string()))
+        data = data.append_column("guardian_id_index", pa.array(crypto.blind_index_many(
+            data.column("guardian_id_number").to_pylist(), purpose="id"), pa.string()))
+        data = data.append_column("bank_index", pa.array(crypto.blind_index_many(
+            data.column("bank_account").to_pylist(), purpose="bank"), pa.string()))
+        con.register("f", data)
         hh_cols = ["village_id", "registration_year", "status", "exit_year", "poverty_cause",
                    "minimum_income", "bank_name", "bank_index"]
         hh = con.sql(f"""
             WITH first AS (
-                SELECT f.*, v.village_id,
-                       coalesce(household_status, 'registered') AS status,
-                       row_number() OVER (PARTITION BY household_no ORDER BY _line) AS rn
-                FROM f JOIN v ON v.code = f.village_code)
-            SELECT household_no, village_id, registration_year, status, exit_year,
-                   coalesce(poverty_cause, '') AS poverty_cause,
+                SELECT f.*, v.village_id, coalesce(household_status, 'registered') AS status
+                FROM f JOIN v ON v.code = f.village_code
+                QUALIFY row_number() OVER (PARTITION BY household_no ORDER BY _line) = 1)
+            SELECT household_no AS _key, household_no, village_id, registration_year, status,
+                   exit_year, coalesce(poverty_cause, '') AS poverty_cause,
                    coalesce(minimum_income, false) AS minimum_income,
-                   coalesce(bank_name, '') AS bank_name, bank_index, bank_masked, _line,
-                   {hash_expr(hh_cols)} AS row_hash
-            FROM first WHERE rn = 1 ORDER BY _line""").to_arrow_table()
-        first_lines = hh.column("_line").to_pylist()
-        line_to_row = {ln: i for i, ln in enumerate(data.column("_line").to_pylist())}
-        bank_plain = [accounts[line_to_row[ln]] for ln in first_lines]
+                   coalesce(bank_name, '') AS bank_name, bank_index, bank_account AS _bank,
+                   {hash_expr(hh_cols)} AS row_hash, {ctx.batch.pk} AS import_batch_id
+            FROM first ORDER BY _line""").to_arrow_table()
+        for name, column in seal_array(hh.column("_bank"), prefix="bank", purpose="bank",
+                                       with_index=False).items():
+            hh = hh.append_column(name, column)
+        hh = hh.drop_columns(["_bank"])
         old_status = dict(fetch_columns("SELECT household_no, status FROM registry_household"))
-        values = {c: hh.column(c).to_pylist() for c in
-                  ["household_no", *hh_cols, "bank_masked"]}
-        values["bank_cipher"] = crypto.encrypt_many(bank_plain, purpose="bank")
-        ring_version = crypto.keyring().current_version
-        values["bank_key"] = [ring_version if b else None for b in bank_plain]
-        values["import_batch_id"] = [ctx.batch.pk] * hh.num_rows
-        households = sync_rows(
-            ctx=ctx, table="registry_household", entity="household",
-            keys=values["household_no"], key_sql="household_no", values=values,
-            hashes=hh.column("row_hash").to_pylist(),
-            diff_columns=[c for c in hh_cols if c != "bank_index"] + ["bank_index"],
-            sensitive={"bank_index": "bank_account"},
-        )
-        today = dt.date.today()
-        history = []
-        for no, status, exit_year, reg_year in zip(values["household_no"], values["status"],
-                                                   values["exit_year"], values["registration_year"],
-                                                   strict=True):
-            if old_status.get(no) != status:
-                year = exit_year if status == "left_poverty" else reg_year
-                history.append((households.ids[no], status, year, today, ctx.batch.pk))
-        insert_rows("registry_householdstatuschange",
-                    ["household_id", "status", "year", "recorded_on", "import_batch_id"], history)
-        hmap = pa.table({"household_no": list(households.ids), "household_id": list(households.ids.values())})
-        con.register("h", hmap)
+        households = sync_rows(ctx=ctx, table="registry_household", entity="household", rows=hh,
+                               key_sql="household_no", diff_columns=hh_cols,
+                               sensitive={"bank_index": "bank_account"})
+        self._record_status_changes(hh, households.ids, old_status, ctx)
+        con.register("h", households.ids)
         p_cols = ["household_id", "name", "sex", "birth_date", "relation", "ethnicity",
                   "disability_kind", "disability_grade", "left_behind", "guardian_name",
                   "guardian_id_index", "phone"]
         persons = con.sql(f"""
-            SELECT f._line, id_index, h.household_id, name,
-                   sex AS sex0,
-                   birth_date, coalesce(relation, '') AS relation, coalesce(ethnicity, '') AS ethnicity,
-                   coalesce(disability_kind, '') AS disability_kind, disability_grade,
-                   coalesce(left_behind, false) AS left_behind,
-                   coalesce(guardian_name, '') AS guardian_name, guardian_id_index,
-                   coalesce(phone, '') AS phone
-            FROM f JOIN h USING (household_no) ORDER BY f._line""").to_arrow_table()
-        n = persons.num_rows
-        order = [line_to_row[ln] for ln in persons.column("_line").to_pylist()]
-        plain_ids = [ids[i] for i in order]
-        sexes = [s or ("M" if int(pid[16]) % 2 else "F") for s, pid in
-                 zip(persons.column("sex0").to_pylist(), plain_ids, strict=True)]
-        births = [b or dt.date(int(pid[6:10]), int(pid[10:12]), int(pid[12:14])) for b, pid in
-                  zip(persons.column("birth_date").to_pylist(), plain_ids, strict=True)]
-        pvalues = {c: persons.column(c).to_pylist() for c in p_cols if c not in ("sex", "birth_date")}
-        pvalues["sex"] = sexes
-        pvalues["birth_date"] = births
-        pvalues["id_index"] = persons.column("id_index").to_pylist()
-        pvalues["id_masked"] = [crypto.mask_id(x) for x in plain_ids]
-        pvalues["id_cipher"] = crypto.encrypt_many(plain_ids, purpose="id")
-        pvalues["id_key"] = [ring_version] * n
-        g_plain = [guardian[i] for i in order]
-        pvalues["guardian_id_masked"] = [crypto.mask_id(x) for x in g_plain]
-        pvalues["guardian_id_cipher"] = crypto.encrypt_many(g_plain, purpose="id")
-        pvalues["guardian_id_key"] = [ring_version if g else None for g in g_plain]
-        hashed = pa.table({c: pvalues[c] for c in p_cols})
-        con.register("p", hashed)
-        hashes = [r[0] for r in con.execute(f"SELECT {hash_expr(p_cols)} FROM p").fetchall()]
-        result = sync_rows(
-            ctx=ctx, table="registry_person", entity="person", keys=pvalues["id_index"],
-            key_sql="id_index", values=pvalues, hashes=hashes,
-            diff_columns=[c for c in p_cols if c != "guardian_id_index"] + ["guardian_id_index"],
-            sensitive={"guardian_id_index": "guardian_id_number"},
-        )
+            WITH x AS (
+              SELECT f.id_index AS _key, f.id_number AS _id, f.guardian_id_number AS _gid,
+                     h.id AS household_id, f.name,
+                     coalesce(f.sex, CASE WHEN CAST(substr(f.id_number, 17, 1) AS INTEGER) % 2 = 1
+                                          THEN 'M' ELSE 'F' END) AS sex,
+                     coalesce(f.birth_date, strptime(substr(f.id_number, 7, 8), '%Y%m%d')::DATE) AS birth_date,
+                     coalesce(relation, '') AS relation, coalesce(ethnicity, '') AS ethnicity,
+                     coalesce(disability_kind, '') AS disability_kind, disability_grade,
+                     coalesce(left_behind, false) AS left_behind,
+                     coalesce(guardian_name, '') AS guardian_name, guardian_id_index,
+                     coalesce(phone, '') AS phone, id_index
+              FROM f JOIN h ON h._key = f.household_no)
+            SELECT *, {hash_expr(p_cols)} AS row_hash FROM x""").to_arrow_table()
+        sealed = {**seal_array(persons.column("_id"), prefix="id", purpose="id", with_index=False),
+                  **seal_array(persons.column("_gid"), prefix="guardian_id", purpose="id",
+                               with_index=False)}
+        for name, column in sealed.items():
+            persons = persons.append_column(name, column)
+        persons = persons.append_column("_label", persons.column("id_masked"))
+        persons = persons.drop_columns(["_id", "_gid"])
+        result = sync_rows(ctx=ctx, table="registry_person", entity="person", rows=persons,
+                           key_sql="id_index", diff_columns=p_cols,
+                           sensitive={"guardian_id_index": "guardian_id_number"})
         counts = Counts(result.created, result.updated, result.unchanged)
-        counts.notes.append(_("Households: %(c)d new, %(u)d updated, %(s)d status changes.") % {
-            "c": households.created, "u": households.updated, "s": len(history)})
+        counts.notes.append(_("Households: %(c)d new, %(u)d updated.") % {
+            "c": households.created, "u": households.updated})
         return counts
 
+    def _record_status_changes(self, hh: pa.Table, ids: pa.Table, old_status: dict[str, str],
+                               ctx: Context) -> None:
+        """Append a dated history entry for every new household and every changed status."""
+        id_of = dict(zip(ids.column("_key").to_pylist(), ids.column("id").to_pylist(), strict=True))
+        today = timezone.localdate()
+        history = []
+        for row in hh.select(["household_no", "status", "exit_year", "registration_year"]).to_pylist():
+            if old_status.get(row["household_no"]) != row["status"]:
+                year = row["exit_year"] if row["status"] == "left_poverty" else row["registration_year"]
+                history.append((id_of[row["household_no"]], row["status"], year, today, ctx.batch.pk))
+        insert_rows("registry_householdstatuschange",
+                    ["household_id", "status", "year", "recorded_on", "import_batch_id"], history)
 
 AREA_IMPORTER = AreaImporter()
 REGISTRY_IMPORTER = RegistryImporter()

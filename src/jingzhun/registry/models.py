@@ -68,6 +68,7 @@ class Household(models.Model):
     bank_name = models.CharField(_("benefits-card bank"), max_length=100, blank=True)
     bank_cipher = models.BinaryField(null=True, blank=True, editable=False)
     bank_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # NULL, not '': rows without a value must not collide in the index.
     bank_index = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
     bank_masked = models.CharField(_("benefits-card account"), max_length=32, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -138,6 +139,7 @@ class Person(models.Model):
     guardian_name = models.CharField(_("guardian name"), max_length=50, blank=True)
     guardian_id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     guardian_id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # NULL, not '': rows without a value must not collide in the index.
     guardian_id_index = models.CharField(max_length=64, null=True, blank=True, db_index=True,
                                          editable=False)
     guardian_id_masked = models.CharField(_("guardian ID"), max_length=32, blank=True, editable=False)

@@ -18,9 +18,9 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
-from unfold.decorators import action, display
+from unfold.decorators import action
 
-from jingzhun.core import crypto, permissions
+from jingzhun.core import permissions
 from jingzhun.core.admin_base import (
     ReadOnlyTabularInline,
     ScopedAdmin,
@@ -150,7 +150,7 @@ class StudentAdmin(ScopedAdmin):
     scope_distinct = True  # seen through enrolments, of which a student may have several
     list_display = (
         "name",
-        "roll_number_masked",
+        "roll_masked",
         "id_masked",
         "id_status",
         "sex",
@@ -158,12 +158,12 @@ class StudentAdmin(ScopedAdmin):
         "poor_flag",
     )
     list_filter = (("id_status", ChoicesDropdownFilter), "poor_flag", "sex")
-    # A roll number is usually "G" + the ID number: found only whole, shown masked.
-    search_fields = ("name", "=roll_number")
+    # A roll number is usually "G" + the ID number: sealed, found only whole, shown masked.
+    search_fields = ("name",)
     id_index_fields = ("id_index",)
-    private_fields = ("roll_number",)
+    roll_index_fields = ("roll_index",)
     fields = (
-        "roll_number_masked",
+        "roll_masked",
         "name",
         "id_masked",
         "id_status",
@@ -182,10 +182,6 @@ class StudentAdmin(ScopedAdmin):
         if Person.scope_q(scope_of(request.user)) is None:
             fields = [name for name in fields if name != "person"]
         return fields
-
-    @display(description=_("roll number"))
-    def roll_number_masked(self, obj: Student) -> str:
-        return crypto.mask_id(obj.roll_number)
 
     @action(
         description=_("Show whole ID number"),
@@ -218,9 +214,9 @@ class EnrolmentAdmin(ScopedAdmin):
         ("status", ChoicesDropdownFilter),
         "school",
     )
-    search_fields = ("student__name", "=student__roll_number")
+    search_fields = ("student__name",)
     id_index_fields = ("student__id_index",)
-    private_fields = ("roll_number",)
+    roll_index_fields = ("student__roll_index",)
     list_select_related = ("student", "school", "school_class__school")
     fields = (
         "student",

@@ -16,7 +16,6 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
-from jingzhun.core import crypto
 from jingzhun.core.api import Page, acting_user
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.schools import selectors
@@ -63,11 +62,6 @@ class StudentOut(Schema):
     birth_date: date | None
     poor_flag: bool
     person_id: int | None
-
-    @staticmethod
-    def resolve_roll_masked(obj: Any) -> str:
-        # A roll number is usually "G" + the resident ID: it is as sensitive as the ID.
-        return crypto.mask_id(obj.roll_number)
 
 
 class EnrolmentOut(Schema):

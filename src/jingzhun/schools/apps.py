@@ -17,3 +17,4 @@ class SchoolsConfig(AppConfig):
         register(SCHOOL_IMPORTER)
         register(ROLLS_IMPORTER)
         register_sealed(models.Student, "id", "id")
+        register_sealed(models.Student, "roll", "roll")

@@ -5,14 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import crypto
 from jingzhun.core.bulk import fetch_columns, insert_rows, update_rows
+from jingzhun.core.importing import (
+    Context,
+    Counts,
+    Field,
+    Importer,
+    ImportFailure,
+    duck,
+    hash_expr,
+    sync_rows,
+)
 from jingzhun.core.models import ImportChange
-from jingzhun.core.importing import Context, Counts, Field, ImportFailure, Importer, duck, hash_expr, sync_rows
-from jingzhun.schools.models import School
+from jingzhun.core.sensitive import seal_array
+from jingzhun.schools.models import Enrolment, School
+
+ENROLMENT_KEY_SQL = (
+    "CAST(student_id AS VARCHAR(20)) || ':' || CAST(school_year AS VARCHAR(6)) || ':' "
+    "|| CAST(school_id AS VARCHAR(20))"
+)
 
 KINDS = {
     "幼儿园": "kindergarten", "教学点": "teaching_point", "小学": "primary", "初级中学": "junior_high",
@@ -56,7 +72,7 @@ class SchoolImporter(Importer):
         con = duck()
         con.register("f", data)
         areas = dict(fetch_columns("SELECT code, level FROM registry_area"))
-        for line, code, town, village, loc in con.execute(
+        for line, _code, town, village, loc in con.execute(
                 "SELECT _line, code, township_code, village_code, coalesce(location, 'in_county') FROM f").fetchall():
             if loc == "in_county" and not town:
                 ctx.report.add(line, ctx.header("township_code"), town, _("A school in the county needs its township."))
@@ -84,9 +100,8 @@ class SchoolImporter(Importer):
                      coalesce(f.boarding, false) AS boarding
               FROM f LEFT JOIN a t ON t.code = f.township_code LEFT JOIN a v ON v.code = f.village_code)
             SELECT *, {hash_expr(cols)} AS row_hash FROM x""").to_arrow_table()
-        values = {c: t.column(c).to_pylist() for c in ["code", *cols]}
-        r = sync_rows(ctx=ctx, table="schools_school", entity="school", keys=values["code"],
-                      key_sql="code", values=values, hashes=t.column("row_hash").to_pylist(),
+        t = t.append_column("_key", t.column("code"))
+        r = sync_rows(ctx=ctx, table="schools_school", entity="school", rows=t, key_sql="code",
                       diff_columns=cols)
         return Counts(r.created, r.updated, r.unchanged)
 
@@ -146,82 +161,87 @@ class RollsImporter(Importer):
 
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         con = duck()
-        raw_ids = data.column("id_number__raw").to_pylist()
-        valid_ids = data.column("id_number").to_pylist()
-        # Invalid IDs are kept, normalised as far as possible, marked invalid.
-        kept_ids = [v if v else (r.replace(" ", "").upper() if r else None) for v, r in zip(valid_ids, raw_ids, strict=True)]
-        id_status = ["valid" if v else ("invalid" if r else "missing") for v, r in zip(valid_ids, raw_ids, strict=True)]
-        id_index = crypto.blind_index_many(kept_ids, purpose="id")
+        # On a roll an invalid ID is kept (normalised as far as it goes), marked invalid.
+        raw = data.column("id_number__raw")
+        valid = data.column("id_number")
+        cleaned = pc.utf8_upper(pc.replace_substring_regex(raw, "[\\s\u3000]", ""))
+        kept = pc.if_else(pc.is_valid(valid), valid, cleaned)
+        id_status = pc.if_else(pc.is_valid(valid), "valid", pc.if_else(pc.is_valid(raw), "invalid", "missing"))
         t = data.drop_columns(["id_number", "id_number__raw", "id_number__error"])
-        t = t.append_column("id_index", pa.array(id_index, pa.string()))
-        t = t.append_column("id_status", pa.array(id_status, pa.string()))
+        t = t.append_column("id_plain", kept).append_column("id_status", id_status)
+        t = t.append_column("roll_index", pa.array(crypto.blind_index_many(
+            data.column("roll_number").to_pylist(), purpose="roll"), pa.string()))
         t = t.append_column("_row", pa.array(range(t.num_rows), pa.int64()))
         con.register("f", t)
-        school_rows = fetch_columns("SELECT code, id FROM schools_school")
-        con.register("s", pa.table({"code": [r[0] for r in school_rows], "school_id": [r[1] for r in school_rows]}))
+        schools = fetch_columns("SELECT s.code, s.id, coalesce(a.code, '') FROM schools_school s "
+                                "LEFT JOIN registry_area a ON a.id = s.township_id")
+        con.register("s", pa.table({"code": [r[0] for r in schools], "school_id": [r[1] for r in schools],
+                                    "county": [r[2][:6] for r in schools]}))
         county = ctx.batch.county_code or self._county_of(con)
         ctx.batch.county_code = county
         ctx.progress(_("Writing classes"), force=True)
-        classes = con.execute("""
-            SELECT s.school_id, f.school_year, f.stage, f.grade, f.class_name AS name,
-                   coalesce(max(f.head_teacher), '') AS head_teacher_name
-            FROM f JOIN s ON s.code = f.school_code WHERE f.class_name IS NOT NULL
-            GROUP BY ALL""").fetchall()
-        existing_classes = {(a, b, c, d, e): (pk, t_) for pk, a, b, c, d, e, t_ in fetch_columns(
-            "SELECT id, school_id, school_year, stage, grade, name, head_teacher_name FROM schools_schoolclass")}
-        insert_rows("schools_schoolclass", ["school_id", "school_year", "stage", "grade", "name", "head_teacher_name"],
-                    [c for c in classes if c[:5] not in existing_classes])
-        renamed = [(c[5], existing_classes[c[:5]][0]) for c in classes
-                   if c[:5] in existing_classes and existing_classes[c[:5]][1] != c[5] and c[5]]
-        update_rows("schools_schoolclass", ["head_teacher_name"], renamed)
+        self._sync_classes(con)
         class_rows = fetch_columns("SELECT id, school_id, school_year, stage, grade, name FROM schools_schoolclass")
         con.register("c", pa.table({
             "class_id": [r[0] for r in class_rows], "school_id": [r[1] for r in class_rows],
             "school_year": [r[2] for r in class_rows], "stage": [r[3] for r in class_rows],
             "grade": [r[4] for r in class_rows], "name": [r[5] for r in class_rows]}))
+        # A student belongs to the county of their school, or to the importing county when
+        # the school is outside any county (universities, city schools of migrant children).
         st_cols = ["name", "id_index", "id_status", "sex", "birth_date", "poor_flag", "county_code"]
-        students = con.sql(f"""
-            WITH x AS (
-              SELECT roll_number, name, id_index, id_status,
-                     coalesce(sex, '') AS sex, birth_date, coalesce(poor_flag, false) AS poor_flag,
-                     '{county}' AS county_code, _row,
-                     row_number() OVER (PARTITION BY roll_number ORDER BY school_year DESC, _line DESC) AS rn
-              FROM f)
-            SELECT *, {hash_expr(st_cols)} AS row_hash FROM x WHERE rn = 1""").to_arrow_table()
-        rows = students.column("_row").to_pylist()
-        st_ids = [kept_ids[i] for i in rows]
-        svalues = {c: students.column(c).to_pylist() for c in ["roll_number", *st_cols]}
-        svalues["id_masked"] = [crypto.mask_id(x) for x in st_ids]
-        svalues["id_cipher"] = crypto.encrypt_many(st_ids, purpose="id")
-        version = crypto.keyring().current_version
-        svalues["id_key"] = [version if x else None for x in st_ids]
-        sres = sync_rows(ctx=ctx, table="schools_student", entity="student",
-                         keys=svalues["roll_number"], key_sql="roll_number", values=svalues,
-                         hashes=students.column("row_hash").to_pylist(), diff_columns=st_cols,
-                         sensitive={"id_index": "id_number"})
-        con.register("st", pa.table({"roll_number": list(sres.ids), "student_id": list(sres.ids.values())}))
+        students = con.sql("""
+            SELECT f.roll_index AS _key, f.roll_number AS _roll, f.id_plain AS _id_plain, f.name,
+                   f.id_status, coalesce(f.sex, '') AS sex, f.birth_date,
+                   coalesce(f.poor_flag, false) AS poor_flag,
+                   coalesce(nullif(s.county, ''), $county) AS county_code
+            FROM f JOIN s ON s.code = f.school_code
+            QUALIFY row_number() OVER (PARTITION BY f.roll_index ORDER BY f.school_year DESC, f._line DESC) = 1
+            """, params={"county": county}).to_arrow_table()
+        sealed_id = seal_array(students.column("_id_plain"), prefix="id", purpose="id")
+        sealed_roll = seal_array(students.column("_roll"), prefix="roll", purpose="roll", with_index=False)
+        for name, column in {**sealed_id, **sealed_roll}.items():
+            students = students.append_column(name, column)
+        students = students.append_column("roll_index", students.column("_key"))
+        students = students.append_column("_label", students.column("roll_masked"))
+        con.register("students", students)
+        students = con.sql(f"SELECT *, {hash_expr(st_cols)} AS row_hash FROM students").to_arrow_table()
+        students = students.drop_columns(["_roll", "_id_plain"])
+        sres = sync_rows(ctx=ctx, table="schools_student", entity="student", rows=students,
+                         key_sql="roll_index", diff_columns=st_cols, sensitive={"id_index": "id_number"})
+        con.register("st", sres.ids)
         en_cols = ["school_class_id", "stage", "grade", "boarding", "status", "status_date", "enrolled_on"]
         en = con.sql(f"""
             WITH x AS (
-              SELECT st.student_id, s.school_id, f.school_year, c.class_id AS school_class_id,
+              SELECT st.id AS student_id, s.school_id, f.school_year, c.class_id AS school_class_id,
                      f.stage, f.grade, coalesce(f.boarding, false) AS boarding,
                      coalesce(f.status, 'enrolled') AS status, f.status_date, f.enrolled_on
-              FROM f JOIN st USING (roll_number) JOIN s ON s.code = f.school_code
+              FROM f JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code
               LEFT JOIN c ON c.school_id = s.school_id AND c.school_year = f.school_year
                 AND c.stage = f.stage AND c.grade = f.grade AND c.name = f.class_name)
-            SELECT *, student_id || ':' || school_year || ':' || school_id AS nk,
-                   {hash_expr(en_cols)} AS row_hash FROM x""").to_arrow_table()
-        evalues = {c: en.column(c).to_pylist() for c in ["student_id", "school_id", "school_year", *en_cols]}
-        evalues["import_batch_id"] = [ctx.batch.pk] * en.num_rows
-        self._close_moved(evalues, ctx)
-        eres = sync_rows(ctx=ctx, table="schools_enrolment", entity="enrolment",
-                         keys=en.column("nk").to_pylist(),
-                         key_sql="CAST(student_id AS VARCHAR(20)) || ':' || CAST(school_year AS VARCHAR(6)) || ':' || CAST(school_id AS VARCHAR(20))",
-                         values=evalues, hashes=en.column("row_hash").to_pylist(),
-                         diff_columns=en_cols)
+            SELECT student_id || ':' || school_year || ':' || school_id AS _key, *,
+                   {hash_expr(en_cols)} AS row_hash, {ctx.batch.pk} AS import_batch_id
+            FROM x""").to_arrow_table()
+        self._close_moved(en, ctx)
+        eres = sync_rows(ctx=ctx, table="schools_enrolment", entity="enrolment", rows=en,
+                         key_sql=ENROLMENT_KEY_SQL, diff_columns=en_cols)
         counts = Counts(eres.created, eres.updated, eres.unchanged)
         counts.notes.append(_("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated})
         return counts
+
+    def _sync_classes(self, con: Any) -> None:
+        """Create the classes the file names, and take their head teachers from it."""
+        classes = con.execute("""
+            SELECT s.school_id, f.school_year, f.stage, f.grade, f.class_name AS name,
+                   coalesce(max(f.head_teacher), '') AS head_teacher_name
+            FROM f JOIN s ON s.code = f.school_code WHERE f.class_name IS NOT NULL
+            GROUP BY ALL""").fetchall()
+        existing = {(a, b, c, d, e): (pk, t_) for pk, a, b, c, d, e, t_ in fetch_columns(
+            "SELECT id, school_id, school_year, stage, grade, name, head_teacher_name FROM schools_schoolclass")}
+        insert_rows("schools_schoolclass", ["school_id", "school_year", "stage", "grade", "name", "head_teacher_name"],
+                    [c for c in classes if c[:5] not in existing])
+        renamed = [(c[5], existing[c[:5]][0]) for c in classes
+                   if c[:5] in existing and existing[c[:5]][1] != c[5] and c[5]]
+        update_rows("schools_schoolclass", ["head_teacher_name"], renamed)
 
     def _county_of(self, con: Any) -> str:
         """Return the one county the file's in-county schools lie in."""
@@ -234,13 +254,11 @@ class RollsImporter(Importer):
             raise ImportFailure(_("Cannot tell which county these rolls belong to; give the county."))
         return str(counties[0])
 
-    def _close_moved(self, evalues: dict[str, list[Any]], ctx: Context) -> None:
+    def _close_moved(self, en: pa.Table, ctx: Context) -> None:
         """Mark a student's active enrolment at another school in the same year transferred out."""
-        active = {"enrolled", "suspended"}
-        in_file = set(zip(evalues["student_id"], evalues["school_year"], evalues["school_id"], strict=True))
-        moving = {(st, yr) for st, yr, _sc, status in zip(
-            evalues["student_id"], evalues["school_year"], evalues["school_id"], evalues["status"],
-            strict=True) if status in active}
+        rows = en.select(["student_id", "school_year", "school_id", "status"]).to_pylist()
+        in_file = {(r["student_id"], r["school_year"], r["school_id"]) for r in rows}
+        moving = {(r["student_id"], r["school_year"]) for r in rows if r["status"] in Enrolment.ACTIVE}
         years = sorted({yr for _st, yr in moving})
         if not years:
             return
@@ -258,7 +276,6 @@ class RollsImporter(Importer):
             ImportChange(batch=ctx.batch, entity="enrolment", key=f"{st}:{yr}:{pk}",
                          action="transferred_out", changes={"status": ["enrolled", "transferred_out"]})
             for pk, st, yr in closed])
-
 
 SCHOOL_IMPORTER = SchoolImporter()
 ROLLS_IMPORTER = RollsImporter()

@@ -121,11 +121,16 @@ class Student(models.Model):
         MISSING = "missing", _("Missing")
         INVALID = "invalid", _("Invalid")
 
-    roll_number = models.CharField(_("roll number"), max_length=40, unique=True)
-    county_code = models.CharField(_("county code"), max_length=6, db_index=True)
+    # The roll number is usually "G" + the resident ID: it is sealed like the ID itself.
+    roll_cipher = models.BinaryField(null=True, blank=True, editable=False)
+    roll_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    roll_index = models.CharField(max_length=64, unique=True, editable=False)
+    roll_masked = models.CharField(_("roll number"), max_length=48, editable=False)
+    county_code = models.CharField(_("county code"), max_length=6)
     name = models.CharField(_("name"), max_length=50)
     id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # NULL, not '': rows without a value must not collide in the index.
     id_index = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
     id_masked = models.CharField(_("resident ID"), max_length=32, blank=True, editable=False)
     id_status = models.CharField(_("ID status"), max_length=8, choices=IdStatus.choices,
@@ -140,10 +145,10 @@ class Student(models.Model):
     class Meta:
         verbose_name = _("student")
         verbose_name_plural = _("students")
-        ordering = ["roll_number"]
+        ordering = ["county_code", "name", "id"]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.roll_number[:4]}…"
+        return f"{self.name} {self.roll_masked}"
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
