@@ -18,6 +18,7 @@ from tests.imports.helpers import (
 )
 
 from jingzhun.core.models import AuditEvent, ImportBatch, ImportChange
+from jingzhun.core.sensitive import unseal
 from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 
@@ -42,6 +43,7 @@ def test_registry_import_creates_households_persons_history(tmp_path: Path) -> N
     assert Person.objects.count() == 5
     child = Person.objects.get(name="张小明")
     assert child.id_masked == CHILD1[:4] + "**********" + CHILD1[-4:]
+    assert unseal(child, prefix="id", purpose="id") == CHILD1
     assert str(child.birth_date) == "2010-05-03"
     assert child.guardian_id_masked.endswith(registry_rows()[0][10][-4:])
     left = Household.objects.get(household_no="4201010020010001")
@@ -91,6 +93,8 @@ def test_rolls_import_students_classes_enrolments(tmp_path: Path) -> None:
     e = Enrolment.objects.get(student__name="张小明")
     assert (e.school_year, e.stage, e.grade, e.boarding, e.status) == (2018, "primary", 3, True, "enrolled")
     assert e.school_class is not None and e.school_class.head_teacher_name == "王老师"
+    assert unseal(e.student, prefix="roll", purpose="roll") == "G" + CHILD1
+    assert e.student.roll_masked == "G420***********" + CHILD1[-4:]
 
 
 def test_transfer_in_newer_roll_closes_old_enrolment(tmp_path: Path) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from django.db import connection
 
 BATCH = 5000
@@ -42,6 +45,25 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
             done += len(chunk)
             if progress is not None:
                 progress(done)
+    return done
+
+
+def copy_arrow(table: str, columns: Sequence[str], data: pa.Table, *, progress: Any = None) -> int:
+    """Load an Arrow table into PostgreSQL with COPY ... CSV (binary columns as bytea hex text)."""
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in columns)
+    done = 0
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for batch in data.to_batches(max_chunksize=50_000):
+                buffer = io.BytesIO()
+                pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
+                copy.write(buffer.getvalue())
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done)
     return done
 
 

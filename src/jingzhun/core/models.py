@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEvent(models.Model):
@@ -90,7 +91,8 @@ class ImportBatch(models.Model):
     warnings = models.PositiveIntegerField(_("warnings"), default=0)
     progress_done = models.PositiveIntegerField(_("progress"), default=0)
     progress_total = models.PositiveIntegerField(_("progress total"), default=0)
-    progress_stage = models.CharField(_("stage"), max_length=64, blank=True)
+    progress_stage = models.CharField(pgettext_lazy("import progress", "stage"), max_length=64,
+                                      blank=True)
     message = models.TextField(_("message"), blank=True)
     report_path = models.CharField(_("error report"), max_length=500, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
@@ -116,7 +118,8 @@ class ImportBatch(models.Model):
 class ImportChange(models.Model):
     """What an import changed in one existing record (old and new values)."""
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    batch = models.ForeignKey(ImportBatch, verbose_name=_("import"), on_delete=models.CASCADE,
+                              related_name="changes")
     entity = models.CharField(_("entity"), max_length=32)
     key = models.CharField(_("key"), max_length=100)
     action = models.CharField(_("action"), max_length=16)

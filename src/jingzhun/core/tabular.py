@@ -29,6 +29,7 @@ import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from django.utils.translation import gettext
 
 __all__ = [
     "CSV_EXTENSIONS",
@@ -66,6 +67,16 @@ _EXCEL_DIGITS = 15
 
 class TabularError(Exception):
     """The file cannot be read as an import table; the message says why."""
+
+
+def _empty(path: Path) -> TabularError:
+    return TabularError(gettext("%(file)s is empty.") % {"file": path.name})
+
+
+def _unreadable(path: Path, exc: Exception) -> TabularError:
+    return TabularError(
+        gettext("Cannot read %(file)s: %(error)s") % {"file": path.name, "error": exc}
+    )
 
 
 @dataclass
@@ -129,7 +140,8 @@ def read_table(path: Path, *, header_aliases: set[str], sheet: str | None = None
         return _read_csv(path, aliases)
     supported = ", ".join(sorted(EXCEL_EXTENSIONS | CSV_EXTENSIONS))
     raise TabularError(
-        f"Unsupported file type {suffix or '(none)'!r} for {path.name}; use one of {supported}."
+        gettext("Unsupported file type %(suffix)s for %(file)s; use one of %(supported)s.")
+        % {"suffix": repr(suffix or "(none)"), "file": path.name, "supported": supported}
     )
 
 
@@ -235,8 +247,16 @@ def _no_header_error(aliases: Iterable[str], where: str) -> TabularError:
     names = sorted({a.strip() for a in aliases if a.strip()}, key=lambda a: (a.isascii(), a))
     expected = "、".join(names[:12]) + ("…" if len(names) > 12 else "")
     return TabularError(
-        f"No header row found in the first {HEADER_SCAN_ROWS} rows of {where}: need a row with at "
-        f"least {MIN_HEADER_MATCHES} of the expected headers ({expected})."
+        gettext(
+            "No header row found in the first %(rows)d rows of %(where)s: need a row with at "
+            "least %(matches)d of the expected headers (%(expected)s)."
+        )
+        % {
+            "rows": HEADER_SCAN_ROWS,
+            "where": where,
+            "matches": MIN_HEADER_MATCHES,
+            "expected": expected,
+        }
     )
 
 
@@ -375,7 +395,9 @@ def _load_sheet(reader: fastexcel.ExcelReader, name: str) -> list[pa.Array]:
     try:
         batch = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", eager=True)
     except Exception as exc:  # fastexcel raises several unrelated types
-        raise TabularError(f"Cannot read sheet {name!r}: {exc}") from exc
+        raise TabularError(
+            gettext("Cannot read sheet %(sheet)s: %(error)s") % {"sheet": repr(name), "error": exc}
+        ) from exc
     columns = [batch.column(i) for i in range(batch.num_columns)]
 
     # Numeric cells with more than 15 digits (an ID typed into a number cell) lost digits in
@@ -426,10 +448,14 @@ def _read_excel(path: Path, aliases: _Aliases, sheet: str | None) -> RawTable:
         reader = fastexcel.read_excel(path)
         names = list(reader.sheet_names)
     except Exception as exc:
-        raise TabularError(f"Cannot read {path.name} as an Excel workbook: {exc}") from exc
+        raise TabularError(
+            gettext("Cannot read %(file)s as an Excel workbook: %(error)s")
+            % {"file": path.name, "error": exc}
+        ) from exc
     if sheet is not None and sheet not in names:
         raise TabularError(
-            f"{path.name} has no sheet {sheet!r}; its sheets are: {', '.join(names)}."
+            gettext("%(file)s has no sheet %(sheet)s; its sheets are: %(sheets)s.")
+            % {"file": path.name, "sheet": repr(sheet), "sheets": ", ".join(names)}
         )
     candidates = [sheet] if sheet is not None else names
     any_cells = False
@@ -454,8 +480,12 @@ def _read_excel(path: Path, aliases: _Aliases, sheet: str | None) -> RawTable:
             header_line=header.row + 1,
         )
     if not any_cells:
-        raise TabularError(f"{path.name} is empty.")
-    where = f"sheet {sheet!r}" if sheet is not None else f"any sheet of {path.name}"
+        raise _empty(path)
+    where = (
+        gettext("sheet %(sheet)s") % {"sheet": repr(sheet)}
+        if sheet is not None
+        else gettext("any sheet of %(file)s") % {"file": path.name}
+    )
     raise _no_header_error(aliases.originals, where)
 
 
@@ -495,7 +525,7 @@ def _read_csv(path: Path, aliases: _Aliases, codec: str | None = None) -> RawTab
     """Read a CSV file (see :func:`read_table`)."""
     try:
         if path.stat().st_size == 0:
-            raise TabularError(f"{path.name} is empty.")
+            raise _empty(path)
         if codec is None:
             codec, arrow_encoding = _detect_encoding(path)
         else:
@@ -504,11 +534,14 @@ def _read_csv(path: Path, aliases: _Aliases, codec: str | None = None) -> RawTab
     except UnicodeDecodeError as exc:
         if codec is not None and codec.startswith("utf-8"):
             return _read_csv(path, aliases, "gb18030")
-        raise TabularError(f"Cannot read {path.name}: not UTF-8 or GB18030 text ({exc}).") from exc
+        raise TabularError(
+            gettext("Cannot read %(file)s: not UTF-8 or GB18030 text (%(error)s).")
+            % {"file": path.name, "error": exc}
+        ) from exc
     except OSError as exc:
-        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+        raise _unreadable(path, exc) from exc
     if not any(line.strip(_STRIP_CHARS) for line in lines):
-        raise TabularError(f"{path.name} is empty.")
+        raise _empty(path)
 
     best: tuple[_Header, str, list[int], list[list[str | None]]] | None = None
     for delimiter in _CSV_DELIMITERS:
@@ -529,7 +562,9 @@ def _read_csv(path: Path, aliases: _Aliases, codec: str | None = None) -> RawTab
     except _NotUtf8 as exc:
         if codec.startswith("utf-8"):
             return _read_csv(path, aliases, "gb18030")
-        raise TabularError(f"Cannot read {path.name}: not UTF-8 or GB18030 text.") from exc
+        raise TabularError(
+            gettext("Cannot read %(file)s: not UTF-8 or GB18030 text.") % {"file": path.name}
+        ) from exc
     n_rows = len(columns[0]) if columns else 0
     return _assemble(
         header,
@@ -605,11 +640,11 @@ def _read_csv_body_arrow(
             return []
         if "CSV parse error" in message:
             return None
-        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+        raise _unreadable(path, exc) from exc
     except UnicodeDecodeError as exc:
         raise _NotUtf8(str(exc)) from exc
     except OSError as exc:
-        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+        raise _unreadable(path, exc) from exc
     columns: list[Column] = [table.column(i) for i in range(table.num_columns)]
     if ragged:
         merged = _merge_ragged(columns, table.num_rows, ragged, delimiter)
@@ -664,7 +699,7 @@ def _read_csv_body_python(path: Path, delimiter: str, codec: str, first_data: in
     except UnicodeDecodeError as exc:
         raise _NotUtf8(str(exc)) from exc
     except (OSError, csv.Error) as exc:
-        raise TabularError(f"Cannot read {path.name}: {exc}") from exc
+        raise _unreadable(path, exc) from exc
     width = max((len(r) for r in rows), default=0)
     columns = []
     for j in range(width):

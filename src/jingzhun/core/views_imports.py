@@ -6,9 +6,11 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.importing import import_create, importer_for, mapping_save, write_template
-from jingzhun.core.models import ImportBatch
+from jingzhun.core.models import ImportBatch, ImportChange
 from jingzhun.core.progress import read_progress
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.tasks import import_file
@@ -68,12 +70,67 @@ def import_list(request: HttpRequest) -> HttpResponse:
                                                  "title": _("Imports")})
 
 
+# What an import change is about, by model label (core refers to app models by label only).
+CHANGE_ENTITIES = {
+    "area": "registry.area",
+    "household": "registry.household",
+    "person": "registry.person",
+    "school": "schools.school",
+    "student": "schools.student",
+    "enrolment": "schools.enrolment",
+}
+# Sealed values appear in change records under these names, never with their values.
+SEALED_LABELS = {
+    "id_number": gettext_lazy("resident ID"),
+    "guardian_id_number": gettext_lazy("guardian ID"),
+    "bank_account": gettext_lazy("benefits-card account"),
+}
+
+
+def _change_model(entity: str) -> type[Model] | None:
+    label = CHANGE_ENTITIES.get(entity)
+    return apps.get_model(label) if label else None
+
+
+def _change_value(field: object, value: object) -> object:
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    return choices.get(value, value) if isinstance(value, str) else value
+
+
+def change_rows(changes: list[ImportChange]) -> list[dict[str, object]]:
+    """Return import changes as the user reads them: record kind and field names in their
+    language, choice values by their labels."""
+    rows = []
+    for change in changes:
+        model = _change_model(change.entity)
+        fields = []
+        for name, pair in change.changes.items():
+            before, after = (list(pair) + [None, None])[:2]
+            label: object = SEALED_LABELS.get(name, name)
+            field = None
+            if model is not None and name not in SEALED_LABELS:
+                try:
+                    field = model._meta.get_field(name)
+                    label = field.verbose_name
+                except FieldDoesNotExist:
+                    pass
+            if field is not None:
+                before, after = _change_value(field, before), _change_value(field, after)
+            fields.append({"label": label, "before": before, "after": after})
+        rows.append({
+            "entity": model._meta.verbose_name if model is not None else change.entity,
+            "key": change.key,
+            "fields": fields,
+        })
+    return rows
+
+
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one import: progress while it runs, then its counts, changes and report."""
     _require(request, P.IMPORT_DATA)
     batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
-    changes = batch.changes.all()[:200]
+    changes = change_rows(list(batch.changes.all()[:200]))
     return _page(request, "imports/detail.html", {
         "batch": batch, "progress": read_progress(f"import-{batch.pk}"), "changes": changes,
         "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Area(models.Model):
@@ -72,8 +73,9 @@ class Household(models.Model):
     bank_index = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
     bank_masked = models.CharField(_("benefits-card account"), max_length=32, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
-    import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+", editable=False)
+    import_batch = models.ForeignKey("core.ImportBatch", verbose_name=_("import"), null=True,
+                                     blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     editable=False)
 
     class Meta:
         verbose_name = _("poor household")
@@ -93,12 +95,13 @@ class Household(models.Model):
 class HouseholdStatusChange(models.Model):
     """One dated entry of a household's status history."""
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="status_history")
+    household = models.ForeignKey(Household, verbose_name=_("household"), on_delete=models.CASCADE,
+                                  related_name="status_history")
     status = models.CharField(_("status"), max_length=16, choices=Household.Status.choices)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
     recorded_on = models.DateField(_("recorded on"))
-    import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    import_batch = models.ForeignKey("core.ImportBatch", verbose_name=_("import"), null=True,
+                                     blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = _("household status change")
@@ -124,7 +127,7 @@ class Person(models.Model):
 
     household = models.ForeignKey(Household, verbose_name=_("household"), on_delete=models.PROTECT,
                                   related_name="members")
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     id_index = models.CharField(max_length=64, unique=True, editable=False)

@@ -223,7 +223,7 @@ class RollsImporter(Importer):
             FROM x""").to_arrow_table()
         self._close_moved(en, ctx)
         eres = sync_rows(ctx=ctx, table="schools_enrolment", entity="enrolment", rows=en,
-                         key_sql=ENROLMENT_KEY_SQL, diff_columns=en_cols)
+                         key_sql=ENROLMENT_KEY_SQL, diff_columns=en_cols, order_by="student_id")
         counts = Counts(eres.created, eres.updated, eres.unchanged)
         counts.notes.append(_("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated})
         return counts

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.registry.models import Area, Person
@@ -96,7 +97,12 @@ class SchoolClass(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.school.name} {self.get_stage_display()}{self.grade}年级{self.name}"
+        return gettext("%(school)s %(stage)s grade %(grade)d %(class)s") % {
+            "school": self.school.name,
+            "stage": self.get_stage_display(),
+            "grade": self.grade,
+            "class": self.name,
+        }
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
@@ -127,7 +133,7 @@ class Student(models.Model):
     roll_index = models.CharField(max_length=64, unique=True, editable=False)
     roll_masked = models.CharField(_("roll number"), max_length=48, editable=False)
     county_code = models.CharField(_("county code"), max_length=6)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # NULL, not '': rows without a value must not collide in the index.
@@ -191,8 +197,9 @@ class Enrolment(models.Model):
     status_date = models.DateField(_("status date"), null=True, blank=True)
     enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
-    import_batch = models.ForeignKey("core.ImportBatch", null=True, blank=True, db_index=False,
-                                     on_delete=models.SET_NULL, related_name="+", editable=False)
+    import_batch = models.ForeignKey("core.ImportBatch", verbose_name=_("import"), null=True,
+                                     blank=True, db_index=False, on_delete=models.SET_NULL,
+                                     related_name="+", editable=False)
 
     class Meta:
         verbose_name = _("enrolment")
