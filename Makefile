@@ -30,7 +30,7 @@ $(DEMO_ENV): | $(BIN)/jingzhun
 
 demo: $(BIN)/jingzhun $(DEMO_ENV)
 	. ./$(DEMO_ENV) && $(BIN)/jingzhun migrate --noinput
-	. ./$(DEMO_ENV) && $(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null
+	@if command -v msgfmt >/dev/null; then . ./$(DEMO_ENV) && $(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null; fi
 	. ./$(DEMO_ENV) && $(BIN)/jingzhun demo_setup --seed $(SEED) --out $(DEMO_DATA)
 	. ./$(DEMO_ENV) && $(BIN)/jingzhun collectstatic --noinput >/dev/null
 	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops the server and the worker)"
@@ -39,7 +39,7 @@ demo: $(BIN)/jingzhun $(DEMO_ENV)
 	  $(BIN)/jingzhun runserver 127.0.0.1:8000 --insecure )
 
 test: $(BIN)/jingzhun
-	$(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null
+	@if command -v msgfmt >/dev/null; then JINGZHUN_TESTING=1 $(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null; fi
 	JINGZHUN_TESTING=1 $(BIN)/python -m pytest tests
 	@if [ -n "$$JINGZHUN_TEST_POSTGRES$$DATABASE_URL" ]; then \
 	  echo "== the suite again on PostgreSQL =="; \
