@@ -62,7 +62,8 @@ class Command(BaseCommand):
         if county is None:
             raise CommandError("No county was imported.")
         township = Area.objects.filter(parent=county, level="township").order_by("code").first()
-        school = School.objects.filter(township=township).order_by("code").first()
+        schools = School.objects.filter(township=township).order_by("code")
+        school = schools.filter(kind__in=["primary", "nine_year"]).first() or schools.first()
         klass = (
             SchoolClass.objects.filter(school=school)
             .order_by("-school_year", "grade", "name")
@@ -90,5 +91,8 @@ class Command(BaseCommand):
                     is_superuser=(role == Role.COUNTY_ADMIN),
                     **jurisdiction,
                 )
-            where = next(iter(jurisdiction.values()))
+            user = User.objects.select_related("area", "school", "school_class__school").get(
+                username=username
+            )
+            where = user.school_class or user.school or user.area
             self.stdout.write(f"  {username:<10} {password:<24} {role.label}  {where}")
