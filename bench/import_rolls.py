@@ -31,35 +31,73 @@ def write_rolls(path: Path, n: int, schools: list[str]) -> None:
     stages = [("小学", 6), ("初中", 3), ("学前", 3), ("高中", 3)]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["学籍号", "姓名", "身份证号", "性别", "出生日期", "学校标识码", "学年", "学段", "年级",
-                    "班级", "班主任", "是否寄宿", "学籍状态", "状态日期", "入学日期", "是否建档立卡"])
+        w.writerow(
+            [
+                "学籍号",
+                "姓名",
+                "身份证号",
+                "性别",
+                "出生日期",
+                "学校标识码",
+                "学年",
+                "学段",
+                "年级",
+                "班级",
+                "班主任",
+                "是否寄宿",
+                "学籍状态",
+                "状态日期",
+                "入学日期",
+                "是否建档立卡",
+            ]
+        )
         base = dt.date(2000, 1, 1)
         for i in range(n):
             born = base + dt.timedelta(days=i // 900)
             body = f"420101{born:%Y%m%d}{i % 900:03d}"
             pid = body + _check_char(body)
             stage, grades = stages[i % 4]
-            w.writerow([f"G{pid}", f"学生{i}", pid if i % 7 else "", "男" if i % 2 else "女",
-                        born.isoformat(), schools[i % len(schools)], "2018", stage,
-                        1 + (i // 4) % grades, f"{1 + i % 8}班", "王老师", "是" if i % 3 == 0 else "否",
-                        "在读", "", "2018-09-01", "是" if i % 5 == 0 else "否"])
+            w.writerow(
+                [
+                    f"G{pid}",
+                    f"学生{i}",
+                    pid if i % 7 else "",
+                    "男" if i % 2 else "女",
+                    born.isoformat(),
+                    schools[i % len(schools)],
+                    "2018",
+                    stage,
+                    1 + (i // 4) % grades,
+                    f"{1 + i % 8}班",
+                    "王老师",
+                    "是" if i % 3 == 0 else "否",
+                    "在读",
+                    "",
+                    "2018-09-01",
+                    "是" if i % 5 == 0 else "否",
+                ]
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=2000)
-    parser.add_argument("--postgres", default="", help="run against this PostgreSQL URL instead of SQLite")
+    parser.add_argument(
+        "--postgres", default="", help="run against this PostgreSQL URL instead of SQLite"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="jz-bench-"))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "jingzhun.settings",
-        "JINGZHUN_VAR_DIR": str(work),
-        "JINGZHUN_SECRET_KEY": "bench",
-        "JINGZHUN_FIELD_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
-        "JINGZHUN_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "jingzhun.settings",
+            "JINGZHUN_VAR_DIR": str(work),
+            "JINGZHUN_SECRET_KEY": "bench",
+            "JINGZHUN_FIELD_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
+            "JINGZHUN_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        }
+    )
     if args.postgres:
         os.environ["DATABASE_URL"] = args.postgres
         import psycopg
@@ -83,8 +121,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     county = Area.objects.create(code="420101", name="县", level="county")
     town = Area.objects.create(code="420101001", name="镇", level="township", parent=county)
-    schools = [School.objects.create(code=f"21420{i:05d}", name=f"学校{i}", kind="nine_year",
-                                     township=town).code for i in range(200)]
+    schools = [
+        School.objects.create(
+            code=f"21420{i:05d}", name=f"学校{i}", kind="nine_year", township=town
+        ).code
+        for i in range(200)
+    ]
     path = work / "rolls.csv"
     t = time.perf_counter()
     write_rolls(path, args.rows, schools)
@@ -112,26 +154,48 @@ def main() -> None:
         for r in rows:
             roll = "B" + r[0]
             student, _ = Student.objects.update_or_create(
-                roll_index=blind_index(roll, purpose="roll"), defaults={
+                roll_index=blind_index(roll, purpose="roll"),
+                defaults={
                     **seal(roll, prefix="roll", purpose="roll"),
-                    "county_code": "420101", "name": r[1], "sex": "M" if r[3] == "男" else "F",
-                    "birth_date": r[4], "poor_flag": r[15] == "是",
+                    "county_code": "420101",
+                    "name": r[1],
+                    "sex": "M" if r[3] == "男" else "F",
+                    "birth_date": r[4],
+                    "poor_flag": r[15] == "是",
                     "id_status": "valid" if r[2] else "missing",
-                    **{k: v for k, v in seal(r[2] or None, prefix="id", purpose="id").items()}})
+                    **{k: v for k, v in seal(r[2] or None, prefix="id", purpose="id").items()},
+                },
+            )
             klass, _ = SchoolClass.objects.get_or_create(
-                school_id=school_ids[r[5]], school_year=2019, stage=stage_codes[r[7]], grade=int(r[8]),
-                name=r[9], defaults={"head_teacher_name": r[10]})
+                school_id=school_ids[r[5]],
+                school_year=2019,
+                stage=stage_codes[r[7]],
+                grade=int(r[8]),
+                name=r[9],
+                defaults={"head_teacher_name": r[10]},
+            )
             Enrolment.objects.update_or_create(
-                student=student, school_year=2019, school_id=school_ids[r[5]], defaults={
-                    "school_class": klass, "stage": stage_codes[r[7]], "grade": int(r[8]),
-                    "boarding": r[11] == "是", "status": "enrolled", "enrolled_on": r[14]})
+                student=student,
+                school_year=2019,
+                school_id=school_ids[r[5]],
+                defaults={
+                    "school_class": klass,
+                    "stage": stage_codes[r[7]],
+                    "grade": int(r[8]),
+                    "boarding": r[11] == "是",
+                    "status": "enrolled",
+                    "enrolled_on": r[14],
+                },
+            )
     base = time.perf_counter() - t
     base_rate = len(rows) / base
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     db = "PostgreSQL" if args.postgres else "SQLite"
     print(f"database: {db}")
-    print(f"platform import: {args.rows:,} rows in {ours:.1f} s = {ours_rate:,.0f} rows/s (target >= 50,000)")
+    print(
+        f"platform import: {args.rows:,} rows in {ours:.1f} s = {ours_rate:,.0f} rows/s (target >= 50,000)"
+    )
     print(f"per-row ORM baseline: {len(rows):,} rows in {base:.1f} s = {base_rate:,.0f} rows/s")
     print(f"ratio: {ours_rate / base_rate:.1f}x (target >= 20x); peak RSS {peak_mb:,.0f} MB")
     ok = ours_rate >= 50_000 and ours_rate / base_rate >= 20

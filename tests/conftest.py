@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from jingzhun.accounts.models import User
 from jingzhun.accounts.roles import Role
@@ -24,6 +25,17 @@ PASSWORD = "correct-horse-battery-9"
 # Valid resident IDs (GB 11643 checksum) for the hand-made county.
 ID_A = "420101201001010018"
 ID_B = "420101201102020020"
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """Run each test in English (the site's default is zh-hans), so texts can be asserted.
+
+    Requests still follow their own language (cookie, Accept-Language, else zh-hans).
+    """
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @dataclass
@@ -53,15 +65,28 @@ def _area(code: str, name: str, level: str, parent: Area | None, poor: bool = Fa
 
 def _person(household: Household, name: str, id_number: str, birth: dt.date, sex: str) -> Person:
     return Person.objects.create(
-        household=household, name=name, sex=sex, birth_date=birth, relation="之子",
+        household=household,
+        name=name,
+        sex=sex,
+        birth_date=birth,
+        relation="之子",
         **seal(id_number, prefix="id", purpose="id"),
     )
 
 
-def _student(roll: str, name: str, id_number: str, birth: dt.date, sex: str, person: Person) -> Student:
+def _student(
+    roll: str, name: str, id_number: str, birth: dt.date, sex: str, person: Person
+) -> Student:
     return Student.objects.create(
-        county_code="420101", **seal(roll, prefix="roll", purpose="roll"), name=name, sex=sex, birth_date=birth,
-        id_status="valid", poor_flag=True, person=person, **seal(id_number, prefix="id", purpose="id"),
+        county_code="420101",
+        **seal(roll, prefix="roll", purpose="roll"),
+        name=name,
+        sex=sex,
+        birth_date=birth,
+        id_status="valid",
+        poor_flag=True,
+        person=person,
+        **seal(id_number, prefix="id", purpose="id"),
     )
 
 
@@ -73,24 +98,57 @@ def county(db: Any) -> County:
     tb = _area("420101002", "乙乡", "township", c)
     va = _area("420101001001", "甲村", "village", ta, poor=True)
     vb = _area("420101002001", "乙村", "village", tb, poor=True)
-    sa = School.objects.create(code="2142010001", name="甲镇中心小学", kind="primary", township=ta,
-                               village=va, in_poor_village=True, boarding=True)
+    sa = School.objects.create(
+        code="2142010001",
+        name="甲镇中心小学",
+        kind="primary",
+        township=ta,
+        village=va,
+        in_poor_village=True,
+        boarding=True,
+    )
     sb = School.objects.create(code="2142010002", name="乙乡中学", kind="junior_high", township=tb)
-    ca = SchoolClass.objects.create(school=sa, school_year=2018, stage=Stage.PRIMARY, grade=3,
-                                    name="1班", head_teacher_name="王老师")
-    cb = SchoolClass.objects.create(school=sb, school_year=2018, stage=Stage.JUNIOR, grade=1,
-                                    name="2班", head_teacher_name="李老师")
-    ha = Household.objects.create(household_no="4201010010010001", village=va, registration_year=2015,
-                                  **seal("6228480012345678901", prefix="bank", purpose="bank"))
-    hb = Household.objects.create(household_no="4201010020010001", village=vb, registration_year=2016)
+    ca = SchoolClass.objects.create(
+        school=sa,
+        school_year=2018,
+        stage=Stage.PRIMARY,
+        grade=3,
+        name="1班",
+        head_teacher_name="王老师",
+    )
+    cb = SchoolClass.objects.create(
+        school=sb,
+        school_year=2018,
+        stage=Stage.JUNIOR,
+        grade=1,
+        name="2班",
+        head_teacher_name="李老师",
+    )
+    ha = Household.objects.create(
+        household_no="4201010010010001",
+        village=va,
+        registration_year=2015,
+        **seal("6228480012345678901", prefix="bank", purpose="bank"),
+    )
+    hb = Household.objects.create(
+        household_no="4201010020010001", village=vb, registration_year=2016
+    )
     pa = _person(ha, "张小明", ID_A, dt.date(2010, 1, 1), "M")
     pb = _person(hb, "李小红", ID_B, dt.date(2011, 2, 2), "F")
     st_a = _student("G" + ID_A, "张小明", ID_A, dt.date(2010, 1, 1), "M", pa)
     st_b = _student("G" + ID_B, "李小红", ID_B, dt.date(2011, 2, 2), "F", pb)
-    ea = Enrolment.objects.create(student=st_a, school=sa, school_class=ca, school_year=2018,
-                                  stage=Stage.PRIMARY, grade=3, boarding=True)
-    eb = Enrolment.objects.create(student=st_b, school=sb, school_class=cb, school_year=2018,
-                                  stage=Stage.JUNIOR, grade=1)
+    ea = Enrolment.objects.create(
+        student=st_a,
+        school=sa,
+        school_class=ca,
+        school_year=2018,
+        stage=Stage.PRIMARY,
+        grade=3,
+        boarding=True,
+    )
+    eb = Enrolment.objects.create(
+        student=st_b, school=sb, school_class=cb, school_year=2018, stage=Stage.JUNIOR, grade=1
+    )
     return County(c, ta, tb, va, vb, sa, sb, ca, cb, ha, hb, pa, pb, st_a, st_b, ea, eb)
 
 
@@ -142,8 +200,10 @@ def audit_flushable(transactional_db: Any) -> Any:
     if connection.vendor != "sqlite":
         return  # PostgreSQL flushes with TRUNCATE, which row triggers do not see.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                       "AND tbl_name = 'core_auditevent'")
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'core_auditevent'"
+        )
         triggers = cursor.fetchall()
         for name, _sql in triggers:
             cursor.execute(f'DROP TRIGGER "{name}"')

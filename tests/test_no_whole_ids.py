@@ -51,14 +51,27 @@ def _raw_database_text() -> bytes:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_whole_id_anywhere(audit_flushable: Any, personas: Personas, tmp_path: Path,
-                              caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_whole_id_anywhere(
+    audit_flushable: Any,
+    personas: Personas,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     caplog.set_level(logging.DEBUG)
     whole = _whole_numbers()
     # given a county imported through the real path, including a rejected file
     base_county(tmp_path)
-    assert run_import("registry", write_csv(tmp_path / "r.csv", REGISTRY_HEADER, registry_rows())).status == "done"
-    assert run_import("rolls", write_csv(tmp_path / "s.csv", ROLLS_HEADER, rolls_rows())).status == "done"
+    assert (
+        run_import(
+            "registry", write_csv(tmp_path / "r.csv", REGISTRY_HEADER, registry_rows())
+        ).status
+        == "done"
+    )
+    assert (
+        run_import("rolls", write_csv(tmp_path / "s.csv", ROLLS_HEADER, rolls_rows())).status
+        == "done"
+    )
     bad = registry_rows() + [registry_rows()[1]]
     rejected = run_import("registry", write_csv(tmp_path / "bad.csv", REGISTRY_HEADER, bad))
     assert rejected.status == "rejected"
@@ -68,8 +81,14 @@ def test_no_whole_id_anywhere(audit_flushable: Any, personas: Personas, tmp_path
     client.force_login(personas.county_officer)
     bodies: list[bytes] = []
     urls = [reverse("home"), reverse("imports:list")]
-    for model in ("registry/person", "registry/household", "schools/student", "schools/enrolment",
-                  "core/auditevent", "core/importbatch"):
+    for model in (
+        "registry/person",
+        "registry/household",
+        "schools/student",
+        "schools/enrolment",
+        "core/auditevent",
+        "core/importbatch",
+    ):
         urls.append(f"/admin/{model}/")
     urls += [f"/admin/registry/person/{p.pk}/change/" for p in Person.objects.all()]
     urls += [f"/admin/schools/student/{s.pk}/change/" for s in Student.objects.all()]

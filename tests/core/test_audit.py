@@ -16,8 +16,13 @@ pytestmark = pytest.mark.django_db
 def test_chain_links_each_event_to_the_one_before() -> None:
     first = audit_record(actor=None, action="test.one", data={"n": 1})
     second = audit_record(actor=None, action="test.two", data={"n": 2})
-    assert first.prev_hash == (AuditEvent.objects.exclude(pk__gte=first.pk).order_by("-id")
-                               .values_list("hash", flat=True).first() or GENESIS)
+    assert first.prev_hash == (
+        AuditEvent.objects.exclude(pk__gte=first.pk)
+        .order_by("-id")
+        .values_list("hash", flat=True)
+        .first()
+        or GENESIS
+    )
     assert second.prev_hash == first.hash
     assert list(verify_chain()) == []
     call_command("audit_verify")
@@ -51,7 +56,9 @@ def test_verify_detects_a_changed_event() -> None:
             cursor.execute("DROP TRIGGER core_auditevent_no_update")
         else:
             cursor.execute("SET LOCAL session_replication_role = replica")  # skips user triggers
-        cursor.execute("UPDATE core_auditevent SET data = %s WHERE id = %s", ['{"amount": "999"}', victim.pk])
+        cursor.execute(
+            "UPDATE core_auditevent SET data = %s WHERE id = %s", ['{"amount": "999"}', victim.pk]
+        )
     # then verification names the event
     assert (victim.pk, "content does not match its hash") in list(verify_chain())
     with pytest.raises(CommandError):

@@ -14,7 +14,11 @@ pytestmark = pytest.mark.django_db
 def test_live_connection_has_required_pragmas() -> None:
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only (this run is on PostgreSQL)")
-    assert read_sqlite_pragmas(connection) == {"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"}
+    assert read_sqlite_pragmas(connection) == {
+        "journal_mode": "wal",
+        "synchronous": "2",
+        "foreign_keys": "1",
+    }
     options = connection.settings_dict["OPTIONS"]
     assert options["transaction_mode"] == "IMMEDIATE" and options["timeout"] >= 5
 

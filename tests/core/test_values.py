@@ -37,7 +37,11 @@ def test_school_year_and_semester_of_a_day(day: dt.date, year: int, kind: str) -
 
 def test_school_year_bounds() -> None:
     year = SchoolYear(2018)
-    assert (year.first_day, year.last_day, str(year)) == (dt.date(2018, 9, 1), dt.date(2019, 8, 31), "2018-2019")
+    assert (year.first_day, year.last_day, str(year)) == (
+        dt.date(2018, 9, 1),
+        dt.date(2019, 8, 31),
+        "2018-2019",
+    )
     assert Semester(year, "autumn").last_day == dt.date(2019, 2, 28)
 
 

@@ -134,7 +134,9 @@ def test_roll_with_bad_checksum_lands_as_invalid_id_with_warning(county_files: P
 def test_rejected_newer_file_leaves_previous_data(county_files: Path) -> None:
     good = run_import("rolls", write_csv(county_files / "rolls.csv", ROLLS_HEADER, rolls_rows()))
     assert good.status == "done"
-    before = list(Enrolment.objects.order_by("id").values_list("id", "school_id", "grade", "status"))
+    before = list(
+        Enrolment.objects.order_by("id").values_list("id", "school_id", "grade", "status")
+    )
     rows = rolls_rows()
     rows[0][8] = "4"  # a real update ...
     rows[2][5] = "9999999999"  # ... in a file with one bad row
@@ -144,9 +146,24 @@ def test_rejected_newer_file_leaves_previous_data(county_files: Path) -> None:
 
 
 def test_gb18030_csv_and_english_headers(county_files: Path) -> None:
-    english = ["roll_number", "name", "id_number", "sex", "birth_date", "school_code", "school_year",
-               "stage", "grade", "class_name", "head_teacher", "boarding", "status", "status_date",
-               "enrolled_on", "registered_poor"]
+    english = [
+        "roll_number",
+        "name",
+        "id_number",
+        "sex",
+        "birth_date",
+        "school_code",
+        "school_year",
+        "stage",
+        "grade",
+        "class_name",
+        "head_teacher",
+        "boarding",
+        "status",
+        "status_date",
+        "enrolled_on",
+        "registered_poor",
+    ]
     path = write_csv(county_files / "rolls-gbk.csv", english, rolls_rows(), encoding="gb18030")
     batch = run_import("rolls", path)
     assert batch.status == "done", batch.message

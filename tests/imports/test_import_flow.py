@@ -35,8 +35,12 @@ def test_areas_and_schools_land(tmp_path: Path) -> None:
 
 def test_registry_import_creates_households_persons_history(tmp_path: Path) -> None:
     base_county(tmp_path)
-    batch = run_import("registry", write_csv(tmp_path / "r.csv", REGISTRY_HEADER, registry_rows(),
-                                             title="测试县建档立卡贫困人口"))
+    batch = run_import(
+        "registry",
+        write_csv(
+            tmp_path / "r.csv", REGISTRY_HEADER, registry_rows(), title="测试县建档立卡贫困人口"
+        ),
+    )
     assert batch.status == "done", batch.message
     assert (batch.rows_total, batch.rows_created, batch.rows_updated) == (5, 5, 0)
     assert Household.objects.count() == 2
@@ -78,7 +82,10 @@ def test_newer_file_updates_by_natural_key_and_records_changes(tmp_path: Path) -
     hh = ImportChange.objects.get(batch=batch, entity="household")
     assert hh.changes["status"] == ["registered", "left_poverty"]
     history = HouseholdStatusChange.objects.filter(household__household_no="4201010010010001")
-    assert list(history.values_list("status", "year")) == [("registered", 2015), ("left_poverty", 2018)]
+    assert list(history.values_list("status", "year")) == [
+        ("registered", 2015),
+        ("left_poverty", 2018),
+    ]
 
 
 def test_rolls_import_students_classes_enrolments(tmp_path: Path) -> None:
@@ -91,7 +98,13 @@ def test_rolls_import_students_classes_enrolments(tmp_path: Path) -> None:
     assert Student.objects.get(name="王五").id_status == "missing"
     assert SchoolClass.objects.count() == 2
     e = Enrolment.objects.get(student__name="张小明")
-    assert (e.school_year, e.stage, e.grade, e.boarding, e.status) == (2018, "primary", 3, True, "enrolled")
+    assert (e.school_year, e.stage, e.grade, e.boarding, e.status) == (
+        2018,
+        "primary",
+        3,
+        True,
+        "enrolled",
+    )
     assert e.school_class is not None and e.school_class.head_teacher_name == "王老师"
     assert unseal(e.student, prefix="roll", purpose="roll") == "G" + CHILD1
     assert e.student.roll_masked == "G420***********" + CHILD1[-4:]
@@ -104,7 +117,9 @@ def test_transfer_in_newer_roll_closes_old_enrolment(tmp_path: Path) -> None:
     rows[0][5], rows[0][7], rows[0][8], rows[0][9] = "2142010002", "初中", "1", "2班"
     batch = run_import("rolls", write_csv(tmp_path / "rolls2.csv", ROLLS_HEADER, rows))
     assert batch.status == "done", batch.message
-    statuses = dict(Enrolment.objects.filter(student__name="张小明").values_list("school__code", "status"))
+    statuses = dict(
+        Enrolment.objects.filter(student__name="张小明").values_list("school__code", "status")
+    )
     assert statuses == {"2142010001": "transferred_out", "2142010002": "enrolled"}
     assert ImportChange.objects.filter(batch=batch, action="transferred_out").count() == 1
 
@@ -140,8 +155,11 @@ def test_unknown_headers_need_mapping_then_kept_for_source(tmp_path: Path) -> No
     assert Student.objects.count() == 0
     from jingzhun.core.importing import mapping_save
 
-    mapping = {**{k: v for k, v in batch.proposed_mapping.items()},
-               "roll_number": "学生全国学籍编号XYZ", "school_year": "年度"}
+    mapping = {
+        **{k: v for k, v in batch.proposed_mapping.items()},
+        "roll_number": "学生全国学籍编号XYZ",
+        "school_year": "年度",
+    }
     mapping_save(actor=None, kind="rolls", source="某某县教育局", mapping=mapping)
     again = run_import("rolls", path, source="某某县教育局")
     assert again.status == "done", again.message

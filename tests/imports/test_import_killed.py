@@ -35,8 +35,26 @@ def _big_rolls(path: Path, n: int) -> Path:
     for i in range(n):
         born = dt.date(2008, 1, 1) + dt.timedelta(days=i // 1000)
         pid = make_id("420101", born.strftime("%Y%m%d"), f"{i % 1000:03d}")
-        rows.append([f"L{i:018d}", f"学生{i}", pid if i % 7 else "", "男", "", "2142010002", "2018",
-                     "初中", str(1 + i % 3), f"{1 + i % 20}班", "李老师", "否", "在读", "", "", "否"])
+        rows.append(
+            [
+                f"L{i:018d}",
+                f"学生{i}",
+                pid if i % 7 else "",
+                "男",
+                "",
+                "2142010002",
+                "2018",
+                "初中",
+                str(1 + i % 3),
+                f"{1 + i % 20}班",
+                "李老师",
+                "否",
+                "在读",
+                "",
+                "",
+                "否",
+            ]
+        )
     return write_csv(path, ROLLS_HEADER, rows)
 
 
@@ -44,12 +62,18 @@ def test_kill_during_write_leaves_database_unchanged(audit_flushable: Any, tmp_p
     # given a county with its schools, and a large roll file
     base_county(tmp_path)
     path = _big_rolls(tmp_path / "rolls.csv", 120_000)
-    env = {**os.environ, "DATABASE_URL": _database_url(), "JINGZHUN_TESTING": "1",
-           "JINGZHUN_VAR_DIR": str(settings.VAR_DIR)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "JINGZHUN_TESTING": "1",
+        "JINGZHUN_VAR_DIR": str(settings.VAR_DIR),
+    }
     # when the import is killed while its write transaction is open
     proc = subprocess.Popen(
         [sys.executable, "-m", "jingzhun.cli", "import", "rolls", str(path), "--county", "420101"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
     killed = False
@@ -68,7 +92,10 @@ def test_kill_during_write_leaves_database_unchanged(audit_flushable: Any, tmp_p
             break
         time.sleep(0.02)
     proc.wait(timeout=30)
-    assert killed, "the import finished or stalled before it could be killed: " + proc.stderr.read().decode()[-500:]
+    assert killed, (
+        "the import finished or stalled before it could be killed: "
+        + proc.stderr.read().decode()[-500:]
+    )
     # then nothing of it is in the database
     connection.close()
     assert Student.objects.count() == 0

@@ -16,13 +16,19 @@ from jingzhun.schools.models import Student
 pytestmark = pytest.mark.django_db
 
 
-def test_upload_runs_the_import_and_shows_counts(client: Client, personas: Personas, tmp_path: Path) -> None:
+def test_upload_runs_the_import_and_shows_counts(
+    client: Client, personas: Personas, tmp_path: Path
+) -> None:
     client.force_login(personas.aid_officer)
     path = write_csv(tmp_path / "rolls.csv", ROLLS_HEADER, rolls_rows()[1:])
     with open(path, "rb") as f:
-        response = client.post(reverse("imports:list"), {"kind": "rolls", "source": "县教育局", "file": f})
+        response = client.post(
+            reverse("imports:list"), {"kind": "rolls", "source": "县教育局", "file": f}
+        )
     batch = ImportBatch.objects.get(file_name="rolls.csv")
-    assert response.status_code == 302 and response["Location"] == reverse("imports:detail", args=[batch.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "imports:detail", args=[batch.pk]
+    )
     assert batch.status == "done", batch.message
     assert batch.county_code == "420101"
     assert batch.created_by == personas.aid_officer
@@ -33,7 +39,9 @@ def test_upload_runs_the_import_and_shows_counts(client: Client, personas: Perso
     assert progress["status"] == "done" and progress["done"] == progress["total"] == 2
 
 
-def test_rejected_upload_offers_the_report(client: Client, personas: Personas, tmp_path: Path) -> None:
+def test_rejected_upload_offers_the_report(
+    client: Client, personas: Personas, tmp_path: Path
+) -> None:
     client.force_login(personas.aid_officer)
     rows = rolls_rows()
     rows[0][5] = "0000000000"
@@ -56,7 +64,9 @@ def test_template_download(client: Client, personas: Personas) -> None:
 
 
 @pytest.mark.parametrize("who", ["township_a", "principal_a", "teacher_a", "inspector", "nobody"])
-def test_only_county_importers_may_import(client: Client, personas: Personas, tmp_path: Path, who: str) -> None:
+def test_only_county_importers_may_import(
+    client: Client, personas: Personas, tmp_path: Path, who: str
+) -> None:
     client.force_login(getattr(personas, who))
     path = write_csv(tmp_path / "rolls.csv", ROLLS_HEADER, rolls_rows())
     with open(path, "rb") as f:
@@ -66,9 +76,16 @@ def test_only_county_importers_may_import(client: Client, personas: Personas, tm
     assert AuditEvent.objects.filter(action="access.denied", actor=getattr(personas, who)).exists()
 
 
-def test_another_countys_import_is_not_found(client: Client, personas: Personas, tmp_path: Path) -> None:
-    other = ImportBatch.objects.create(kind="rolls", file_name="x.csv", stored_path="/nonexistent",
-                                       sha256="0" * 64, county_code="999999")
+def test_another_countys_import_is_not_found(
+    client: Client, personas: Personas, tmp_path: Path
+) -> None:
+    other = ImportBatch.objects.create(
+        kind="rolls",
+        file_name="x.csv",
+        stored_path="/nonexistent",
+        sha256="0" * 64,
+        county_code="999999",
+    )
     client.force_login(personas.aid_officer)
     assert client.get(reverse("imports:detail", args=[other.pk])).status_code == 404
     assert client.get(reverse("imports:report", args=[other.pk])).status_code == 404

@@ -18,6 +18,7 @@ from django.db.models import ForeignKey
 from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -126,7 +127,7 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
         (_("Role and jurisdiction"), {"fields": JURISDICTION_FIELDS}),
     )
 
-    @display(description=_("name"))
+    @display(description=pgettext_lazy("person", "name"))
     def full_name(self, obj: User) -> str:
         return obj.get_full_name()
 

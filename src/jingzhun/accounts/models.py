@@ -18,12 +18,30 @@ class User(AbstractUser):
     """A staff member. Jurisdiction: a county or township area, a school, or a class."""
 
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
-    area = models.ForeignKey("registry.Area", verbose_name=_("county or township"), null=True,
-                             blank=True, on_delete=models.PROTECT, related_name="+")
-    school = models.ForeignKey("schools.School", verbose_name=_("school"), null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="+")
-    school_class = models.ForeignKey("schools.SchoolClass", verbose_name=_("class"), null=True,
-                                     blank=True, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(
+        "registry.Area",
+        verbose_name=_("county or township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    school = models.ForeignKey(
+        "schools.School",
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    school_class = models.ForeignKey(
+        "schools.SchoolClass",
+        verbose_name=_("class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     county_code = models.CharField(_("county code"), max_length=6, blank=True, db_index=True)
     preferred_language = models.CharField(_("language"), max_length=10, blank=True)
 
@@ -61,8 +79,11 @@ class User(AbstractUser):
         if scope.level == "county":
             return Q(county_code=scope.county_code)
         if scope.level == "township":
-            return (Q(area__code=scope.area_code) | Q(school__township__code=scope.area_code)
-                    | Q(school_class__school__township__code=scope.area_code))
+            return (
+                Q(area__code=scope.area_code)
+                | Q(school__township__code=scope.area_code)
+                | Q(school_class__school__township__code=scope.area_code)
+            )
         if scope.level == "school":
             return Q(school_id=scope.school_id) | Q(school_class__school_id=scope.school_id)
         return None
@@ -71,9 +92,11 @@ class User(AbstractUser):
 class ApiToken(models.Model):
     """A bearer token for the API; only its hash is stored."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(_("name"), max_length=100)
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked = models.BooleanField(_("revoked"), default=False)

@@ -18,7 +18,9 @@ from jingzhun.accounts.roles import ROLE_LEVELS
 from jingzhun.core.audit import audit_record
 
 
-def jurisdiction_county_code(*, area: Any = None, school: Any = None, school_class: Any = None) -> str:
+def jurisdiction_county_code(
+    *, area: Any = None, school: Any = None, school_class: Any = None
+) -> str:
     """Return the county a jurisdiction lies in ('' if none or out of county)."""
     if school_class is not None:
         school = school_class.school
@@ -75,9 +77,13 @@ def user_create(
     user.set_password(password)
     user.full_clean()
     user.save()
-    audit_record(actor=actor, action="user.create", target=user,
-                 actor_name="" if actor else "system",
-                 data={"role": role, "county": user.county_code})
+    audit_record(
+        actor=actor,
+        action="user.create",
+        target=user,
+        actor_name="" if actor else "system",
+        data={"role": role, "county": user.county_code},
+    )
     return user
 
 
@@ -105,9 +111,13 @@ def api_token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, st
     row = ApiToken(user=user, name=name, token_hash=api_token_hash(token))
     row.full_clean()
     row.save()
-    audit_record(actor=actor, action="api_token.create", target=row,
-                 actor_name="" if actor else "system",
-                 data={"user": user.get_username(), "name": name})
+    audit_record(
+        actor=actor,
+        action="api_token.create",
+        target=row,
+        actor_name="" if actor else "system",
+        data={"user": user.get_username(), "name": name},
+    )
     return row, token
 
 
@@ -117,9 +127,13 @@ def api_token_revoke(*, actor: Any, user: User, name: str) -> int:
     rows = list(ApiToken.objects.filter(user=user, name=name, revoked=False))
     for row in rows:
         ApiToken.objects.filter(pk=row.pk, revoked=False).update(revoked=True)
-        audit_record(actor=actor, action="api_token.revoke", target=row,
-                     actor_name="" if actor else "system",
-                     data={"user": user.get_username(), "name": name})
+        audit_record(
+            actor=actor,
+            action="api_token.revoke",
+            target=row,
+            actor_name="" if actor else "system",
+            data={"user": user.get_username(), "name": name},
+        )
     return len(rows)
 
 
@@ -127,8 +141,11 @@ def api_token_authenticate(*, token: str) -> User | None:
     """Return the active user a live token belongs to, else None; note when it was used."""
     if not token.startswith(API_TOKEN_PREFIX):
         return None
-    row = (ApiToken.objects.select_related("user")
-           .filter(token_hash=api_token_hash(token), revoked=False).first())
+    row = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=api_token_hash(token), revoked=False)
+        .first()
+    )
     if row is None or not row.user.is_active:
         return None
     now = timezone.now()

@@ -20,8 +20,9 @@ def _chunks(rows: Sequence[Sequence[Any]], size: int) -> Iterator[list[Sequence[
         yield chunk
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                *, progress: Any = None) -> int:
+def insert_rows(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, progress: Any = None
+) -> int:
     """Insert rows into a table (COPY on PostgreSQL, executemany on SQLite); return the count."""
     if not rows:
         return 0

@@ -106,8 +106,9 @@ def blind_index_many(values: Iterable[str | None], *, purpose: str) -> list[str 
     prefix = purpose.encode() + b"\x00"
     digest = hmac.digest
     n = BLIND_INDEX_CHARS // 2
-    return [None if v is None else digest(key, prefix + v.encode(), "sha256")[:n].hex()
-            for v in values]
+    return [
+        None if v is None else digest(key, prefix + v.encode(), "sha256")[:n].hex() for v in values
+    ]
 
 
 def mask_id(value: str | None) -> str:

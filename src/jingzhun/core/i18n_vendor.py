@@ -29,6 +29,7 @@ VENDOR_STRINGS = (
         'but you can change the password using <a href="{}" class="text-primary-600 '
         'dark:text-primary-500">this form</a>.'
     ),
+    gettext_noop("Filters"),  # unfold/templates/admin/change_list.html
     gettext_noop("Select value"),  # unfold/mixins/base_model_admin.py
     gettext_noop("Run"),  # unfold/templates/admin/actions.html
     # unfold/templates/admin/auth/user/add_form.html

@@ -100,8 +100,16 @@ class Report:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
 
-    def add(self, line: int, column: str, value: Any, code_or_text: str, *, warning: bool = False,
-            sensitive: bool = False) -> None:
+    def add(
+        self,
+        line: int,
+        column: str,
+        value: Any,
+        code_or_text: str,
+        *,
+        warning: bool = False,
+        sensitive: bool = False,
+    ) -> None:
         text = str(ERROR_MESSAGES.get(code_or_text, code_or_text))
         shown = "" if value is None else str(value)
         if sensitive and shown:
@@ -178,7 +186,13 @@ def importer_for(kind: str) -> Importer:
 
 
 def _fold(text: str) -> str:
-    return "".join(str(text).split()).replace("*", "").replace("（必填）", "").replace("(必填)", "").casefold()
+    return (
+        "".join(str(text).split())
+        .replace("*", "")
+        .replace("（必填）", "")
+        .replace("(必填)", "")
+        .casefold()
+    )
 
 
 def propose_mapping(headers: list[str], importer: Importer) -> tuple[dict[str, int], bool]:
@@ -236,8 +250,12 @@ def mapping_save(*, actor: Any, kind: str, source: str, mapping: dict[str, str])
         kept, _created = ColumnMapping.objects.update_or_create(
             kind=kind, source=source, defaults={"mapping": mapping}
         )
-        audit_record(actor=actor, action="import.mapping_saved", target=kept,
-                     data={"kind": kind, "source": source, "mapping": mapping})
+        audit_record(
+            actor=actor,
+            action="import.mapping_saved",
+            target=kept,
+            data={"kind": kind, "source": source, "mapping": mapping},
+        )
     return kept
 
 
@@ -264,12 +282,18 @@ def _parse_column(f: Field, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
         cleaned = pc.replace_substring_regex(text, "[\\s\u3000]", "")
         ok = pc.match_substring_regex(cleaned, r"^\d+$")
         if f.kind == "bank":
-            lengths_ok = pc.and_(ok, pc.and_(pc.greater_equal(pc.utf8_length(cleaned), 12),
-                                             pc.less_equal(pc.utf8_length(cleaned), 25)))
+            lengths_ok = pc.and_(
+                ok,
+                pc.and_(
+                    pc.greater_equal(pc.utf8_length(cleaned), 12),
+                    pc.less_equal(pc.utf8_length(cleaned), 25),
+                ),
+            )
             code = "account_format"
         elif f.lengths:
-            lengths_ok = pc.and_(ok, pc.is_in(pc.utf8_length(cleaned),
-                                              value_set=pa.array(f.lengths, pa.int32())))
+            lengths_ok = pc.and_(
+                ok, pc.is_in(pc.utf8_length(cleaned), value_set=pa.array(f.lengths, pa.int32()))
+            )
             code = "code_format"
         else:
             lengths_ok = pc.is_valid(cleaned)
@@ -282,13 +306,24 @@ def _parse_column(f: Field, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     return text, errors
 
 
-def _collect(report: Report, errors: pa.Array, raw: pa.Array, lines: pa.Array, header: str,
-             sensitive: bool, soft: tuple[str, ...] = ()) -> None:
+def _collect(
+    report: Report,
+    errors: pa.Array,
+    raw: pa.Array,
+    lines: pa.Array,
+    header: str,
+    sensitive: bool,
+    soft: tuple[str, ...] = (),
+) -> None:
     mask = pc.is_valid(errors)
     if not pc.any(mask).as_py():
         return
     idx = pc.indices_nonzero(mask).to_pylist()
-    codes, values, line_nos = errors.take(idx).to_pylist(), raw.take(idx).to_pylist(), lines.take(idx).to_pylist()
+    codes, values, line_nos = (
+        errors.take(idx).to_pylist(),
+        raw.take(idx).to_pylist(),
+        lines.take(idx).to_pylist(),
+    )
     for code, value, line in zip(codes, values, line_nos, strict=True):
         report.add(line, header, value, code, sensitive=sensitive, warning=code in soft)
 
@@ -301,8 +336,9 @@ class NeedsMapping(Exception):
     """The file's headers do not cover the required fields; the user must map them."""
 
 
-def parse_file(batch: ImportBatch, importer: Importer, report: Report,
-               progress: Callable[..., None]) -> tuple[pa.Table, dict[str, str]]:
+def parse_file(
+    batch: ImportBatch, importer: Importer, report: Report, progress: Callable[..., None]
+) -> tuple[pa.Table, dict[str, str]]:
     """Read, map and type a file; return (typed table with `_line`, field -> header)."""
     aliases = set().union(*(f.labels() for f in importer.fields))
     progress(_("Reading the file"), force=True)
@@ -321,10 +357,13 @@ def parse_file(batch: ImportBatch, importer: Importer, report: Report,
     if missing or not confirmed:
         batch.proposed_mapping = {k: raw.headers[i] for k, i in mapping.items()}
         if missing:
-            raise NeedsMapping(_("These required columns were not found: %(cols)s") % {
-                "cols": ", ".join(f"{f.zh} ({f.en})" for f in missing)})
-        raise NeedsMapping(_("Some column headers differ from the template; please confirm the "
-                             "proposed mapping."))
+            raise NeedsMapping(
+                _("These required columns were not found: %(cols)s")
+                % {"cols": ", ".join(f"{f.zh} ({f.en})" for f in missing)}
+            )
+        raise NeedsMapping(
+            _("Some column headers differ from the template; please confirm the proposed mapping.")
+        )
     n = raw.table.num_rows
     lines = raw.line_numbers
     columns: dict[str, pa.Array] = {}
@@ -341,8 +380,9 @@ def parse_file(batch: ImportBatch, importer: Importer, report: Report,
         if f.required:
             missing_mask = pc.and_(pc.is_null(col), pc.is_null(errors))
             errors = pc.if_else(missing_mask, pa.scalar("required"), errors)
-        _collect(report, errors, col, lines, headers[f.name], f.kind in SENSITIVE_KINDS,
-                 f.soft_errors)
+        _collect(
+            report, errors, col, lines, headers[f.name], f.kind in SENSITIVE_KINDS, f.soft_errors
+        )
         if f.kind == "id":
             columns[f"{f.name}__raw"] = col
             columns[f"{f.name}__error"] = errors
@@ -398,8 +438,15 @@ def store_upload(src: Path | Any, file_name: str) -> tuple[str, str]:
     return str(final), sha
 
 
-def import_create(*, actor: Any, kind: str, path: Path | Any, file_name: str, source: str = "",
-                  mapping: dict[str, str] | None = None) -> ImportBatch:
+def import_create(
+    *,
+    actor: Any,
+    kind: str,
+    path: Path | Any,
+    file_name: str,
+    source: str = "",
+    mapping: dict[str, str] | None = None,
+) -> ImportBatch:
     """Record a new import of a file (not yet run)."""
     importer_for(kind)
     suffix = Path(file_name).suffix.lower()
@@ -409,13 +456,22 @@ def import_create(*, actor: Any, kind: str, path: Path | Any, file_name: str, so
     scope = getattr(actor, "scope", None)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
-            kind=kind, source=source, file_name=Path(file_name).name, stored_path=stored,
-            sha256=sha, created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            county_code=getattr(scope, "county_code", "") or "", mapping=mapping or {},
+            kind=kind,
+            source=source,
+            file_name=Path(file_name).name,
+            stored_path=stored,
+            sha256=sha,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            county_code=getattr(scope, "county_code", "") or "",
+            mapping=mapping or {},
         )
-        audit_record(actor=actor, action="import.created", target=batch,
-                     actor_name="" if actor else "cli",
-                     data={"kind": kind, "file": batch.file_name, "sha256": sha})
+        audit_record(
+            actor=actor,
+            action="import.created",
+            target=batch,
+            actor_name="" if actor else "cli",
+            data={"kind": kind, "file": batch.file_name, "sha256": sha},
+        )
     return batch
 
 
@@ -462,13 +518,28 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         batch.report_path = write_report(batch, report)
         with transaction.atomic():
             first = sorted(report.errors, key=lambda e: e.line)[:5]
-            lines = [_("line %(line)d, %(column)s: %(reason)s") % {
-                "line": e.line, "column": e.column, "reason": e.reason} for e in first]
-            _finish(batch, ImportBatch.Status.REJECTED, "\n".join([_(
-                "%(n)d rows have errors; nothing was imported. Open the error report.") % {
-                "n": batch.rows_rejected}, *lines]))
-            audit_record(actor=batch.created_by, action="import.rejected", target=batch,
-                         data={"errors": len(report.errors), "rows": batch.rows_rejected})
+            lines = [
+                _("line %(line)d, %(column)s: %(reason)s")
+                % {"line": e.line, "column": e.column, "reason": e.reason}
+                for e in first
+            ]
+            _finish(
+                batch,
+                ImportBatch.Status.REJECTED,
+                "\n".join(
+                    [
+                        _("%(n)d rows have errors; nothing was imported. Open the error report.")
+                        % {"n": batch.rows_rejected},
+                        *lines,
+                    ]
+                ),
+            )
+            audit_record(
+                actor=batch.created_by,
+                action="import.rejected",
+                target=batch,
+                data={"errors": len(report.errors), "rows": batch.rows_rejected},
+            )
         progress(_("Rejected"), force=True)
         return batch
     progress.phase = "apply"
@@ -481,18 +552,30 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
             if report.warnings:
                 batch.report_path = write_report(batch, report)
             _finish(batch, ImportBatch.Status.DONE, "\n".join(counts.notes))
-            audit_record(actor=batch.created_by, action="import.done", target=batch, data={
-                "kind": batch.kind, "sha256": batch.sha256, "rows": batch.rows_total,
-                "created": counts.created, "updated": counts.updated,
-                "unchanged": counts.unchanged})
+            audit_record(
+                actor=batch.created_by,
+                action="import.done",
+                target=batch,
+                data={
+                    "kind": batch.kind,
+                    "sha256": batch.sha256,
+                    "rows": batch.rows_total,
+                    "created": counts.created,
+                    "updated": counts.updated,
+                    "unchanged": counts.unchanged,
+                },
+            )
     except ImportFailure as exc:
         batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
     except Exception:
         batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
-        _finish(batch, ImportBatch.Status.FAILED,
-                _("The import failed unexpectedly; nothing was imported."))
+        _finish(
+            batch,
+            ImportBatch.Status.FAILED,
+            _("The import failed unexpectedly; nothing was imported."),
+        )
         raise
     finally:
         bulk_write_settings(False)
@@ -527,7 +610,7 @@ def _plain(value: Any) -> Any:
 
 
 # A binary column as PostgreSQL's bytea hex text (\x0102...), for COPY ... CSV.
-BYTEA_HEX = "'\\x' || hex(v.\"{0}\") AS \"{0}\""
+BYTEA_HEX = '\'\\x\' || hex(v."{0}") AS "{0}"'
 
 
 @dataclass
@@ -561,11 +644,13 @@ def sync_rows(
     qn = connection.ops.quote_name
     key_type = rows.schema.field("_key").type
     stored = fetch_columns(f"SELECT {key_sql}, id, row_hash FROM {qn(table)}")
-    existing = pa.table({
-        "_key": pa.array([r[0] for r in stored], key_type),
-        "_id": pa.array([r[1] for r in stored], pa.int64()),
-        "_old_hash": pa.array([r[2] for r in stored], pa.string()),
-    })
+    existing = pa.table(
+        {
+            "_key": pa.array([r[0] for r in stored], key_type),
+            "_id": pa.array([r[1] for r in stored], pa.int64()),
+            "_old_hash": pa.array([r[2] for r in stored], pa.string()),
+        }
+    )
     con = duck()
     con.register("v", rows)
     con.register("e", existing)
@@ -573,8 +658,11 @@ def sync_rows(
     # Dates go to SQLite as ISO text, sparing the sqlite3 module a Python call per value.
     as_text = connection.vendor == "sqlite"
     select = ", ".join(
-        f'CAST(v."{c}" AS VARCHAR)' if as_text and pa.types.is_date(rows.schema.field(c).type)
-        else f'v."{c}"' for c in columns)
+        f'CAST(v."{c}" AS VARCHAR)'
+        if as_text and pa.types.is_date(rows.schema.field(c).type)
+        else f'v."{c}"'
+        for c in columns
+    )
     # In key order, so that the key's index grows at its end instead of everywhere at once.
     new_sql = f"FROM v ANTI JOIN e USING (_key) ORDER BY v.{order_by}"
     ((created,),) = con.sql("SELECT count(*) FROM v ANTI JOIN e USING (_key)").fetchall()
@@ -584,12 +672,16 @@ def sync_rows(
 
     if created and connection.vendor == "postgresql":
         as_hex = ", ".join(
-            BYTEA_HEX.format(c) if pa.types.is_binary(rows.schema.field(c).type)
-            else f'v."{c}"' for c in columns)
-        copy_arrow(table, columns, con.sql(f"SELECT {as_hex} {new_sql}").to_arrow_table(),
-                   progress=report)
+            BYTEA_HEX.format(c) if pa.types.is_binary(rows.schema.field(c).type) else f'v."{c}"'
+            for c in columns
+        )
+        copy_arrow(
+            table, columns, con.sql(f"SELECT {as_hex} {new_sql}").to_arrow_table(), progress=report
+        )
     elif created:
-        insert_rows(table, columns, con.sql(f"SELECT {select} {new_sql}").fetchall(), progress=report)
+        insert_rows(
+            table, columns, con.sql(f"SELECT {select} {new_sql}").fetchall(), progress=report
+        )
     label = "v._label" if "_label" in rows.column_names else "CAST(v._key AS VARCHAR)"
     changed = con.sql(f"""SELECT e._id, {label}, {select} FROM v JOIN e USING (_key)
                          WHERE v.row_hash IS DISTINCT FROM e._old_hash""").fetchall()
@@ -598,11 +690,13 @@ def sync_rows(
         old: dict[int, tuple[Any, ...]] = {}
         ids = [row[0] for row in changed]
         for start in range(0, len(ids), 900):
-            chunk = ids[start:start + 900]
+            chunk = ids[start : start + 900]
             marks = ", ".join(["%s"] * len(chunk))
             for row in fetch_columns(
                 f"SELECT id, {', '.join(qn(c) for c in diff_columns)} FROM {qn(table)} "
-                f"WHERE id IN ({marks})", chunk):
+                f"WHERE id IN ({marks})",
+                chunk,
+            ):
                 old[row[0]] = row[1:]
         position = {c: 2 + columns.index(c) for c in diff_columns}
         records = []
@@ -615,14 +709,25 @@ def sync_rows(
                         diff[sensitive[c]] = ["***", "***"]
                     else:
                         diff[c] = [before, after]
-            records.append(ImportChange(batch=ctx.batch, entity=entity, key=str(row[1])[:100],
-                                        action="updated", changes=diff))
+            records.append(
+                ImportChange(
+                    batch=ctx.batch,
+                    entity=entity,
+                    key=str(row[1])[:100],
+                    action="updated",
+                    changes=diff,
+                )
+            )
         ImportChange.objects.bulk_create(records, batch_size=2000)
         update_rows(table, columns, [(*row[2:], row[0]) for row in changed])
     con.close()
     now = fetch_columns(f"SELECT {key_sql}, id FROM {qn(table)}")
-    ids_now = pa.table({"_key": pa.array([r[0] for r in now], key_type),
-                        "id": pa.array([r[1] for r in now], pa.int64())})
+    ids_now = pa.table(
+        {
+            "_key": pa.array([r[0] for r in now], key_type),
+            "id": pa.array([r[1] for r in now], pa.int64()),
+        }
+    )
     return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now)
 
 

@@ -15,8 +15,12 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(_("at"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
@@ -77,8 +81,11 @@ class ImportBatch(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -91,8 +98,9 @@ class ImportBatch(models.Model):
     warnings = models.PositiveIntegerField(_("warnings"), default=0)
     progress_done = models.PositiveIntegerField(_("progress"), default=0)
     progress_total = models.PositiveIntegerField(_("progress total"), default=0)
-    progress_stage = models.CharField(pgettext_lazy("import progress", "stage"), max_length=64,
-                                      blank=True)
+    progress_stage = models.CharField(
+        pgettext_lazy("import progress", "stage"), max_length=64, blank=True
+    )
     message = models.TextField(_("message"), blank=True)
     report_path = models.CharField(_("error report"), max_length=500, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
@@ -118,8 +126,9 @@ class ImportBatch(models.Model):
 class ImportChange(models.Model):
     """What an import changed in one existing record (old and new values)."""
 
-    batch = models.ForeignKey(ImportBatch, verbose_name=_("import"), on_delete=models.CASCADE,
-                              related_name="changes")
+    batch = models.ForeignKey(
+        ImportBatch, verbose_name=_("import"), on_delete=models.CASCADE, related_name="changes"
+    )
     entity = models.CharField(_("entity"), max_length=32)
     key = models.CharField(_("key"), max_length=100)
     action = models.CharField(_("action"), max_length=16)

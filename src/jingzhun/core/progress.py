@@ -28,7 +28,9 @@ class Progress:
         self.echo = echo
         self.min_interval = min_interval
         self._last = 0.0
-        self.phase = "prepare"  # "prepare" (reading, checking) or "apply" (writing, in a transaction)
+        self.phase = (
+            "prepare"  # "prepare" (reading, checking) or "apply" (writing, in a transaction)
+        )
 
     def __call__(self, stage: str, done: int = 0, total: int = 0, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -36,8 +38,18 @@ class Progress:
             return
         self._last = now
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"stage": stage, "done": done, "total": total,
-                                   "phase": self.phase, "pid": os.getpid(), "at": time.time()}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "stage": stage,
+                    "done": done,
+                    "total": total,
+                    "phase": self.phase,
+                    "pid": os.getpid(),
+                    "at": time.time(),
+                }
+            )
+        )
         os.replace(tmp, self.path)
         if self.echo is not None:
             pct = f" {100 * done // total}%" if total else ""

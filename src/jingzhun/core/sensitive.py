@@ -14,8 +14,12 @@ from jingzhun.core import crypto
 def seal(value: str | None, *, prefix: str, purpose: str) -> dict[str, Any]:
     """Return the column values for one plaintext (None clears them)."""
     if not value:
-        return {f"{prefix}_cipher": None, f"{prefix}_key": None, f"{prefix}_index": None,
-                f"{prefix}_masked": ""}
+        return {
+            f"{prefix}_cipher": None,
+            f"{prefix}_key": None,
+            f"{prefix}_index": None,
+            f"{prefix}_masked": "",
+        }
     cipher, version = crypto.encrypt(value, purpose=purpose)
     mask = crypto.mask_account(value) if purpose == "bank" else crypto.mask_id(value)
     return {
@@ -32,7 +36,6 @@ def unseal(obj: Any, *, prefix: str, purpose: str) -> str:
     if cipher is None:
         return ""
     return crypto.decrypt(bytes(cipher), version=getattr(obj, f"{prefix}_key"), purpose=purpose)
-
 
 
 # (model, prefix, purpose) of every sealed value, registered by the owning apps.
@@ -53,14 +56,17 @@ def rotate_keys(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
         label = f"{model._meta.label}.{prefix}"  # type: ignore[attr-defined]
         manager = model._default_manager  # type: ignore[attr-defined]
         stale = manager.filter(**{f"{prefix}_cipher__isnull": False}).exclude(
-            **{f"{prefix}_key": current})
+            **{f"{prefix}_key": current}
+        )
         count = 0
         while True:
             ids = list(stale.values_list("pk", flat=True)[:chunk])
             if not ids:
                 break
             with transaction.atomic():
-                rows = list(manager.filter(pk__in=ids).only("pk", f"{prefix}_cipher", f"{prefix}_key"))
+                rows = list(
+                    manager.filter(pk__in=ids).only("pk", f"{prefix}_cipher", f"{prefix}_key")
+                )
                 for row in rows:
                     plain = unseal(row, prefix=prefix, purpose=purpose)
                     cipher, version = crypto.encrypt(plain, purpose=purpose)
@@ -79,15 +85,20 @@ def mask_array(values: pa.Array, *, keep_head: int = 4, keep_tail: int = 4) -> p
     values = pc.fill_null(values.cast(pa.string()), "")
     n = pc.utf8_length(values)
     hidden = pc.max_element_wise(pc.subtract(n, keep_head + keep_tail), 0)
-    head = pc.utf8_slice_codeunits(values, 0, keep_head) if keep_head else pc.utf8_slice_codeunits(values, 0, 0)
+    head = (
+        pc.utf8_slice_codeunits(values, 0, keep_head)
+        if keep_head
+        else pc.utf8_slice_codeunits(values, 0, 0)
+    )
     tail = pc.utf8_slice_codeunits(values, -keep_tail)
     masked = pc.binary_join_element_wise(head, pc.binary_repeat("*", hidden), tail, "")
     short = pc.less_equal(n, keep_head + keep_tail)
     return pc.if_else(short, pc.binary_repeat("*", n), masked)
 
 
-def seal_array(values: pa.Array, *, prefix: str, purpose: str,
-               with_index: bool = True) -> dict[str, pa.Array]:
+def seal_array(
+    values: pa.Array, *, prefix: str, purpose: str, with_index: bool = True
+) -> dict[str, pa.Array]:
     """Return the sealed columns for many plaintexts (null stays null); the blind index
     is left out when the caller has computed it already."""
     plain = values.cast(pa.string()).to_pylist()
@@ -99,5 +110,7 @@ def seal_array(values: pa.Array, *, prefix: str, purpose: str,
         f"{prefix}_masked": mask_array(values, keep_head=keep_head),
     }
     if with_index:
-        columns[f"{prefix}_index"] = pa.array(crypto.blind_index_many(plain, purpose=purpose), pa.string())
+        columns[f"{prefix}_index"] = pa.array(
+            crypto.blind_index_many(plain, purpose=purpose), pa.string()
+        )
     return columns

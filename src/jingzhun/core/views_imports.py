@@ -33,16 +33,25 @@ def _page(request: HttpRequest, template: str, context: dict[str, object]) -> Ht
 
 def _require(request: HttpRequest, capability: str) -> None:
     if not request.user.can(capability):  # type: ignore[union-attr]
-        audit_record(actor=request.user, action="access.denied", request=request,
-                     data={"path": request.path, "capability": capability})
+        audit_record(
+            actor=request.user,
+            action="access.denied",
+            request=request,
+            data={"path": request.path, "capability": capability},
+        )
         raise PermissionDenied
 
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Kind of file"), choices=ImportBatch.Kind.choices)
-    source = forms.CharField(label=gettext_lazy("Source"), max_length=100, required=False,
-                             help_text=gettext_lazy("Who sent the file, e.g. the county poverty "
-                                                    "office; its column mapping is kept."))
+    source = forms.CharField(
+        label=gettext_lazy("Source"),
+        max_length=100,
+        required=False,
+        help_text=gettext_lazy(
+            "Who sent the file, e.g. the county poverty office; its column mapping is kept."
+        ),
+    )
     file = forms.FileField(label=gettext_lazy("File (.xlsx, .xls, .csv)"))
 
     def clean_file(self) -> object:
@@ -60,14 +69,26 @@ def import_list(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        batch = import_create(actor=request.user, kind=form.cleaned_data["kind"], path=upload,
-                              file_name=upload.name, source=form.cleaned_data["source"])
+        batch = import_create(
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            path=upload,
+            file_name=upload.name,
+            source=form.cleaned_data["source"],
+        )
         import_file.enqueue(batch.pk)
         return redirect("imports:detail", pk=batch.pk)
     batches = scope_queryset(ImportBatch.objects.all(), request.user)[:50]
-    return _page(request, "imports/list.html", {"form": form, "batches": batches,
-                                                 "kinds": ImportBatch.Kind.choices,
-                                                 "title": _("Imports")})
+    return _page(
+        request,
+        "imports/list.html",
+        {
+            "form": form,
+            "batches": batches,
+            "kinds": ImportBatch.Kind.choices,
+            "title": _("Imports"),
+        },
+    )
 
 
 # What an import change is about, by model label (core refers to app models by label only).
@@ -100,7 +121,7 @@ def _change_value(field: object, value: object) -> object:
 def change_rows(changes: list[ImportChange]) -> list[dict[str, object]]:
     """Return import changes as the user reads them: record kind and field names in their
     language, choice values by their labels."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for change in changes:
         model = _change_model(change.entity)
         fields = []
@@ -111,17 +132,19 @@ def change_rows(changes: list[ImportChange]) -> list[dict[str, object]]:
             if model is not None and name not in SEALED_LABELS:
                 try:
                     field = model._meta.get_field(name)
-                    label = field.verbose_name
                 except FieldDoesNotExist:
                     pass
+                label = getattr(field, "verbose_name", label)
             if field is not None:
                 before, after = _change_value(field, before), _change_value(field, after)
             fields.append({"label": label, "before": before, "after": after})
-        rows.append({
-            "entity": model._meta.verbose_name if model is not None else change.entity,
-            "key": change.key,
-            "fields": fields,
-        })
+        rows.append(
+            {
+                "entity": model._meta.verbose_name if model is not None else change.entity,
+                "key": change.key,
+                "fields": fields,
+            }
+        )
     return rows
 
 
@@ -131,10 +154,17 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, P.IMPORT_DATA)
     batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
     changes = change_rows(list(batch.changes.all()[:200]))
-    return _page(request, "imports/detail.html", {
-        "batch": batch, "progress": read_progress(f"import-{batch.pk}"), "changes": changes,
-        "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),
-        "title": str(batch)})
+    return _page(
+        request,
+        "imports/detail.html",
+        {
+            "batch": batch,
+            "progress": read_progress(f"import-{batch.pk}"),
+            "changes": changes,
+            "running": batch.status in (ImportBatch.Status.PENDING, ImportBatch.Status.RUNNING),
+            "title": str(batch),
+        },
+    )
 
 
 @login_required
@@ -142,8 +172,13 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Return an import's status and progress as JSON (the page polls it)."""
     _require(request, P.IMPORT_DATA)
     batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
-    return JsonResponse({"status": batch.status, "status_label": batch.get_status_display(),
-                         **read_progress(f"import-{batch.pk}")})
+    return JsonResponse(
+        {
+            "status": batch.status,
+            "status_label": batch.get_status_display(),
+            **read_progress(f"import-{batch.pk}"),
+        }
+    )
 
 
 @login_required
@@ -153,8 +188,11 @@ def import_report(request: HttpRequest, pk: int) -> FileResponse:
     batch = get_object_for_user(ImportBatch.objects.all(), request.user, pk=pk)
     if not batch.report_path or not Path(batch.report_path).exists():
         raise Http404
-    return FileResponse(open(batch.report_path, "rb"), as_attachment=True,  # noqa: SIM115
-                        filename=f"import-{batch.pk}-report.xlsx")
+    return FileResponse(
+        open(batch.report_path, "rb"),
+        as_attachment=True,  # noqa: SIM115
+        filename=f"import-{batch.pk}-report.xlsx",
+    )
 
 
 @login_required
@@ -167,8 +205,12 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     headers = batch.file_headers or []
     choices = [("", "—")] + [(h, h) for h in headers]
     fields = {
-        f.name: forms.ChoiceField(label=f"{f.zh} ({f.en})", choices=choices, required=f.required,
-                                  initial=(batch.proposed_mapping or batch.mapping).get(f.name, ""))
+        f.name: forms.ChoiceField(
+            label=f"{f.zh} ({f.en})",
+            choices=choices,
+            required=f.required,
+            initial=(batch.proposed_mapping or batch.mapping).get(f.name, ""),
+        )
         for f in importer.fields
     }
     form_class = type("MappingForm", (forms.Form,), fields)
@@ -177,12 +219,21 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
         mapping = {k: v for k, v in form.cleaned_data.items() if v}
         if batch.source:
             mapping_save(actor=request.user, kind=batch.kind, source=batch.source, mapping=mapping)
-        again = import_create(actor=request.user, kind=batch.kind, path=Path(batch.stored_path),
-                              file_name=batch.file_name, source=batch.source, mapping=mapping)
+        again = import_create(
+            actor=request.user,
+            kind=batch.kind,
+            path=Path(batch.stored_path),
+            file_name=batch.file_name,
+            source=batch.source,
+            mapping=mapping,
+        )
         import_file.enqueue(again.pk)
         return redirect("imports:detail", pk=again.pk)
-    return _page(request, "imports/mapping.html", {"batch": batch, "form": form,
-                                                    "title": _("Map the file's columns")})
+    return _page(
+        request,
+        "imports/mapping.html",
+        {"batch": batch, "form": form, "title": _("Map the file's columns")},
+    )
 
 
 @login_required

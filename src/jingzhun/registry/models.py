@@ -22,12 +22,20 @@ class Area(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     is_poor = models.BooleanField(_("poor village"), default=False)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("area")
@@ -58,11 +66,13 @@ class Household(models.Model):
         REMOVED = "removed", _("Removed")
 
     household_no = models.CharField(_("filed-card number"), max_length=32, unique=True)
-    village = models.ForeignKey(Area, verbose_name=_("village"), on_delete=models.PROTECT,
-                                related_name="households")
+    village = models.ForeignKey(
+        Area, verbose_name=_("village"), on_delete=models.PROTECT, related_name="households"
+    )
     registration_year = models.PositiveSmallIntegerField(_("registration year"))
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.REGISTERED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.REGISTERED
+    )
     exit_year = models.PositiveSmallIntegerField(_("year left poverty"), null=True, blank=True)
     poverty_cause = models.CharField(_("poverty cause"), max_length=100, blank=True)
     minimum_income = models.BooleanField(_("minimum-income (dibao)"), default=False)
@@ -70,12 +80,22 @@ class Household(models.Model):
     bank_cipher = models.BinaryField(null=True, blank=True, editable=False)
     bank_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # NULL, not '': rows without a value must not collide in the index.
-    bank_index = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
-    bank_masked = models.CharField(_("benefits-card account"), max_length=32, blank=True, editable=False)
+    bank_index = models.CharField(
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
+    bank_masked = models.CharField(
+        _("benefits-card account"), max_length=32, blank=True, editable=False
+    )
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
-    import_batch = models.ForeignKey("core.ImportBatch", verbose_name=_("import"), null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="+",
-                                     editable=False)
+    import_batch = models.ForeignKey(
+        "core.ImportBatch",
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("poor household")
@@ -95,13 +115,23 @@ class Household(models.Model):
 class HouseholdStatusChange(models.Model):
     """One dated entry of a household's status history."""
 
-    household = models.ForeignKey(Household, verbose_name=_("household"), on_delete=models.CASCADE,
-                                  related_name="status_history")
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.CASCADE,
+        related_name="status_history",
+    )
     status = models.CharField(_("status"), max_length=16, choices=Household.Status.choices)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
     recorded_on = models.DateField(_("recorded on"))
-    import_batch = models.ForeignKey("core.ImportBatch", verbose_name=_("import"), null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="+")
+    import_batch = models.ForeignKey(
+        "core.ImportBatch",
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("household status change")
@@ -125,8 +155,9 @@ class Person(models.Model):
         MALE = "M", _("Male")
         FEMALE = "F", _("Female")
 
-    household = models.ForeignKey(Household, verbose_name=_("household"), on_delete=models.PROTECT,
-                                  related_name="members")
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="members"
+    )
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
@@ -137,15 +168,20 @@ class Person(models.Model):
     relation = models.CharField(_("relation to head"), max_length=20, blank=True)
     ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True)
     disability_kind = models.CharField(_("disability kind"), max_length=20, blank=True)
-    disability_grade = models.PositiveSmallIntegerField(_("disability grade"), null=True, blank=True)
+    disability_grade = models.PositiveSmallIntegerField(
+        _("disability grade"), null=True, blank=True
+    )
     left_behind = models.BooleanField(_("left-behind child"), default=False)
     guardian_name = models.CharField(_("guardian name"), max_length=50, blank=True)
     guardian_id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     guardian_id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # NULL, not '': rows without a value must not collide in the index.
-    guardian_id_index = models.CharField(max_length=64, null=True, blank=True, db_index=True,
-                                         editable=False)
-    guardian_id_masked = models.CharField(_("guardian ID"), max_length=32, blank=True, editable=False)
+    guardian_id_index = models.CharField(
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
+    guardian_id_masked = models.CharField(
+        _("guardian ID"), max_length=32, blank=True, editable=False
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
 

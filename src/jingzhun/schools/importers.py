@@ -31,26 +31,69 @@ ENROLMENT_KEY_SQL = (
 )
 
 KINDS = {
-    "幼儿园": "kindergarten", "教学点": "teaching_point", "小学": "primary", "初级中学": "junior_high",
-    "初中": "junior_high", "九年一贯制学校": "nine_year", "九年一贯制": "nine_year",
-    "完全中学": "complete_secondary", "普通高中": "general_high", "高中": "general_high",
-    "中等职业学校": "vocational", "中职": "vocational", "职业中学": "vocational",
-    "特殊教育学校": "special", "特教学校": "special", "高等学校": "university", "大学": "university",
+    "幼儿园": "kindergarten",
+    "教学点": "teaching_point",
+    "小学": "primary",
+    "初级中学": "junior_high",
+    "初中": "junior_high",
+    "九年一贯制学校": "nine_year",
+    "九年一贯制": "nine_year",
+    "完全中学": "complete_secondary",
+    "普通高中": "general_high",
+    "高中": "general_high",
+    "中等职业学校": "vocational",
+    "中职": "vocational",
+    "职业中学": "vocational",
+    "特殊教育学校": "special",
+    "特教学校": "special",
+    "高等学校": "university",
+    "大学": "university",
     "高校": "university",
     **{k: k for k in School.Kind.values},
 }
-LOCATIONS = {"县内": "in_county", "县外省内": "in_province", "省内": "in_province",
-             "省外": "out_of_province", **{k: k for k in School.Location.values}}
-STAGES = {"学前": "preschool", "幼儿园": "preschool", "学前教育": "preschool", "小学": "primary",
-          "初中": "junior", "初级中学": "junior", "高中": "senior", "普通高中": "senior",
-          "中职": "vocational", "中等职业教育": "vocational", "大学": "university", "高等教育": "university",
-          "本科": "university", "专科": "university",
-          "preschool": "preschool", "primary": "primary", "junior": "junior", "senior": "senior",
-          "vocational": "vocational", "university": "university"}
-STATUSES = {"在读": "enrolled", "在校": "enrolled", "在籍": "enrolled", "休学": "suspended",
-            "转出": "transferred_out", "辍学": "dropped_out", "毕业": "graduated",
-            "enrolled": "enrolled", "suspended": "suspended", "transferred_out": "transferred_out",
-            "dropped_out": "dropped_out", "graduated": "graduated"}
+LOCATIONS = {
+    "县内": "in_county",
+    "县外省内": "in_province",
+    "省内": "in_province",
+    "省外": "out_of_province",
+    **{k: k for k in School.Location.values},
+}
+STAGES = {
+    "学前": "preschool",
+    "幼儿园": "preschool",
+    "学前教育": "preschool",
+    "小学": "primary",
+    "初中": "junior",
+    "初级中学": "junior",
+    "高中": "senior",
+    "普通高中": "senior",
+    "中职": "vocational",
+    "中等职业教育": "vocational",
+    "大学": "university",
+    "高等教育": "university",
+    "本科": "university",
+    "专科": "university",
+    "preschool": "preschool",
+    "primary": "primary",
+    "junior": "junior",
+    "senior": "senior",
+    "vocational": "vocational",
+    "university": "university",
+}
+STATUSES = {
+    "在读": "enrolled",
+    "在校": "enrolled",
+    "在籍": "enrolled",
+    "休学": "suspended",
+    "转出": "transferred_out",
+    "辍学": "dropped_out",
+    "毕业": "graduated",
+    "enrolled": "enrolled",
+    "suspended": "suspended",
+    "transferred_out": "transferred_out",
+    "dropped_out": "dropped_out",
+    "graduated": "graduated",
+}
 SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 
 
@@ -58,10 +101,25 @@ class SchoolImporter(Importer):
     kind = "schools"
     county_column = "township_code"
     fields = (
-        Field("code", "学校标识码", "school_code", "code", required=True, lengths=tuple(range(6, 31)),
-              aliases=("学校代码", "学校编码")),
+        Field(
+            "code",
+            "学校标识码",
+            "school_code",
+            "code",
+            required=True,
+            lengths=tuple(range(6, 31)),
+            aliases=("学校代码", "学校编码"),
+        ),
         Field("name", "学校名称", "school_name", required=True),
-        Field("kind", "办学类型", "kind", "choice", required=True, choices=KINDS, aliases=("学校类型",)),
+        Field(
+            "kind",
+            "办学类型",
+            "kind",
+            "choice",
+            required=True,
+            choices=KINDS,
+            aliases=("学校类型",),
+        ),
         Field("township_code", "乡镇代码", "township_code", "code", lengths=(9,)),
         Field("village_code", "村代码", "village_code", "code", lengths=(12,)),
         Field("boarding", "是否寄宿制", "boarding", "bool", aliases=("寄宿制",)),
@@ -73,25 +131,56 @@ class SchoolImporter(Importer):
         con.register("f", data)
         areas = dict(fetch_columns("SELECT code, level FROM registry_area"))
         for line, _code, town, village, loc in con.execute(
-                "SELECT _line, code, township_code, village_code, coalesce(location, 'in_county') FROM f").fetchall():
+            "SELECT _line, code, township_code, village_code, coalesce(location, 'in_county') FROM f"
+        ).fetchall():
             if loc == "in_county" and not town:
-                ctx.report.add(line, ctx.header("township_code"), town, _("A school in the county needs its township."))
+                ctx.report.add(
+                    line,
+                    ctx.header("township_code"),
+                    town,
+                    _("A school in the county needs its township."),
+                )
             if town and areas.get(town) != "township":
                 ctx.report.add(line, ctx.header("township_code"), town, _("Unknown township code."))
-            if village and (areas.get(village) != "village" or (town and not village.startswith(town))):
-                ctx.report.add(line, ctx.header("village_code"), village, _("Unknown village, or not in that township."))
+            if village and (
+                areas.get(village) != "village" or (town and not village.startswith(town))
+            ):
+                ctx.report.add(
+                    line,
+                    ctx.header("village_code"),
+                    village,
+                    _("Unknown village, or not in that township."),
+                )
         for line, code in con.execute("""SELECT _line, code FROM f QUALIFY
                 row_number() OVER (PARTITION BY code ORDER BY _line) > 1""").fetchall():
-            ctx.report.add(line, ctx.header("code"), code, _("This code appears more than once in the file."))
+            ctx.report.add(
+                line, ctx.header("code"), code, _("This code appears more than once in the file.")
+            )
         return data
 
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         con = duck()
         con.register("f", data)
         area_rows = fetch_columns("SELECT code, id, is_poor FROM registry_area")
-        con.register("a", pa.table({"code": [r[0] for r in area_rows], "id": [r[1] for r in area_rows],
-                                    "is_poor": [bool(r[2]) for r in area_rows]}))
-        cols = ["name", "kind", "location", "township_id", "village_id", "in_poor_village", "boarding"]
+        con.register(
+            "a",
+            pa.table(
+                {
+                    "code": [r[0] for r in area_rows],
+                    "id": [r[1] for r in area_rows],
+                    "is_poor": [bool(r[2]) for r in area_rows],
+                }
+            ),
+        )
+        cols = [
+            "name",
+            "kind",
+            "location",
+            "township_id",
+            "village_id",
+            "in_poor_village",
+            "boarding",
+        ]
         t = con.sql(f"""
             WITH x AS (
               SELECT f.code, f.name, f.kind, coalesce(f.location, 'in_county') AS location,
@@ -101,25 +190,49 @@ class SchoolImporter(Importer):
               FROM f LEFT JOIN a t ON t.code = f.township_code LEFT JOIN a v ON v.code = f.village_code)
             SELECT *, {hash_expr(cols)} AS row_hash FROM x""").to_arrow_table()
         t = t.append_column("_key", t.column("code"))
-        r = sync_rows(ctx=ctx, table="schools_school", entity="school", rows=t, key_sql="code",
-                      diff_columns=cols)
+        r = sync_rows(
+            ctx=ctx,
+            table="schools_school",
+            entity="school",
+            rows=t,
+            key_sql="code",
+            diff_columns=cols,
+        )
         return Counts(r.created, r.updated, r.unchanged)
 
 
 class RollsImporter(Importer):
     kind = "rolls"
     fields = (
-        Field("roll_number", "学籍号", "roll_number", required=True, max_length=40,
-              aliases=("全国学籍号", "学籍辅号", "学生学籍号")),
+        Field(
+            "roll_number",
+            "学籍号",
+            "roll_number",
+            required=True,
+            max_length=40,
+            aliases=("全国学籍号", "学籍辅号", "学生学籍号"),
+        ),
         Field("name", "姓名", "name", required=True, max_length=50, aliases=("学生姓名",)),
         # On a roll the ID is optional: a wrong check digit or date is kept as an invalid ID
         # for identification to resolve; an ID Excel turned into a number is still refused.
-        Field("id_number", "身份证号", "id_number", "id", aliases=("身份证件号", "证件号码", "身份证号码"),
-              soft_errors=("id_checksum", "id_birth_date", "id_length", "id_chars")),
+        Field(
+            "id_number",
+            "身份证号",
+            "id_number",
+            "id",
+            aliases=("身份证件号", "证件号码", "身份证号码"),
+            soft_errors=("id_checksum", "id_birth_date", "id_length", "id_chars"),
+        ),
         Field("sex", "性别", "sex", "choice", choices=SEX),
         Field("birth_date", "出生日期", "birth_date", "date"),
-        Field("school_code", "学校标识码", "school_code", required=True, max_length=30,
-              aliases=("学校代码",)),
+        Field(
+            "school_code",
+            "学校标识码",
+            "school_code",
+            required=True,
+            max_length=30,
+            aliases=("学校代码",),
+        ),
         Field("school_year", "学年", "school_year", "year", required=True, aliases=("学年度",)),
         Field("stage", "学段", "stage", "choice", required=True, choices=STAGES),
         Field("grade", "年级", "grade", "int", required=True, lo=1, hi=9),
@@ -129,8 +242,13 @@ class RollsImporter(Importer):
         Field("status", "学籍状态", "status", "choice", choices=STATUSES, aliases=("在校状态",)),
         Field("status_date", "状态日期", "status_date", "date", aliases=("变动日期",)),
         Field("enrolled_on", "入学日期", "enrolled_on", "date", aliases=("入学年月",)),
-        Field("poor_flag", "是否建档立卡", "registered_poor", "bool",
-              aliases=("建档立卡", "是否建档立卡贫困户")),
+        Field(
+            "poor_flag",
+            "是否建档立卡",
+            "registered_poor",
+            "bool",
+            aliases=("建档立卡", "是否建档立卡贫困户"),
+        ),
     )
 
     def check(self, data: pa.Table, ctx: Context) -> pa.Table:
@@ -138,25 +256,45 @@ class RollsImporter(Importer):
         con.register("f", data)
         h = ctx.header
         schools = {c for (c,) in fetch_columns("SELECT code FROM schools_school")}
-        for line, code in con.execute("SELECT DISTINCT _line, school_code FROM f WHERE school_code IS NOT NULL").fetchall():
+        for line, code in con.execute(
+            "SELECT DISTINCT _line, school_code FROM f WHERE school_code IS NOT NULL"
+        ).fetchall():
             if code not in schools:
-                ctx.report.add(line, h("school_code"), code, _("Unknown school code; import the school list first."))
-        for line, roll in con.execute("""SELECT _line, roll_number FROM f WHERE roll_number IS NOT NULL
+                ctx.report.add(
+                    line,
+                    h("school_code"),
+                    code,
+                    _("Unknown school code; import the school list first."),
+                )
+        for (
+            line,
+            roll,
+        ) in con.execute("""SELECT _line, roll_number FROM f WHERE roll_number IS NOT NULL
                 QUALIFY row_number() OVER (PARTITION BY roll_number, school_year ORDER BY _line) > 1""").fetchall():
-            ctx.report.add(line, h("roll_number"), crypto.mask_id(roll), _("This roll number appears more than once for the same school year."))
+            ctx.report.add(
+                line,
+                h("roll_number"),
+                crypto.mask_id(roll),
+                _("This roll number appears more than once for the same school year."),
+            )
         for line, value, n_schools in con.execute("""
                 SELECT _line, id_number, count(DISTINCT school_code) OVER w AS n_schools FROM f
                 WHERE id_number IS NOT NULL AND id_number__error IS NULL
                 WINDOW w AS (PARTITION BY id_number, school_year)
                 QUALIFY count(DISTINCT roll_number) OVER w > 1
                     AND row_number() OVER (PARTITION BY id_number, school_year ORDER BY _line) > 1""").fetchall():
-            msg = (_("This ID number is enrolled in two schools in one school year.") if n_schools > 1
-                   else _("This ID number appears on more than one roll number."))
+            msg = (
+                _("This ID number is enrolled in two schools in one school year.")
+                if n_schools > 1
+                else _("This ID number appears on more than one roll number.")
+            )
             ctx.report.add(line, h("id_number"), value, msg, sensitive=True)
         for line, value in con.execute("""
                 SELECT _line, birth_date FROM f WHERE birth_date IS NOT NULL AND (
                     birth_date > coalesce(enrolled_on, status_date, make_date(school_year, 9, 1)))""").fetchall():
-            ctx.report.add(line, h("birth_date"), value, _("The birth date is after the roll date."))
+            ctx.report.add(
+                line, h("birth_date"), value, _("The birth date is after the roll date.")
+            )
         return data
 
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
@@ -166,50 +304,100 @@ class RollsImporter(Importer):
         valid = data.column("id_number")
         cleaned = pc.utf8_upper(pc.replace_substring_regex(raw, "[\\s\u3000]", ""))
         kept = pc.if_else(pc.is_valid(valid), valid, cleaned)
-        id_status = pc.if_else(pc.is_valid(valid), "valid", pc.if_else(pc.is_valid(raw), "invalid", "missing"))
+        id_status = pc.if_else(
+            pc.is_valid(valid), "valid", pc.if_else(pc.is_valid(raw), "invalid", "missing")
+        )
         t = data.drop_columns(["id_number", "id_number__raw", "id_number__error"])
         t = t.append_column("id_plain", kept).append_column("id_status", id_status)
-        t = t.append_column("roll_index", pa.array(crypto.blind_index_many(
-            data.column("roll_number").to_pylist(), purpose="roll"), pa.string()))
+        t = t.append_column(
+            "roll_index",
+            pa.array(
+                crypto.blind_index_many(data.column("roll_number").to_pylist(), purpose="roll"),
+                pa.string(),
+            ),
+        )
         t = t.append_column("_row", pa.array(range(t.num_rows), pa.int64()))
         con.register("f", t)
-        schools = fetch_columns("SELECT s.code, s.id, coalesce(a.code, '') FROM schools_school s "
-                                "LEFT JOIN registry_area a ON a.id = s.township_id")
-        con.register("s", pa.table({"code": [r[0] for r in schools], "school_id": [r[1] for r in schools],
-                                    "county": [r[2][:6] for r in schools]}))
+        schools = fetch_columns(
+            "SELECT s.code, s.id, coalesce(a.code, '') FROM schools_school s "
+            "LEFT JOIN registry_area a ON a.id = s.township_id"
+        )
+        con.register(
+            "s",
+            pa.table(
+                {
+                    "code": [r[0] for r in schools],
+                    "school_id": [r[1] for r in schools],
+                    "county": [r[2][:6] for r in schools],
+                }
+            ),
+        )
         county = ctx.batch.county_code or self._county_of(con)
         ctx.batch.county_code = county
         ctx.progress(_("Writing classes"), force=True)
         self._sync_classes(con)
-        class_rows = fetch_columns("SELECT id, school_id, school_year, stage, grade, name FROM schools_schoolclass")
-        con.register("c", pa.table({
-            "class_id": [r[0] for r in class_rows], "school_id": [r[1] for r in class_rows],
-            "school_year": [r[2] for r in class_rows], "stage": [r[3] for r in class_rows],
-            "grade": [r[4] for r in class_rows], "name": [r[5] for r in class_rows]}))
+        class_rows = fetch_columns(
+            "SELECT id, school_id, school_year, stage, grade, name FROM schools_schoolclass"
+        )
+        con.register(
+            "c",
+            pa.table(
+                {
+                    "class_id": [r[0] for r in class_rows],
+                    "school_id": [r[1] for r in class_rows],
+                    "school_year": [r[2] for r in class_rows],
+                    "stage": [r[3] for r in class_rows],
+                    "grade": [r[4] for r in class_rows],
+                    "name": [r[5] for r in class_rows],
+                }
+            ),
+        )
         # A student belongs to the county of their school, or to the importing county when
         # the school is outside any county (universities, city schools of migrant children).
         st_cols = ["name", "id_index", "id_status", "sex", "birth_date", "poor_flag", "county_code"]
-        students = con.sql("""
+        students = con.sql(
+            """
             SELECT f.roll_index AS _key, f.roll_number AS _roll, f.id_plain AS _id_plain, f.name,
                    f.id_status, coalesce(f.sex, '') AS sex, f.birth_date,
                    coalesce(f.poor_flag, false) AS poor_flag,
                    coalesce(nullif(s.county, ''), $county) AS county_code
             FROM f JOIN s ON s.code = f.school_code
             QUALIFY row_number() OVER (PARTITION BY f.roll_index ORDER BY f.school_year DESC, f._line DESC) = 1
-            """, params={"county": county}).to_arrow_table()
+            """,
+            params={"county": county},
+        ).to_arrow_table()
         sealed_id = seal_array(students.column("_id_plain"), prefix="id", purpose="id")
-        sealed_roll = seal_array(students.column("_roll"), prefix="roll", purpose="roll", with_index=False)
+        sealed_roll = seal_array(
+            students.column("_roll"), prefix="roll", purpose="roll", with_index=False
+        )
         for name, column in {**sealed_id, **sealed_roll}.items():
             students = students.append_column(name, column)
         students = students.append_column("roll_index", students.column("_key"))
         students = students.append_column("_label", students.column("roll_masked"))
         con.register("students", students)
-        students = con.sql(f"SELECT *, {hash_expr(st_cols)} AS row_hash FROM students").to_arrow_table()
+        students = con.sql(
+            f"SELECT *, {hash_expr(st_cols)} AS row_hash FROM students"
+        ).to_arrow_table()
         students = students.drop_columns(["_roll", "_id_plain"])
-        sres = sync_rows(ctx=ctx, table="schools_student", entity="student", rows=students,
-                         key_sql="roll_index", diff_columns=st_cols, sensitive={"id_index": "id_number"})
+        sres = sync_rows(
+            ctx=ctx,
+            table="schools_student",
+            entity="student",
+            rows=students,
+            key_sql="roll_index",
+            diff_columns=st_cols,
+            sensitive={"id_index": "id_number"},
+        )
         con.register("st", sres.ids)
-        en_cols = ["school_class_id", "stage", "grade", "boarding", "status", "status_date", "enrolled_on"]
+        en_cols = [
+            "school_class_id",
+            "stage",
+            "grade",
+            "boarding",
+            "status",
+            "status_date",
+            "enrolled_on",
+        ]
         en = con.sql(f"""
             WITH x AS (
               SELECT st.id AS student_id, s.school_id, f.school_year, c.class_id AS school_class_id,
@@ -222,10 +410,19 @@ class RollsImporter(Importer):
                    {hash_expr(en_cols)} AS row_hash, {ctx.batch.pk} AS import_batch_id
             FROM x""").to_arrow_table()
         self._close_moved(en, ctx)
-        eres = sync_rows(ctx=ctx, table="schools_enrolment", entity="enrolment", rows=en,
-                         key_sql=ENROLMENT_KEY_SQL, diff_columns=en_cols, order_by="student_id")
+        eres = sync_rows(
+            ctx=ctx,
+            table="schools_enrolment",
+            entity="enrolment",
+            rows=en,
+            key_sql=ENROLMENT_KEY_SQL,
+            diff_columns=en_cols,
+            order_by="student_id",
+        )
         counts = Counts(eres.created, eres.updated, eres.unchanged)
-        counts.notes.append(_("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated})
+        counts.notes.append(
+            _("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated}
+        )
         return counts
 
     def _sync_classes(self, con: Any) -> None:
@@ -235,47 +432,82 @@ class RollsImporter(Importer):
                    coalesce(max(f.head_teacher), '') AS head_teacher_name
             FROM f JOIN s ON s.code = f.school_code WHERE f.class_name IS NOT NULL
             GROUP BY ALL""").fetchall()
-        existing = {(a, b, c, d, e): (pk, t_) for pk, a, b, c, d, e, t_ in fetch_columns(
-            "SELECT id, school_id, school_year, stage, grade, name, head_teacher_name FROM schools_schoolclass")}
-        insert_rows("schools_schoolclass", ["school_id", "school_year", "stage", "grade", "name", "head_teacher_name"],
-                    [c for c in classes if c[:5] not in existing])
-        renamed = [(c[5], existing[c[:5]][0]) for c in classes
-                   if c[:5] in existing and existing[c[:5]][1] != c[5] and c[5]]
+        existing = {
+            (a, b, c, d, e): (pk, t_)
+            for pk, a, b, c, d, e, t_ in fetch_columns(
+                "SELECT id, school_id, school_year, stage, grade, name, head_teacher_name FROM schools_schoolclass"
+            )
+        }
+        insert_rows(
+            "schools_schoolclass",
+            ["school_id", "school_year", "stage", "grade", "name", "head_teacher_name"],
+            [c for c in classes if c[:5] not in existing],
+        )
+        renamed = [
+            (c[5], existing[c[:5]][0])
+            for c in classes
+            if c[:5] in existing and existing[c[:5]][1] != c[5] and c[5]
+        ]
         update_rows("schools_schoolclass", ["head_teacher_name"], renamed)
 
     def _county_of(self, con: Any) -> str:
         """Return the one county the file's in-county schools lie in."""
-        rows = fetch_columns("SELECT s.code, a.code FROM schools_school s "
-                             "JOIN registry_area a ON a.id = s.township_id")
+        rows = fetch_columns(
+            "SELECT s.code, a.code FROM schools_school s "
+            "JOIN registry_area a ON a.id = s.township_id"
+        )
         con.register("sc", pa.table({"code": [r[0] for r in rows], "town": [r[1] for r in rows]}))
-        counties = [c for (c,) in con.execute(
-            "SELECT DISTINCT substr(town, 1, 6) FROM f JOIN sc ON sc.code = f.school_code").fetchall()]
+        counties = [
+            c
+            for (c,) in con.execute(
+                "SELECT DISTINCT substr(town, 1, 6) FROM f JOIN sc ON sc.code = f.school_code"
+            ).fetchall()
+        ]
         if len(counties) != 1:
-            raise ImportFailure(_("Cannot tell which county these rolls belong to; give the county."))
+            raise ImportFailure(
+                _("Cannot tell which county these rolls belong to; give the county.")
+            )
         return str(counties[0])
 
     def _close_moved(self, en: pa.Table, ctx: Context) -> None:
         """Mark a student's active enrolment at another school in the same year transferred out."""
         rows = en.select(["student_id", "school_year", "school_id", "status"]).to_pylist()
         in_file = {(r["student_id"], r["school_year"], r["school_id"]) for r in rows}
-        moving = {(r["student_id"], r["school_year"]) for r in rows if r["status"] in Enrolment.ACTIVE}
+        moving = {
+            (r["student_id"], r["school_year"]) for r in rows if r["status"] in Enrolment.ACTIVE
+        }
         years = sorted({yr for _st, yr in moving})
         if not years:
             return
         marks = ", ".join(["%s"] * len(years))
         closed = [
-            (pk, st, yr) for pk, st, yr, sc in fetch_columns(
+            (pk, st, yr)
+            for pk, st, yr, sc in fetch_columns(
                 "SELECT id, student_id, school_year, school_id FROM schools_enrolment "
-                f"WHERE status IN ('enrolled', 'suspended') AND school_year IN ({marks})", years)
+                f"WHERE status IN ('enrolled', 'suspended') AND school_year IN ({marks})",
+                years,
+            )
             if (st, yr) in moving and (st, yr, sc) not in in_file
         ]
         today = timezone.localdate()
-        update_rows("schools_enrolment", ["status", "status_date", "row_hash"],
-                    [("transferred_out", today, "", pk) for pk, _st, _yr in closed])
-        ImportChange.objects.bulk_create([
-            ImportChange(batch=ctx.batch, entity="enrolment", key=f"{st}:{yr}:{pk}",
-                         action="transferred_out", changes={"status": ["enrolled", "transferred_out"]})
-            for pk, st, yr in closed])
+        update_rows(
+            "schools_enrolment",
+            ["status", "status_date", "row_hash"],
+            [("transferred_out", today, "", pk) for pk, _st, _yr in closed],
+        )
+        ImportChange.objects.bulk_create(
+            [
+                ImportChange(
+                    batch=ctx.batch,
+                    entity="enrolment",
+                    key=f"{st}:{yr}:{pk}",
+                    action="transferred_out",
+                    changes={"status": ["enrolled", "transferred_out"]},
+                )
+                for pk, st, yr in closed
+            ]
+        )
+
 
 SCHOOL_IMPORTER = SchoolImporter()
 ROLLS_IMPORTER = RollsImporter()

@@ -44,12 +44,25 @@ class School(models.Model):
     code = models.CharField(_("school code"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    location = models.CharField(_("location"), max_length=16, choices=Location.choices,
-                                default=Location.IN_COUNTY)
-    township = models.ForeignKey(Area, verbose_name=_("township"), null=True, blank=True,
-                                 on_delete=models.PROTECT, related_name="schools")
-    village = models.ForeignKey(Area, verbose_name=_("village"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="village_schools")
+    location = models.CharField(
+        _("location"), max_length=16, choices=Location.choices, default=Location.IN_COUNTY
+    )
+    township = models.ForeignKey(
+        Area,
+        verbose_name=_("township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="schools",
+    )
+    village = models.ForeignKey(
+        Area,
+        verbose_name=_("village"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="village_schools",
+    )
     in_poor_village = models.BooleanField(_("in a poor village"), default=False)
     boarding = models.BooleanField(_("boarding school"), default=False)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -79,8 +92,9 @@ class School(models.Model):
 class SchoolClass(models.Model):
     """A class of one school year, with its head teacher (班主任)."""
 
-    school = models.ForeignKey(School, verbose_name=_("school"), on_delete=models.PROTECT,
-                               related_name="classes")
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="classes"
+    )
     school_year = models.PositiveSmallIntegerField(_("school year"))
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     grade = models.PositiveSmallIntegerField(_("grade"))
@@ -92,8 +106,9 @@ class SchoolClass(models.Model):
         verbose_name_plural = _("classes")
         ordering = ["school", "school_year", "stage", "grade", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["school", "school_year", "stage", "grade", "name"],
-                                    name="class_unique")
+            models.UniqueConstraint(
+                fields=["school", "school_year", "stage", "grade", "name"], name="class_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -139,13 +154,20 @@ class Student(models.Model):
     # NULL, not '': rows without a value must not collide in the index.
     id_index = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
     id_masked = models.CharField(_("resident ID"), max_length=32, blank=True, editable=False)
-    id_status = models.CharField(_("ID status"), max_length=8, choices=IdStatus.choices,
-                                 default=IdStatus.MISSING)
+    id_status = models.CharField(
+        _("ID status"), max_length=8, choices=IdStatus.choices, default=IdStatus.MISSING
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Person.Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     poor_flag = models.BooleanField(_("marked registered-poor on the roll"), default=False)
-    person = models.ForeignKey(Person, verbose_name=_("registry person"), null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="students")
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("registry person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="students",
+    )
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
@@ -182,32 +204,53 @@ class Enrolment(models.Model):
     ACTIVE = (Status.ENROLLED, Status.SUSPENDED)
 
     # No separate index: the natural-key unique constraint leads with student.
-    student = models.ForeignKey(Student, verbose_name=_("student"), on_delete=models.PROTECT,
-                                related_name="enrolments", db_index=False)
-    school = models.ForeignKey(School, verbose_name=_("school"), on_delete=models.PROTECT,
-                               related_name="enrolments")
-    school_class = models.ForeignKey(SchoolClass, verbose_name=_("class"), null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="enrolments")
+    student = models.ForeignKey(
+        Student,
+        verbose_name=_("student"),
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        db_index=False,
+    )
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="enrolments"
+    )
+    school_class = models.ForeignKey(
+        SchoolClass,
+        verbose_name=_("class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+    )
     school_year = models.PositiveSmallIntegerField(_("school year"))
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     grade = models.PositiveSmallIntegerField(_("grade"))
     boarding = models.BooleanField(_("boarding"), default=False)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.ENROLLED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED
+    )
     status_date = models.DateField(_("status date"), null=True, blank=True)
     enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
-    import_batch = models.ForeignKey("core.ImportBatch", verbose_name=_("import"), null=True,
-                                     blank=True, db_index=False, on_delete=models.SET_NULL,
-                                     related_name="+", editable=False)
+    import_batch = models.ForeignKey(
+        "core.ImportBatch",
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("enrolment")
         verbose_name_plural = _("enrolments")
         ordering = ["school_year", "school", "stage", "grade"]
         constraints = [
-            models.UniqueConstraint(fields=["student", "school_year", "school"],
-                                    name="enrolment_natural_key"),
+            models.UniqueConstraint(
+                fields=["student", "school_year", "school"], name="enrolment_natural_key"
+            ),
             models.UniqueConstraint(
                 fields=["student", "school_year"],
                 condition=Q(status__in=["enrolled", "suspended"]),

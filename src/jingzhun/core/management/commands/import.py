@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=[k for k, _label in ImportBatch.Kind.choices])
         parser.add_argument("file", type=Path)
-        parser.add_argument("--source", default="", help="Name of the file's source, for its column mapping.")
+        parser.add_argument(
+            "--source", default="", help="Name of the file's source, for its column mapping."
+        )
         parser.add_argument("--user", default="", help="Username the import is recorded under.")
         parser.add_argument("--county", default="", help="County code (6 digits) of the rolls.")
 
@@ -32,8 +34,13 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"No such user: {options['user']}")
         try:
-            batch = import_create(actor=actor, kind=options["kind"], path=path, file_name=path.name,
-                                  source=options["source"])
+            batch = import_create(
+                actor=actor,
+                kind=options["kind"],
+                path=path,
+                file_name=path.name,
+                source=options["source"],
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["county"]:
@@ -52,4 +59,3 @@ class Command(BaseCommand):
             self.stdout.write(f"report: {batch.report_path}")
         if batch.status != ImportBatch.Status.DONE:
             raise CommandError(f"import {batch.status}")
-
