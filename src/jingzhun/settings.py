@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "jingzhun.accounts",
     "jingzhun.registry",
     "jingzhun.schools",
+    "jingzhun.identification",
     "jingzhun.demo",
 ]
 
@@ -205,3 +206,9 @@ UNFOLD = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Identification: links at or above AUTO (with names agreeing) are made automatically;
+# from REVIEW up to AUTO they wait for a person's decision.
+IDENTIFICATION_AUTO_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_AUTO_THRESHOLD", "0.99"))
+IDENTIFICATION_REVIEW_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_REVIEW_THRESHOLD", "0.5"))
+IDENTIFICATION_FUZZY = env_bool("JINGZHUN_IDENT_FUZZY", True)

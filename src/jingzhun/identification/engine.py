@@ -1,0 +1,331 @@
+"""The identification engine: set-wise matching and classification over Arrow tables in DuckDB.
+
+Reads the county's registry children and roll students once, links them (exact IDs verified
+by name or birth date, then the fuzzy stage for the rest), classifies every child aged 3-22,
+and compares the result with the previous run. Nothing here loops over the county row by row
+through the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from pypinyin import lazy_pinyin
+
+from jingzhun.core.bulk import fetch_columns
+from jingzhun.core.importing import duck
+
+ACTIVE = ("enrolled", "suspended")
+
+
+@dataclass
+class Inputs:
+    """Everything the engine reads, as Arrow tables."""
+
+    persons: pa.Table  # children of registered-poor households aged 3-22
+    students: pa.Table
+    enrolments: pa.Table
+    accepted: set[tuple[int, int]] = field(default_factory=set)
+    rejected: set[tuple[int, int]] = field(default_factory=set)
+    home_teaching: set[int] = field(default_factory=set)
+    out_of_county: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Result:
+    links: pa.Table  # person_id, student_id, method, probability
+    statuses: pa.Table
+    candidates: pa.Table  # person_id, student_id, probability, evidence (json text)
+    discrepancies: pa.Table
+    counts: dict[str, int]
+    model: dict[str, Any]
+
+
+def _table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    return pa.table(
+        {
+            n: pa.array(list(c), schema.field(n).type)
+            for n, c in zip(schema.names, columns, strict=True)
+        }
+    )
+
+
+PERSON_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.int64()),
+        ("name", pa.string()),
+        ("id_index", pa.string()),
+        ("birth_date", pa.date32()),
+        ("sex", pa.string()),
+        ("household_status", pa.string()),
+        ("village_code", pa.string()),
+    ]
+)
+STUDENT_SCHEMA = pa.schema(
+    [
+        ("student_id", pa.int64()),
+        ("name", pa.string()),
+        ("id_index", pa.string()),
+        ("id_status", pa.string()),
+        ("birth_date", pa.date32()),
+        ("sex", pa.string()),
+        ("poor_flag", pa.bool_()),
+    ]
+)
+ENROLMENT_SCHEMA = pa.schema(
+    [
+        ("enrolment_id", pa.int64()),
+        ("student_id", pa.int64()),
+        ("school_id", pa.int64()),
+        ("school_year", pa.int32()),
+        ("stage", pa.string()),
+        ("grade", pa.int32()),
+        ("boarding", pa.bool_()),
+        ("status", pa.string()),
+        ("status_date", pa.date32()),
+        ("location", pa.string()),
+        ("school_village", pa.string()),
+    ]
+)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
+    """Read the county's children, students and enrolments from the database."""
+    oldest = dt.date(as_of.year - 23, as_of.month, min(as_of.day, 28))
+    persons = [
+        (pid, name, idx, _date(birth), sex, status, village)
+        for pid, name, idx, birth, sex, status, village in fetch_columns(
+            "SELECT p.id, p.name, p.id_index, p.birth_date, p.sex, h.status, a.code "
+            "FROM registry_person p JOIN registry_household h ON h.id = p.household_id "
+            "JOIN registry_area a ON a.id = h.village_id "
+            "WHERE a.code LIKE %s AND h.status <> 'removed' AND p.birth_date > %s",
+            [f"{county_code}%", oldest],
+        )
+    ]
+    students = [
+        (sid, name, idx, status, _date(birth), sex, bool(poor))
+        for sid, name, idx, status, birth, sex, poor in fetch_columns(
+            "SELECT id, name, id_index, id_status, birth_date, sex, poor_flag "
+            "FROM schools_student WHERE county_code = %s",
+            [county_code],
+        )
+    ]
+    enrolments = [
+        (eid, sid, school, year, stage, grade, bool(boarding), status, _date(sdate), loc, village)
+        for eid, sid, school, year, stage, grade, boarding, status, sdate, loc, village in fetch_columns(
+            "SELECT e.id, e.student_id, e.school_id, e.school_year, e.stage, e.grade, e.boarding, "
+            "e.status, e.status_date, s.location, coalesce(v.code, '') "
+            "FROM schools_enrolment e JOIN schools_student st ON st.id = e.student_id "
+            "JOIN schools_school s ON s.id = e.school_id "
+            "LEFT JOIN registry_area v ON v.id = s.village_id WHERE st.county_code = %s",
+            [county_code],
+        )
+    ]
+    decided = fetch_columns(
+        "SELECT person_id, student_id, decision FROM identification_reviewcandidate "
+        "WHERE decision <> 'pending'"
+    )
+    home = {
+        pid
+        for (pid,) in fetch_columns(
+            "SELECT person_id FROM identification_hometeaching WHERE since <= %s "
+            "AND (until IS NULL OR until >= %s)",
+            [as_of, as_of],
+        )
+    }
+    year = as_of.year if as_of.month >= 9 else as_of.year - 1
+    proofs = {
+        pid
+        for (pid,) in fetch_columns(
+            "SELECT person_id FROM identification_outofcountyproof WHERE school_year = %s", [year]
+        )
+    }
+    return Inputs(
+        persons=_table(persons, PERSON_SCHEMA),
+        students=_table(students, STUDENT_SCHEMA),
+        enrolments=_table(enrolments, ENROLMENT_SCHEMA),
+        accepted={(p, s) for p, s, d in decided if d == "accepted"},
+        rejected={(p, s) for p, s, d in decided if d == "rejected"},
+        home_teaching=home,
+        out_of_county=proofs,
+    )
+
+
+def pinyin_key(name: str | None) -> str:
+    """Return the toneless pinyin of a name, without spaces ('张小明' -> 'zhangxiaoming')."""
+    return "".join(lazy_pinyin(name or "")).lower()
+
+
+def exact_links(con: Any, inputs: Inputs) -> pa.Table:
+    """Join on the ID blind index and keep only hits whose name or birth date agrees.
+
+    A sibling's ID typed on a roll joins the wrong child; requiring the name (characters or
+    toneless pinyin) or the birth date to agree turns those into residue for the fuzzy stage.
+    """
+    hits = con.sql("""
+        SELECT p.person_id, s.student_id, p.name AS p_name, s.name AS s_name,
+               p.birth_date = s.birth_date AS same_birth
+        FROM p JOIN s ON s.id_index = p.id_index
+        WHERE s.id_status = 'valid'""").fetchall()
+    names = {n for h in hits if h[2] != h[3] for n in (h[2], h[3])}
+    keys = {n: pinyin_key(n) for n in names}  # distinct names only
+    verified = [
+        (pid, sid)
+        for pid, sid, pn, sn, same_birth in hits
+        if pn == sn or bool(same_birth) or keys.get(pn) == keys.get(sn)
+    ]
+    return pa.table(
+        {
+            "person_id": pa.array([v[0] for v in verified], pa.int64()),
+            "student_id": pa.array([v[1] for v in verified], pa.int64()),
+        }
+    )
+
+
+def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
+    """Return one status row per child, from tables p (children), l (links) and e (enrolments)."""
+    return con.sql(f"""
+        WITH kids AS (
+            SELECT *, (year(DATE '{as_of}') - year(birth_date)
+                       - CASE WHEN month(DATE '{as_of}') * 100 + day(DATE '{as_of}')
+                                   < month(birth_date) * 100 + day(birth_date) THEN 1 ELSE 0 END) AS age
+            FROM p),
+        cur AS (
+            SELECT * FROM e WHERE school_year = {school_year}
+            QUALIFY row_number() OVER (
+                PARTITION BY student_id
+                ORDER BY status IN ('enrolled', 'suspended') DESC, status_date DESC NULLS LAST,
+                         enrolment_id DESC) = 1),
+        dropped_before AS (
+            SELECT DISTINCT student_id FROM e
+            WHERE status = 'dropped_out' AND school_year < {school_year})
+        SELECT k.person_id, k.age, k.household_status, k.village_code,
+               l.student_id, l.method AS link_method, c.enrolment_id, c.school_id, c.stage,
+               c.grade, coalesce(c.boarding, false) AS boarding,
+               coalesce(c.status, '') AS enrolment_status,
+               CASE
+                 WHEN c.status IN ('enrolled', 'suspended') AND c.location = 'in_county' THEN 'in_county'
+                 WHEN c.status IN ('enrolled', 'suspended') THEN 'out_of_county'
+                 WHEN ht.person_id IS NOT NULL THEN 'home_teaching'
+                 WHEN c.status = 'dropped_out' THEN 'dropped_out'
+                 WHEN pr.person_id IS NOT NULL THEN 'out_of_county'
+                 WHEN c.status = 'graduated' AND c.stage IN ('senior', 'vocational', 'university')
+                   THEN 'finished_study'
+                 WHEN k.age <= 5 THEN 'preschool_not_enrolled'
+                 WHEN k.age <= 15 THEN 'suspected_dropout'
+                 WHEN k.age <= 18 THEN 'not_continuing'
+                 ELSE 'finished_study'
+               END AS category,
+               (c.status IN ('enrolled', 'suspended') AND d.student_id IS NOT NULL) IS TRUE AS returned,
+               (l.student_id IS NOT NULL OR ht.person_id IS NOT NULL OR pr.person_id IS NOT NULL) AS known
+        FROM kids k
+        LEFT JOIN l ON l.person_id = k.person_id
+        LEFT JOIN cur c ON c.student_id = l.student_id
+        LEFT JOIN dropped_before d ON d.student_id = l.student_id
+        LEFT JOIN ht ON ht.person_id = k.person_id
+        LEFT JOIN pr ON pr.person_id = k.person_id
+        WHERE k.age BETWEEN 3 AND 22
+        ORDER BY k.person_id""").to_arrow_table()
+
+
+def discrepancies(con: Any, *, school_year: int) -> pa.Table:
+    """Students marked poor on a roll who are in no registry, and linked pairs that disagree."""
+    return con.sql(f"""
+        SELECT 'not_in_registry' AS kind, s.student_id, NULL::BIGINT AS person_id
+        FROM s LEFT JOIN l ON l.student_id = s.student_id
+        WHERE s.poor_flag AND l.student_id IS NULL
+          AND s.student_id IN (SELECT student_id FROM e WHERE school_year = {school_year}
+                               AND status IN ('enrolled', 'suspended'))
+        UNION ALL
+        SELECT 'birth_date', s.student_id, p.person_id
+        FROM l JOIN s USING (student_id) JOIN p USING (person_id)
+        WHERE s.birth_date IS NOT NULL AND s.birth_date <> p.birth_date
+        UNION ALL
+        SELECT 'sex', s.student_id, p.person_id
+        FROM l JOIN s USING (student_id) JOIN p USING (person_id)
+        WHERE s.sex IN ('M', 'F') AND s.sex <> p.sex
+        ORDER BY 1, 2""").to_arrow_table()
+
+
+FuzzyStage = Callable[[Any, Inputs, pa.Table], tuple[pa.Table, pa.Table, dict[str, Any]]]
+
+
+def run_engine(
+    inputs: Inputs,
+    *,
+    as_of: dt.date,
+    fuzzy: FuzzyStage | None = None,
+    progress: Callable[..., None] | None = None,
+) -> Result:
+    """Link and classify; `fuzzy` (if given) links the residue and proposes review candidates."""
+    say = progress or (lambda *a, **k: None)
+    school_year = as_of.year if as_of.month >= 9 else as_of.year - 1
+    con = duck()
+    con.register("p", inputs.persons)
+    con.register("s", inputs.students)
+    con.register("e", inputs.enrolments)
+    say("exact", 0, 3)
+    exact = exact_links(con, inputs)
+    accepted = pa.table(
+        {
+            "person_id": pa.array([a for a, _ in sorted(inputs.accepted)], pa.int64()),
+            "student_id": pa.array([b for _, b in sorted(inputs.accepted)], pa.int64()),
+        }
+    )
+    con.register("x", exact)
+    con.register("acc", accepted)
+    # Decisions people made are kept: accepted pairs are links; a person or student they
+    # name is not offered to any other link.
+    base = con.sql("""
+        SELECT person_id, student_id, 'reviewed' AS method, NULL::DOUBLE AS probability FROM acc
+        UNION ALL
+        SELECT person_id, student_id, 'exact', NULL::DOUBLE FROM x
+        WHERE person_id NOT IN (SELECT person_id FROM acc)
+          AND student_id NOT IN (SELECT student_id FROM acc)
+        QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY student_id DESC) = 1""").to_arrow_table()
+    con.register("base", base)
+    # One student per person: a person matched by two roll numbers keeps the latest.
+    base = con.sql("""SELECT * FROM base
+        QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY method = 'reviewed' DESC,
+                                   person_id) = 1""").to_arrow_table()
+    say("fuzzy", 1, 3)
+    candidates = pa.table(
+        {
+            "person_id": pa.array([], pa.int64()),
+            "student_id": pa.array([], pa.int64()),
+            "probability": pa.array([], pa.float64()),
+            "evidence": pa.array([], pa.string()),
+        }
+    )
+    model: dict[str, Any] = {}
+    links = base
+    if fuzzy is not None:
+        fuzzy_links, candidates, model = fuzzy(con, inputs, base)
+        links = pa.concat_tables([base, fuzzy_links.select(base.column_names).cast(base.schema)])
+    con.register("l", links)
+    con.register("ht", pa.table({"person_id": pa.array(sorted(inputs.home_teaching), pa.int64())}))
+    con.register("pr", pa.table({"person_id": pa.array(sorted(inputs.out_of_county), pa.int64())}))
+    say("classify", 2, 3)
+    statuses = classify(con, as_of=as_of, school_year=school_year)
+    found = discrepancies(con, school_year=school_year)
+    con.register("statuses", statuses)
+    counts: dict[str, int] = {"children": statuses.num_rows}
+    for category, n in con.sql("SELECT category, count(*) FROM statuses GROUP BY 1").fetchall():
+        counts[str(category)] = int(n)
+    for method, n in con.sql("SELECT method, count(*) FROM l GROUP BY 1").fetchall():
+        counts[f"links_{method}"] = int(n)
+    counts["review_candidates"] = candidates.num_rows
+    counts["discrepancies"] = found.num_rows
+    con.close()
+    return Result(links, statuses, candidates, found, counts, model)

@@ -1,0 +1,397 @@
+"""Identification (数据比对): registry x rolls links, each child's status, and what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from jingzhun.registry.models import Person
+from jingzhun.schools.models import Enrolment, School, Student
+
+
+def _township_scope(scope: Any, *, by_class: bool = False) -> Q | None:
+    """Scope rows that carry a child's home village and school.
+
+    A township sees the children who live in it and those who study in its schools;
+    a school its own students; a class (only where the row knows the enrolment) its own.
+    """
+    if scope.level in ("county", "township"):
+        return Q(village_code__startswith=scope.area_code) | Q(
+            school__township__code__startswith=scope.area_code
+        )
+    if scope.level == "school":
+        return Q(school_id=scope.school_id)
+    if scope.level == "class" and by_class:
+        return Q(enrolment__school_class_id=scope.class_id)
+    return None
+
+
+class IdentificationRun(models.Model):
+    """One run of matching and classification, with its inputs, settings and counts."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    county_code = models.CharField(_("county code"), max_length=6, db_index=True)
+    as_of = models.DateField(_("as of"))
+    school_year = models.PositiveSmallIntegerField(_("school year"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    inputs = models.JSONField(_("inputs"), default=dict)
+    inputs_hash = models.CharField(_("inputs hash"), max_length=64, db_index=True)
+    settings = models.JSONField(_("settings"), default=dict)
+    counts = models.JSONField(_("counts"), default=dict)
+    model = models.JSONField(_("linkage model"), default=dict, blank=True)
+    previous = models.ForeignKey(
+        "self",
+        verbose_name=_("previous run"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("identification run")
+        verbose_name_plural = _("identification runs")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.as_of}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.is_empty:
+            return None
+        return Q(county_code=scope.county_code)
+
+
+class Link(models.Model):
+    """A registry person recognised as a student on the rolls (one to one)."""
+
+    class Method(models.TextChoices):
+        EXACT = "exact", _("ID number, verified")
+        FUZZY = "fuzzy", _("Probabilistic, automatic")
+        REVIEWED = "reviewed", _("Confirmed by a person")
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="links"
+    )
+    student = models.OneToOneField(
+        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="link"
+    )
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    probability = models.FloatField(_("match probability"), null=True, blank=True)
+    run = models.ForeignKey(
+        IdentificationRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="links"
+    )
+
+    class Meta:
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+        constraints = [
+            models.UniqueConstraint(fields=["person"], name="link_one_student_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} = {self.student_id}"
+
+
+class ChildStatus(models.Model):
+    """Where one registry child (aged 3-22) stands as of a run."""
+
+    class Category(models.TextChoices):
+        ENROLLED_IN_COUNTY = "in_county", _("Enrolled in the county")
+        ENROLLED_OUT_OF_COUNTY = "out_of_county", _("Enrolled outside the county")
+        HOME_TEACHING = "home_teaching", _("Taught at home (送教上门)")
+        PRESCHOOL_NOT_ENROLLED = "preschool_not_enrolled", _("Preschool age, not in kindergarten")
+        SUSPECTED_DROPOUT = (
+            "suspected_dropout",
+            _("Compulsory age, not enrolled (suspected dropout)"),
+        )
+        DROPPED_OUT = "dropped_out", _("Dropped out")
+        NOT_CONTINUING = (
+            "not_continuing",
+            _("Aged 16-18, not in high or vocational school (两后生)"),
+        )
+        FINISHED_STUDY = "finished_study", _("Finished study")
+
+    run = models.ForeignKey(IdentificationRun, on_delete=models.CASCADE, related_name="statuses")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(_("status"), max_length=24, choices=Category.choices)
+    age = models.PositiveSmallIntegerField(_("age"))
+    household_status = models.CharField(_("household status"), max_length=16)
+    village_code = models.CharField(_("village code"), max_length=12)
+    student = models.ForeignKey(
+        Student,
+        verbose_name=_("student"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    enrolment = models.ForeignKey(
+        Enrolment,
+        verbose_name=_("enrolment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    school = models.ForeignKey(
+        School,
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    stage = models.CharField(_("stage"), max_length=12, blank=True)
+    grade = models.PositiveSmallIntegerField(_("grade"), null=True, blank=True)
+    boarding = models.BooleanField(_("boarding"), default=False)
+    enrolment_status = models.CharField(_("roll status"), max_length=16, blank=True)
+    returned = models.BooleanField(_("returned after dropping out"), default=False)
+    link_method = models.CharField(_("found by"), max_length=10, blank=True)
+    known = models.BooleanField(_("status known"), default=False)
+
+    class Meta:
+        verbose_name = _("child status")
+        verbose_name_plural = _("child statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "person"], name="status_once_per_run")
+        ]
+        indexes = [models.Index(fields=["run", "category"])]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.category}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return _township_scope(scope, by_class=True)
+
+
+class RunChange(models.Model):
+    """What a run found different from the run before it."""
+
+    class Kind(models.TextChoices):
+        NEW_POOR_STUDENT = "new_poor_student", _("Newly identified poor student")
+        LEFT_POVERTY = "left_poverty", _("Household left poverty")
+        TRANSFER = "transfer", _("Changed school")
+        NEW_DROPOUT = "new_dropout", _("New dropout or suspected dropout")
+        RETURNED = "returned", _("Returned to school")
+        GRADUATED = "graduated", _("Graduated")
+
+    run = models.ForeignKey(IdentificationRun, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+    )
+    village_code = models.CharField(_("village code"), max_length=12)
+    school = models.ForeignKey(
+        School,
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    before = models.CharField(_("before"), max_length=24, blank=True)
+    after = models.CharField(_("after"), max_length=24, blank=True)
+
+    class Meta:
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.person_id}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return _township_scope(scope)
+
+
+class Discrepancy(models.Model):
+    """A disagreement between the registry and the rolls that someone should look at."""
+
+    class Kind(models.TextChoices):
+        POOR_ON_ROLL_NOT_IN_REGISTRY = (
+            "not_in_registry",
+            _("Marked poor on the roll, not in the registry"),
+        )
+        BIRTH_DATE = "birth_date", _("Birth dates disagree")
+        SEX = "sex", _("Sex disagrees")
+
+    run = models.ForeignKey(
+        IdentificationRun, on_delete=models.CASCADE, related_name="discrepancies"
+    )
+    kind = models.CharField(_("discrepancy"), max_length=20, choices=Kind.choices)
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="+"
+    )
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    school = models.ForeignKey(
+        School,
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    village_code = models.CharField(_("village code"), max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = _("discrepancy")
+        verbose_name_plural = _("discrepancies")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.student_id}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return _township_scope(scope)
+
+
+class ReviewCandidate(models.Model):
+    """A probable link a person of the right jurisdiction must accept or reject."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+    )
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="+"
+    )
+    probability = models.FloatField(_("match probability"))
+    evidence = models.JSONField(_("evidence"), default=dict)
+    village_code = models.CharField(_("village code"), max_length=12)
+    school = models.ForeignKey(
+        School,
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision = models.CharField(
+        _("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    run = models.ForeignKey(IdentificationRun, on_delete=models.CASCADE, related_name="candidates")
+
+    class Meta:
+        verbose_name = _("review candidate")
+        verbose_name_plural = _("review candidates")
+        constraints = [models.UniqueConstraint(fields=["person", "student"], name="candidate_once")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} ? {self.student_id}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return _township_scope(scope)
+
+
+class HomeTeaching(models.Model):
+    """A severely disabled child taught at home (送教上门): not a dropout."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("child"), on_delete=models.CASCADE, related_name="+"
+    )
+    teacher_name = models.CharField(_("teacher"), max_length=50)
+    schedule = models.CharField(_("schedule"), max_length=100, blank=True)
+    since = models.DateField(_("since"))
+    until = models.DateField(_("until"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("home teaching")
+        verbose_name_plural = _("home teaching")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.teacher_name}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level in ("county", "township"):
+            return Q(person__household__village__code__startswith=scope.area_code)
+        return None
+
+
+class OutOfCountyProof(models.Model):
+    """A recorded proof that a child studies outside the county (a migrant child's school)."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("child"), on_delete=models.CASCADE, related_name="+"
+    )
+    school_year = models.PositiveSmallIntegerField(_("school year"))
+    school_name = models.CharField(_("school"), max_length=100)
+    place = models.CharField(_("place"), max_length=100)
+    proof = models.CharField(_("proof"), max_length=200)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("proof of study outside the county")
+        verbose_name_plural = _("proofs of study outside the county")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.school_name}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level in ("county", "township"):
+            return Q(person__household__village__code__startswith=scope.area_code)
+        return None

@@ -1,0 +1,148 @@
+"""Exact matching with verification, classification, and reruns (fuzzy stage off)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.identification.helpers import (
+    AS_OF,
+    HONG,
+    LATE,
+    MIGRANT,
+    MING,
+    TODDLER,
+    TWIN1,
+    TWIN2,
+    build,
+    import_rolls,
+    roll,
+    rolls_rows,
+)
+
+from jingzhun.identification.models import ChildStatus, IdentificationRun, Link, RunChange
+from jingzhun.identification.services import home_teaching_record, identification_run
+from jingzhun.registry.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def statuses(run: IdentificationRun) -> dict[str, str]:
+    return dict(ChildStatus.objects.filter(run=run).values_list("person__name", "category"))
+
+
+def identify() -> IdentificationRun:
+    return identification_run(actor=None, county_code="420101", as_of=AS_OF)
+
+
+def test_exact_links_and_classification(tmp_path: Path) -> None:
+    build(tmp_path)
+    run = identify()
+    assert run.status == "done"
+    assert statuses(run) == {
+        MING[0]: "in_county",
+        HONG[0]: "suspected_dropout",  # six, disabled, on no roll
+        TWIN1[0]: "in_county",
+        TWIN2[0]: "in_county",
+        LATE[0]: "in_county",  # a newer area code is only a warning; the ID still links
+        MIGRANT[0]: "out_of_county",
+        TODDLER[0]: "preschool_not_enrolled",
+    }
+    assert Link.objects.filter(method="exact").count() == 5
+    twins = {
+        link.person.name: link.student.name
+        for link in Link.objects.select_related("person", "student")
+        if link.person.name in (TWIN1[0], TWIN2[0])
+    }
+    assert twins == {TWIN1[0]: TWIN1[0], TWIN2[0]: TWIN2[0]}
+    assert run.counts["suspected_dropout"] == 1 and run.counts["children"] == 7
+
+
+def test_a_siblings_id_on_a_roll_is_not_linked_by_id(tmp_path: Path) -> None:
+    rows = rolls_rows()
+    rows[0] = roll(
+        MING[0], HONG[1], MING[3], "2142010001", "小学", "3", roll_no="L201800000000000001"
+    )
+    build(tmp_path, rolls=rows)
+    identify()
+    hong = Person.objects.get(name=HONG[0])
+    assert not Link.objects.filter(person=hong).exists()  # the ID is Hong's, the child is Ming
+    assert not Link.objects.filter(person__name=MING[0]).exists()  # left for the fuzzy stage
+
+
+def test_missing_id_is_not_linked_by_the_exact_stage(tmp_path: Path) -> None:
+    rows = rolls_rows()
+    rows[0][2] = ""
+    build(tmp_path, rolls=rows)
+    run = identify()
+    assert statuses(run)[MING[0]] == "suspected_dropout"
+    assert not Link.objects.filter(person__name=MING[0]).exists()
+
+
+def test_same_name_typo_in_birth_date_still_verified(tmp_path: Path) -> None:
+    rows = rolls_rows()
+    rows[0][4] = "2010-03-05"  # day and month swapped by a clerk, name agrees
+    build(tmp_path, rolls=rows)
+    identify()
+    assert Link.objects.filter(person__name=MING[0], method="exact").count() == 1
+
+
+def test_disabled_child_taught_at_home_is_not_a_dropout(tmp_path: Path) -> None:
+    build(tmp_path)
+    home_teaching_record(
+        actor=None,
+        person=Person.objects.get(name=HONG[0]),
+        teacher_name="赵老师",
+        since=AS_OF.replace(month=9, day=1),
+        schedule="每周二、四",
+    )
+    run = identify()
+    assert statuses(run)[HONG[0]] == "home_teaching"
+    status = ChildStatus.objects.get(run=run, person__name=HONG[0])
+    assert status.known is True
+
+
+def test_rerun_with_no_changes_writes_nothing(tmp_path: Path) -> None:
+    build(tmp_path)
+    first = identify()
+    counts = (
+        IdentificationRun.objects.count(),
+        ChildStatus.objects.count(),
+        RunChange.objects.count(),
+    )
+    again = identify()
+    assert again.pk == first.pk
+    assert (
+        IdentificationRun.objects.count(),
+        ChildStatus.objects.count(),
+        RunChange.objects.count(),
+    ) == counts
+
+
+def test_rerun_after_a_transfer_records_it(tmp_path: Path) -> None:
+    build(tmp_path)
+    identify()
+    rows = rolls_rows()
+    rows[0] = roll(MING[0], MING[1], MING[3], "2142010002", "小学", "3")
+    import_rolls(tmp_path, rows)
+    run = identify()
+    assert list(RunChange.objects.filter(run=run).values_list("kind", "person__name")) == [
+        ("transfer", MING[0])
+    ]
+    assert ChildStatus.objects.get(run=run, person__name=MING[0]).school.code == "2142010002"
+
+
+def test_dropout_and_return_are_changes(tmp_path: Path) -> None:
+    build(tmp_path)
+    identify()
+    rows = rolls_rows()
+    rows[0] = roll(MING[0], MING[1], MING[3], "2142010001", "小学", "3", status="辍学")
+    import_rolls(tmp_path, rows)
+    dropped = identify()
+    assert statuses(dropped)[MING[0]] == "dropped_out"
+    assert list(RunChange.objects.filter(run=dropped).values_list("kind", flat=True)) == [
+        "new_dropout"
+    ]
+    import_rolls(tmp_path, rolls_rows(), name="rolls3.csv")
+    back = identify()
+    assert list(RunChange.objects.filter(run=back).values_list("kind", flat=True)) == ["returned"]
