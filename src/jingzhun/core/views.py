@@ -75,6 +75,8 @@ def reveal(request: HttpRequest, model: str, pk: int, field: str) -> HttpRespons
         **admin.site.each_context(request),
         "title": _("Show whole number"),
         "object": obj,
+        # The header's breadcrumbs then name the app by its (translated) verbose name.
+        "opts": opts,
         "what": spec.label,
         "masked": getattr(obj, f"{spec.prefix}_masked"),
         "form": form,
