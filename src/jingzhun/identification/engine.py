@@ -90,6 +90,7 @@ ENROLMENT_SCHEMA = pa.schema(
         ("status_date", pa.date32()),
         ("location", pa.string()),
         ("school_village", pa.string()),
+        ("school_township", pa.string()),
     ]
 )
 
@@ -122,13 +123,27 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
         )
     ]
     enrolments = [
-        (eid, sid, school, year, stage, grade, bool(boarding), status, _date(sdate), loc, village)
-        for eid, sid, school, year, stage, grade, boarding, status, sdate, loc, village in fetch_columns(
+        (
+            eid,
+            sid,
+            school,
+            year,
+            stage,
+            grade,
+            bool(boarding),
+            status,
+            _date(sdate),
+            loc,
+            village,
+            town,
+        )
+        for eid, sid, school, year, stage, grade, boarding, status, sdate, loc, village, town in fetch_columns(
             "SELECT e.id, e.student_id, e.school_id, e.school_year, e.stage, e.grade, e.boarding, "
-            "e.status, e.status_date, s.location, coalesce(v.code, '') "
+            "e.status, e.status_date, s.location, coalesce(v.code, ''), coalesce(t.code, '') "
             "FROM schools_enrolment e JOIN schools_student st ON st.id = e.student_id "
             "JOIN schools_school s ON s.id = e.school_id "
-            "LEFT JOIN registry_area v ON v.id = s.village_id WHERE st.county_code = %s",
+            "LEFT JOIN registry_area v ON v.id = s.village_id "
+            "LEFT JOIN registry_area t ON t.id = s.township_id WHERE st.county_code = %s",
             [county_code],
         )
     ]

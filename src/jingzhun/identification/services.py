@@ -15,11 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jingzhun.core import crypto
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import fetch_columns, insert_rows
 from jingzhun.core.importing import duck
 from jingzhun.core.scoping import get_object_for_user
+from jingzhun.identification import fuzzy as splink_stage
 from jingzhun.identification.engine import Inputs, Result, load_inputs, run_engine
 from jingzhun.identification.models import (
     HomeTeaching,
@@ -37,6 +39,142 @@ def identification_settings() -> dict[str, Any]:
         "review_threshold": settings.IDENTIFICATION_REVIEW_THRESHOLD,
         "fuzzy": settings.IDENTIFICATION_FUZZY,
     }
+
+
+MIN_RESIDUE_TO_TRAIN = 200
+
+
+def _decrypt_ids(table: str, ids: list[int]) -> dict[int, str]:
+    """Decrypt the ID numbers of a few rows (the residue), in memory only."""
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ", ".join(["%s"] * len(chunk))
+        for pk, cipher, key in fetch_columns(
+            f"SELECT id, id_cipher, id_key FROM {table} WHERE id IN ({marks}) "
+            "AND id_cipher IS NOT NULL",
+            chunk,
+        ):
+            found[pk] = crypto.decrypt(bytes(cipher), version=key, purpose="id")
+    return found
+
+
+def fuzzy_residue(
+    con: Any, inputs: Inputs, base: pa.Table, school_year: int
+) -> tuple[pa.Table, pa.Table]:
+    """Return the persons and current students the exact stage left, in the fuzzy stage's shape."""
+    con.register("base_links", base)
+    persons = con.sql("""
+        SELECT person_id, name, birth_date, sex, village_code, substr(village_code, 1, 9) AS township_code
+        FROM p WHERE person_id NOT IN (SELECT person_id FROM base_links)
+        ORDER BY person_id""").to_arrow_table()
+    students = con.sql(f"""
+        SELECT s.student_id, s.name, s.birth_date, nullif(s.sex, '') AS sex,
+               nullif(c.school_village, '') AS village_code,
+               nullif(c.school_township, '') AS township_code
+        FROM s JOIN (SELECT * FROM e WHERE school_year = {school_year}
+                     QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY enrolment_id DESC) = 1) c
+             USING (student_id)
+        WHERE s.student_id NOT IN (SELECT student_id FROM base_links)
+        ORDER BY s.student_id""").to_arrow_table()
+    pids = _decrypt_ids("registry_person", persons.column("person_id").to_pylist())
+    sids = _decrypt_ids("schools_student", students.column("student_id").to_pylist())
+    persons = persons.append_column(
+        "id_number",
+        pa.array([pids.get(i) for i in persons.column("person_id").to_pylist()], pa.string()),
+    )
+    students = students.append_column(
+        "id_number",
+        pa.array([sids.get(i) for i in students.column("student_id").to_pylist()], pa.string()),
+    )
+    return persons, students
+
+
+def fuzzy_stage_factory(
+    *, retrain: bool = False, model: dict[str, Any] | None = None
+) -> Callable[..., Any]:
+    """Return the hook that gives a run its fuzzy stage (Splink over the exact stage's residue).
+
+    The model of the previous run is reused unless `retrain` is set or a `model` is given;
+    a residue too small to train on, with no model to reuse, skips the stage (and says so).
+    """
+
+    def for_run(run: IdentificationRun, last: IdentificationRun | None) -> Callable[..., Any]:
+        config = splink_stage.FuzzySettings(
+            auto_threshold=settings.IDENTIFICATION_AUTO_THRESHOLD,
+            review_threshold=settings.IDENTIFICATION_REVIEW_THRESHOLD,
+        )
+
+        def stage(
+            con: Any, inputs: Inputs, base: pa.Table
+        ) -> tuple[pa.Table, pa.Table, dict[str, Any]]:
+            persons, students = fuzzy_residue(con, inputs, base, run.school_year)
+            reusable = last is not None and bool(last.model) and "skipped" not in last.model
+            chosen = model or (last.model if reusable and not retrain and last else None)
+            if chosen is None:
+                if min(persons.num_rows, students.num_rows) < MIN_RESIDUE_TO_TRAIN:
+                    return _no_links(), _no_candidates(), {"skipped": "residue too small to train"}
+                chosen = splink_stage.train(persons, students, config)
+            found = splink_stage.link(
+                persons,
+                students,
+                chosen,
+                config,
+                accepted=inputs.accepted,
+                rejected=inputs.rejected,
+            )
+            con.register("found", found)
+            links = con.sql("""SELECT person_id, student_id, 'fuzzy' AS method,
+                                      match_probability AS probability
+                               FROM found WHERE decision = 'auto'""").to_arrow_table()
+            candidates = con.sql(f"""
+                SELECT f.person_id, f.student_id, f.match_probability AS probability,
+                       to_json({{'name': f.name_agrees, 'birth_date': f.birth_date_agrees,
+                                 'sex': f.sex_agrees, 'village': f.village_agrees,
+                                 'township': f.township_agrees,
+                                 'id_distance': f.id_distance}})::VARCHAR AS evidence,
+                       c.school_id
+                FROM found f LEFT JOIN (
+                    SELECT student_id, school_id FROM e WHERE school_year = {run.school_year}
+                    QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY enrolment_id DESC) = 1
+                ) c USING (student_id)
+                WHERE f.decision = 'review'
+                ORDER BY f.person_id, f.student_id""").to_arrow_table()
+            return links, candidates, chosen
+
+        return stage
+
+    return for_run
+
+
+def default_fuzzy_stage(
+    run: IdentificationRun, last: IdentificationRun | None
+) -> Callable[..., Any]:
+    """The fuzzy stage a run started from the UI uses (reusing the last model)."""
+    return fuzzy_stage_factory()(run, last)
+
+
+def _no_links() -> pa.Table:
+    return pa.table(
+        {
+            "person_id": pa.array([], pa.int64()),
+            "student_id": pa.array([], pa.int64()),
+            "method": pa.array([], pa.string()),
+            "probability": pa.array([], pa.float64()),
+        }
+    )
+
+
+def _no_candidates() -> pa.Table:
+    return pa.table(
+        {
+            "person_id": pa.array([], pa.int64()),
+            "student_id": pa.array([], pa.int64()),
+            "probability": pa.array([], pa.float64()),
+            "evidence": pa.array([], pa.string()),
+            "school_id": pa.array([], pa.int64()),
+        }
+    )
 
 
 def _inputs(county_code: str, as_of: dt.date) -> dict[str, Any]:

@@ -6,6 +6,7 @@ and existing demo users keep their passwords.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,14 @@ from jingzhun.accounts.roles import Role
 from jingzhun.accounts.services import user_create
 from jingzhun.core.importing import import_create, import_run
 from jingzhun.core.models import ImportBatch
+from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
+from jingzhun.identification.services import fuzzy_stage_factory, identification_run
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass
 
 ORDER = ["areas", "schools", "registry", "rolls"]
+DEMO_AS_OF = dt.date(2018, 10, 8)
 
 
 class Command(BaseCommand):
@@ -55,7 +59,26 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"The demo {kind} file was not imported: {batch.message} {batch.report_path}"
                 )
+        self._identify()
         self._users(options["seed"])
+
+    def _identify(self) -> None:
+        """Run the main job: identification as of the demo's school year (2018-2019)."""
+        county = Area.objects.filter(level="county").order_by("code").first()
+        if county is None:
+            raise CommandError("No county was imported.")
+        progress = Progress(
+            f"identify-{county.code}", echo=lambda line: self.stderr.write(f"  {line}")
+        )
+        run = identification_run(
+            actor=None,
+            county_code=county.code,
+            as_of=DEMO_AS_OF,
+            fuzzy=fuzzy_stage_factory(retrain=False),
+            progress=progress,
+        )
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
+        self.stdout.write(f"identification run #{run.pk} as of {run.as_of}: {shown}")
 
     def _users(self, seed: int) -> None:
         county = Area.objects.filter(level="county").order_by("code").first()
