@@ -38,7 +38,7 @@ class Command(BaseCommand):
         if not county:
             counties = list(Area.objects.filter(level="county").values_list("code", flat=True))
             if len(counties) != 1:
-                raise CommandError("Give --county: the database holds %d counties." % len(counties))
+                raise CommandError(f"Give --county: the database holds {len(counties)} counties.")
             county = counties[0]
         actor = None
         if options["user"]:
