@@ -182,29 +182,37 @@ def pinyin_key(name: str | None) -> str:
     return "".join(lazy_pinyin(name or "")).lower()
 
 
-def exact_links(con: Any, inputs: Inputs) -> pa.Table:
+def exact_links(con: Any, inputs: Inputs | None = None) -> pa.Table:
     """Join on the ID blind index and keep only hits whose name or birth date agrees.
 
     A sibling's ID typed on a roll joins the wrong child; requiring the name (characters or
     toneless pinyin) or the birth date to agree turns those into residue for the fuzzy stage.
+    Agreement by characters or birth date is decided in DuckDB; only the few hits that agree
+    on neither have their names converted to pinyin (distinct names only).
     """
-    hits = con.sql("""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE exact_hits AS
         SELECT p.person_id, s.student_id, p.name AS p_name, s.name AS s_name,
-               p.birth_date = s.birth_date AS same_birth
+               (p.name = s.name OR p.birth_date = s.birth_date) IS TRUE AS agrees
         FROM p JOIN s ON s.id_index = p.id_index
-        WHERE s.id_status = 'valid'""").fetchall()
-    names = {n for h in hits if h[2] != h[3] for n in (h[2], h[3])}
-    keys = {n: pinyin_key(n) for n in names}  # distinct names only
-    verified = [
-        (pid, sid)
-        for pid, sid, pn, sn, same_birth in hits
-        if pn == sn or bool(same_birth) or keys.get(pn) == keys.get(sn)
-    ]
-    return pa.table(
-        {
-            "person_id": pa.array([v[0] for v in verified], pa.int64()),
-            "student_id": pa.array([v[1] for v in verified], pa.int64()),
-        }
+        WHERE s.id_status = 'valid'""")
+    doubtful = con.sql(
+        "SELECT person_id, student_id, p_name, s_name FROM exact_hits WHERE NOT agrees"
+    ).fetchall()
+    keys = {n: pinyin_key(n) for n in {h[2] for h in doubtful} | {h[3] for h in doubtful}}
+    by_sound = [(pid, sid) for pid, sid, pn, sn in doubtful if keys[pn] == keys[sn]]
+    links = con.sql("SELECT person_id, student_id FROM exact_hits WHERE agrees").to_arrow_table()
+    con.execute("DROP TABLE exact_hits")
+    return pa.concat_tables(
+        [
+            links,
+            pa.table(
+                {
+                    "person_id": pa.array([b[0] for b in by_sound], pa.int64()),
+                    "student_id": pa.array([b[1] for b in by_sound], pa.int64()),
+                }
+            ),
+        ]
     )
 
 
@@ -291,7 +299,7 @@ def run_engine(
     con.register("s", inputs.students)
     con.register("e", inputs.enrolments)
     say("exact", 0, 3)
-    exact = exact_links(con, inputs)
+    exact = exact_links(con)
     accepted = pa.table(
         {
             "person_id": pa.array([a for a, _ in sorted(inputs.accepted)], pa.int64()),
