@@ -55,6 +55,15 @@ from jingzhun.accounts.services import api_token_create
 from jingzhun.core import permissions as P
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.reveal import REVEALABLE
+from jingzhun.identification.models import (
+    ChildStatus,
+    Discrepancy,
+    HomeTeaching,
+    IdentificationRun,
+    OutOfCountyProof,
+    ReviewCandidate,
+    RunChange,
+)
 from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 
@@ -89,6 +98,9 @@ SHARED_MODELS: dict[str, str] = {
     "core.importbatch": "imports are county work (ImportBatch.scope_q: county users only)",
     "core.importchange": "belongs to an import, county work",
     "core.columnmapping": "column mappings are per data source, county work",
+    "identification.identificationrun": (
+        "a run is county-wide (county code, date, counts); its rows are scoped on their own"
+    ),
 }
 
 # URL parameters named the same across the project's own views and API, and their model.
@@ -102,6 +114,8 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "enrolment_id": Enrolment,
     "batch_id": ImportBatch,
     "import_id": ImportBatch,
+    "run_id": IdentificationRun,
+    "candidate_id": ReviewCandidate,
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -172,6 +186,7 @@ def world(county: County, personas: Personas) -> World:
         county_code="420101",
     )
     apps.get_model("auth.group").objects.create(name="matrix")
+    identification_ab = identification_world(c, today)
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -186,6 +201,7 @@ def world(county: County, personas: Personas) -> World:
             ApiToken.objects.get(user=personas.township_a),
             ApiToken.objects.get(user=personas.township_b),
         ),
+        **identification_ab,
     }
     shared: dict[type[models.Model], models.Model | None] = {}
     for label in SHARED_MODELS:
@@ -206,6 +222,83 @@ def world(county: County, personas: Personas) -> World:
         )
 
     return World(c, personas, tokens, ab, shared, {"A": markers("a"), "B": markers("b")})
+
+
+def identification_world(
+    c: County, today: dt.date
+) -> dict[type[models.Model], tuple[models.Model, models.Model]]:
+    """Create one run (county-wide) and the A and B row of each identification model.
+
+    Rows are created directly, as a run and a review would leave them: each names the
+    child, village and school of its own township only.
+    """
+    run = IdentificationRun.objects.create(
+        county_code="420101",
+        as_of=dt.date(2018, 10, 8),
+        school_year=2018,
+        status="done",
+        inputs_hash="0" * 64,
+        counts={"children": 2, "in_county": 2},
+    )
+    rows: dict[str, list[models.Model]] = {}
+    for side in ("a", "b"):
+        person = getattr(c, f"person_{side}")
+        student = getattr(c, f"student_{side}")
+        school = getattr(c, f"school_{side}")
+        enrolment = getattr(c, f"enrolment_{side}")
+        village = getattr(c, f"village_{side}").code
+        made = [
+            ChildStatus.objects.create(
+                run=run,
+                person=person,
+                category="in_county",
+                age=8,
+                household_status="registered",
+                village_code=village,
+                student=student,
+                enrolment=enrolment,
+                school=school,
+                stage=enrolment.stage,
+                grade=enrolment.grade,
+                link_method="exact",
+                known=True,
+            ),
+            RunChange.objects.create(
+                run=run,
+                kind="new_poor_student",
+                person=person,
+                village_code=village,
+                school=school,
+                after="in_county",
+            ),
+            Discrepancy.objects.create(
+                run=run,
+                kind="birth_date",
+                student=student,
+                person=person,
+                school=school,
+                village_code=village,
+            ),
+            ReviewCandidate.objects.create(
+                person=person,
+                student=student,
+                probability=0.9,
+                evidence={"name_agrees": True},
+                village_code=village,
+                school=school,
+                run=run,
+            ),
+            HomeTeaching.objects.create(person=person, teacher_name="赵老师", since=today),
+            OutOfCountyProof.objects.create(
+                person=person,
+                school_year=2018,
+                school_name="省城小学",
+                place="武汉",
+                proof="在读证明",
+            ),
+        ]
+        rows[side] = made
+    return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 
 def side_of(user: User, c: County) -> str:

@@ -18,6 +18,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from jingzhun.accounts.services import api_token_authenticate
 from jingzhun.core.audit import audit_record
+from jingzhun.identification.api import router as identification_router
 from jingzhun.registry.api import router as registry_router
 from jingzhun.schools.api import router as schools_router
 
@@ -47,6 +48,7 @@ api = NinjaAPI(
 )
 api.add_router("/", registry_router)
 api.add_router("/", schools_router)
+api.add_router("/", identification_router)
 
 
 @api.exception_handler(HttpError)

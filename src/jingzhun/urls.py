@@ -16,4 +16,5 @@ urlpatterns = [
     # API and imports routes are added below by their owners
     path("api/", api.urls),
     path("imports/", include("jingzhun.core.urls_imports")),
+    path("identification/", include("jingzhun.identification.urls")),
 ]

@@ -63,6 +63,12 @@ def test_admin_index_lists_the_models_of_each_role(client: Client, personas: Per
         "AuditEvent",
         "User",
     }
+    # Identification: runs are county-wide; statuses reach a class; the rest a school at most,
+    # and home teaching and proofs (recorded per child at home) a township at most.
+    runs = {"IdentificationRun", "ChildStatus"}
+    school_rows = runs | {"RunChange", "Discrepancy", "ReviewCandidate"}
+    identification = school_rows | {"HomeTeaching", "OutOfCountyProof"}
+    everything |= identification
     expected = {
         "county_officer": everything,
         "aid_officer": everything - {"AuditEvent", "User"},
@@ -75,9 +81,10 @@ def test_admin_index_lists_the_models_of_each_role(client: Client, personas: Per
             "SchoolClass",
             "Student",
             "Enrolment",
-        },
-        "principal_a": {"School", "SchoolClass", "Student", "Enrolment"},
-        "teacher_a": {"School", "SchoolClass", "Student", "Enrolment"},
+        }
+        | identification,
+        "principal_a": {"School", "SchoolClass", "Student", "Enrolment"} | school_rows,
+        "teacher_a": {"School", "SchoolClass", "Student", "Enrolment"} | runs,
         "nobody": set(),
     }
     for name, models in expected.items():

@@ -46,7 +46,7 @@ class Result:
 
 
 def _table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
     return pa.table(
         {
             n: pa.array(list(c), schema.field(n).type)
@@ -263,21 +263,34 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
 
 
 def discrepancies(con: Any, *, school_year: int) -> pa.Table:
-    """Students marked poor on a roll who are in no registry, and linked pairs that disagree."""
+    """Students marked poor on a roll who are in no registry, and linked pairs that disagree.
+
+    Each row carries the student's school this year and, where linked, the child's village,
+    so that the school and the township see their own.
+    """
     return con.sql(f"""
-        SELECT 'not_in_registry' AS kind, s.student_id, NULL::BIGINT AS person_id
-        FROM s LEFT JOIN l ON l.student_id = s.student_id
-        WHERE s.poor_flag AND l.student_id IS NULL
-          AND s.student_id IN (SELECT student_id FROM e WHERE school_year = {school_year}
-                               AND status IN ('enrolled', 'suspended'))
-        UNION ALL
-        SELECT 'birth_date', s.student_id, p.person_id
-        FROM l JOIN s USING (student_id) JOIN p USING (person_id)
-        WHERE s.birth_date IS NOT NULL AND s.birth_date <> p.birth_date
-        UNION ALL
-        SELECT 'sex', s.student_id, p.person_id
-        FROM l JOIN s USING (student_id) JOIN p USING (person_id)
-        WHERE s.sex IN ('M', 'F') AND s.sex <> p.sex
+        WITH cur AS (
+            SELECT student_id, school_id FROM e WHERE school_year = {school_year}
+            QUALIFY row_number() OVER (
+                PARTITION BY student_id
+                ORDER BY status IN ('enrolled', 'suspended') DESC, enrolment_id DESC) = 1),
+        found AS (
+            SELECT 'not_in_registry' AS kind, s.student_id, NULL::BIGINT AS person_id
+            FROM s LEFT JOIN l ON l.student_id = s.student_id
+            WHERE s.poor_flag AND l.student_id IS NULL
+              AND s.student_id IN (SELECT student_id FROM e WHERE school_year = {school_year}
+                                   AND status IN ('enrolled', 'suspended'))
+            UNION ALL
+            SELECT 'birth_date', s.student_id, p.person_id
+            FROM l JOIN s USING (student_id) JOIN p USING (person_id)
+            WHERE s.birth_date IS NOT NULL AND s.birth_date <> p.birth_date
+            UNION ALL
+            SELECT 'sex', s.student_id, p.person_id
+            FROM l JOIN s USING (student_id) JOIN p USING (person_id)
+            WHERE s.sex IN ('M', 'F') AND s.sex <> p.sex)
+        SELECT f.kind, f.student_id, f.person_id, cur.school_id,
+               coalesce(p.village_code, '') AS village_code
+        FROM found f LEFT JOIN cur USING (student_id) LEFT JOIN p USING (person_id)
         ORDER BY 1, 2""").to_arrow_table()
 
 

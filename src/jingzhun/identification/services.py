@@ -380,13 +380,11 @@ def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
             result.counts[key] = result.counts.get(key, 0) + 1
     found = result.discrepancies
     con.register("d", found)
-    con.register("village", st.select(["person_id", "village_code"]))
     insert_rows(
         "identification_discrepancy",
-        ["run_id", "kind", "student_id", "person_id", "village_code"],
-        con.sql(f"""SELECT {run.pk}, d.kind, d.student_id, d.person_id,
-                                   coalesce(v.village_code, '')
-                            FROM d LEFT JOIN village v USING (person_id)""").fetchall(),
+        ["run_id", "kind", "student_id", "person_id", "school_id", "village_code"],
+        con.sql(f"""SELECT {run.pk}, kind, student_id, person_id, school_id, village_code
+                    FROM d""").fetchall(),
     )
     cand = result.candidates
     if cand.num_rows:

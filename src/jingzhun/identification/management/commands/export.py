@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jingzhun.identification.exports import export_identification
@@ -42,5 +43,8 @@ class Command(BaseCommand):
         )
         if run is None:
             raise CommandError("No finished identification run for this user's county.")
-        n = export_identification(user=user, run=run, path=path, whole_ids=options["whole_ids"])
+        try:
+            n = export_identification(user=user, run=run, path=path, whole_ids=options["whole_ids"])
+        except PermissionDenied as exc:
+            raise CommandError(f"{user.username} may not export whole ID numbers.") from exc
         self.stdout.write(f"{n} rows written to {path}")

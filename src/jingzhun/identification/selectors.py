@@ -1,0 +1,490 @@
+"""Reads of identification, each limited to what the acting user may see.
+
+Every list starts from :func:`jingzhun.core.scoping.scope_queryset`: a township officer
+sees the children who live in or study in their township, a principal their school's, a
+class teacher their class's, and someone with no jurisdiction nothing. Filters (township,
+school, category) only ever narrow a scoped list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Substr
+from django.utils.translation import gettext_lazy as _
+
+from jingzhun.accounts.roles import Role
+from jingzhun.core import permissions as P
+from jingzhun.core.crypto import mask_id
+from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
+from jingzhun.identification.engine import pinyin_key
+from jingzhun.identification.models import (
+    ChildStatus,
+    Discrepancy,
+    IdentificationRun,
+    ReviewCandidate,
+    RunChange,
+)
+from jingzhun.registry.models import Area
+from jingzhun.schools.models import Enrolment
+
+TOWNSHIP_CODE_LENGTH = 9
+SCHOOL_AGE = (6, 15)  # compulsory education (控辍保学)
+ALL_AGES = (3, 22)  # every child a run classifies, preschool to university
+Category = ChildStatus.Category
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_list(*, user: Any) -> QuerySet[IdentificationRun]:
+    """Return the identification runs of the user's county, newest first."""
+    return scope_queryset(IdentificationRun.objects.all(), user).order_by("-id")
+
+
+def latest_run(*, user: Any) -> IdentificationRun | None:
+    """Return the latest finished run the user may see, or None."""
+    return run_list(user=user).filter(status=IdentificationRun.Status.DONE).first()
+
+
+def get_run(*, user: Any, run_id: int) -> IdentificationRun:
+    """Return one run of the user's county; 404 if missing or another county's."""
+    return get_object_for_user(IdentificationRun.objects.all(), user, pk=run_id)
+
+
+def running_run(*, user: Any) -> IdentificationRun | None:
+    """Return the run of the user's county that is still running, if any."""
+    return run_list(user=user).filter(status=IdentificationRun.Status.RUNNING).first()
+
+
+def may_start_run(user: Any) -> bool:
+    """Return whether the user may start an identification run (aid centre, county admin)."""
+    can = getattr(user, "can", None)
+    return bool(can and can(P.IMPORT_DATA))
+
+
+def may_review(user: Any) -> bool:
+    """Return whether the user may accept or reject candidates (the service checks again)."""
+    can = getattr(user, "can", None)
+    return bool(can and can(P.VIEW)) and getattr(user, "role", "") != Role.INSPECTOR
+
+
+def may_record_cases(user: Any) -> bool:
+    """Return whether the user may record home teaching or a proof of study elsewhere.
+
+    County staff who edit the registry, and township officers (who close dropout cases).
+    """
+    can = getattr(user, "can", None)
+    if not can or getattr(user, "role", "") == Role.INSPECTOR:
+        return False
+    if can(P.EDIT_REGISTRY):
+        return True
+    return getattr(user, "role", "") == Role.TOWNSHIP_OFFICER and bool(can(P.VIEW))
+
+
+# --------------------------------------------------------------------------- rows of a run
+
+
+def status_list(*, user: Any, run: IdentificationRun) -> QuerySet[ChildStatus]:
+    """Return the child statuses of a run that the user may see."""
+    return scope_queryset(ChildStatus.objects.filter(run=run), user)
+
+
+def change_list(*, user: Any, run: IdentificationRun) -> QuerySet[RunChange]:
+    """Return what a run found changed since the previous run, within the user's scope."""
+    qs = scope_queryset(RunChange.objects.filter(run=run), user)
+    return qs.select_related("person", "school").order_by("kind", "village_code", "pk")
+
+
+def discrepancy_list(*, user: Any, run: IdentificationRun) -> QuerySet[Discrepancy]:
+    """Return the registry/roll disagreements of a run, within the user's scope."""
+    qs = scope_queryset(Discrepancy.objects.filter(run=run), user)
+    return qs.select_related("person", "student", "school").order_by("kind", "pk")
+
+
+def candidate_list(*, user: Any, pending_only: bool = True) -> QuerySet[ReviewCandidate]:
+    """Return the review candidates of the user's jurisdiction (pending ones by default)."""
+    qs = scope_queryset(ReviewCandidate.objects.all(), user)
+    if pending_only:
+        qs = qs.filter(decision=ReviewCandidate.Decision.PENDING)
+    return qs.select_related("person__household__village", "student", "school").order_by(
+        "-probability", "pk"
+    )
+
+
+def get_candidate(*, user: Any, candidate_id: int) -> ReviewCandidate:
+    """Return one candidate of the user's jurisdiction; 404 otherwise."""
+    qs = ReviewCandidate.objects.select_related(
+        "person__household__village", "student", "school__township", "decided_by", "run"
+    )
+    return get_object_for_user(qs, user, pk=candidate_id)
+
+
+@dataclass
+class Tally:
+    code: str
+    label: Any
+    n: int
+
+
+def category_counts(*, user: Any, run: IdentificationRun) -> list[Tally]:
+    """Return the number of children per category in the user's scope (every category listed)."""
+    found = dict(
+        status_list(user=user, run=run)
+        .order_by()
+        .values("category")
+        .annotate(n=Count("pk"))
+        .values_list("category", "n")
+    )
+    return [Tally(value, label, int(found.get(value, 0))) for value, label in Category.choices]
+
+
+def change_counts(*, user: Any, run: IdentificationRun) -> list[Tally]:
+    """Return the number of changes per kind in the user's scope (kinds that occur)."""
+    found = dict(
+        scope_queryset(RunChange.objects.filter(run=run), user)
+        .order_by()
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    return [
+        Tally(value, label, int(found[value]))
+        for value, label in RunChange.Kind.choices
+        if value in found
+    ]
+
+
+# --------------------------------------------------------------------------- ledgers
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One of the three dropout-control ledgers (控辍保学台账)."""
+
+    slug: str
+    title: Any
+    filter: Q
+
+
+LEDGERS: dict[str, Ledger] = {
+    ledger.slug: ledger
+    for ledger in (
+        Ledger(
+            "school-age",
+            _("Ledger of school-age children"),
+            Q(age__gte=SCHOOL_AGE[0], age__lte=SCHOOL_AGE[1]),
+        ),
+        Ledger(
+            "suspected",
+            _("Ledger of suspected dropouts"),
+            Q(category=Category.SUSPECTED_DROPOUT),
+        ),
+        Ledger("dropped", _("Ledger of confirmed dropouts"), Q(category=Category.DROPPED_OUT)),
+    )
+}
+
+
+def ledger_rows(
+    *,
+    user: Any,
+    run: IdentificationRun,
+    ledger: Ledger,
+    township: str = "",
+    school_id: int | None = None,
+    group: str = "township",
+) -> QuerySet[ChildStatus]:
+    """Return a ledger's children in the user's scope, optionally of one township or school.
+
+    A child's township is that of their home village; their school that of the run's
+    enrolment. Rows come ordered by the group ("township" or "school"), then by name.
+    """
+    qs = status_list(user=user, run=run).filter(ledger.filter)
+    if township:
+        qs = qs.filter(village_code__startswith=township)
+    if school_id is not None:
+        qs = qs.filter(school_id=school_id)
+    qs = qs.select_related("person", "school", "enrolment__school_class", "student").annotate(
+        township_code=Substr("village_code", 1, TOWNSHIP_CODE_LENGTH),
+        village_name=Subquery(
+            Area.objects.filter(code=OuterRef("village_code")).values("name")[:1]
+        ),
+        township_name=Subquery(
+            Area.objects.filter(
+                code=Substr(OuterRef("village_code"), 1, TOWNSHIP_CODE_LENGTH)
+            ).values("name")[:1]
+        ),
+    )
+    if group == "school":
+        return qs.order_by("school__name", "school_id", "grade", "person__name", "pk")
+    return qs.order_by("village_code", "person__name", "pk")
+
+
+@dataclass
+class Group:
+    key: str  # township code, or school id as text ("" for no school)
+    name: str
+    n: int
+
+
+def ledger_groups(*, user: Any, run: IdentificationRun, ledger: Ledger) -> dict[str, list[Group]]:
+    """Return a ledger's counts per township and per school, counted in the database."""
+    qs = status_list(user=user, run=run).filter(ledger.filter).order_by()
+    by_township = list(
+        qs.values(code=Substr("village_code", 1, TOWNSHIP_CODE_LENGTH))
+        .annotate(n=Count("pk"))
+        .order_by("code")
+    )
+    names = area_names([row["code"] for row in by_township])
+    by_school = list(
+        qs.values("school_id", "school__name").annotate(n=Count("pk")).order_by("school__name")
+    )
+    return {
+        "township": [
+            Group(row["code"], names.get(row["code"], row["code"]), row["n"]) for row in by_township
+        ],
+        "school": [
+            Group(str(row["school_id"] or ""), row["school__name"] or "", row["n"])
+            for row in by_school
+        ],
+    }
+
+
+def area_names(codes: list[str]) -> dict[str, str]:
+    """Return {code: name} of the given area codes (names are labels, not records)."""
+    return dict(Area.objects.filter(code__in=set(codes)).values_list("code", "name"))
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass
+class CoverageRow:
+    """Children of poor families and how many of them have a known status."""
+
+    code: str
+    name: str
+    school_age: int
+    school_age_known: int
+    all_ages: int
+    all_ages_known: int
+
+    @property
+    def school_age_share(self) -> Decimal | None:
+        return percent(self.school_age_known, self.school_age)
+
+    @property
+    def all_ages_share(self) -> Decimal | None:
+        return percent(self.all_ages_known, self.all_ages)
+
+
+@dataclass
+class Coverage:
+    total: CoverageRow
+    townships: list[CoverageRow] = field(default_factory=list)
+    villages: list[CoverageRow] = field(default_factory=list)
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """Return part/whole as a percentage with one decimal (half up), None when whole is 0."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def _coverage_metrics() -> dict[str, Any]:
+    school_age = Q(age__gte=SCHOOL_AGE[0], age__lte=SCHOOL_AGE[1])
+    all_ages = Q(age__gte=ALL_AGES[0], age__lte=ALL_AGES[1])
+    return {
+        "school_age": Count("pk", filter=school_age),
+        "school_age_known": Count("pk", filter=school_age & Q(known=True)),
+        "all_ages": Count("pk", filter=all_ages),
+        "all_ages_known": Count("pk", filter=all_ages & Q(known=True)),
+    }
+
+
+def coverage(*, user: Any, run: IdentificationRun) -> Coverage:
+    """Return identification coverage per village, township and in total, counted in the DB.
+
+    Coverage is about where the children live: a county or township user counts the
+    children of their own villages (not those who only study in their schools).
+    """
+    qs = status_list(user=user, run=run).order_by()
+    scope = scope_of(user)
+    if scope.level in ("county", "township"):
+        qs = qs.filter(village_code__startswith=scope.area_code)
+    metrics = _coverage_metrics()
+    total = qs.aggregate(**metrics)
+    townships = list(
+        qs.values(code=Substr("village_code", 1, TOWNSHIP_CODE_LENGTH))
+        .annotate(**metrics)
+        .order_by("code")
+    )
+    villages = list(qs.values(code=F("village_code")).annotate(**metrics).order_by("code"))
+    names = area_names([r["code"] for r in townships] + [r["code"] for r in villages])
+    if scope.level in ("county", "township"):
+        names.update(area_names([scope.area_code]))
+
+    def row(data: Any, code: str) -> CoverageRow:
+        return CoverageRow(
+            code=code,
+            name=names.get(code, code),
+            school_age=int(data["school_age"] or 0),
+            school_age_known=int(data["school_age_known"] or 0),
+            all_ages=int(data["all_ages"] or 0),
+            all_ages_known=int(data["all_ages_known"] or 0),
+        )
+
+    total_code = scope.area_code if scope.level in ("county", "township") else ""
+    total_row = row(total, total_code)
+    if not total_code:
+        total_row.name = str(_("Total"))
+    return Coverage(
+        total=total_row,
+        townships=[row(r, r["code"]) for r in townships],
+        villages=[row(r, r["code"]) for r in villages],
+    )
+
+
+# --------------------------------------------------------------------------- a candidate's evidence
+
+
+@dataclass
+class Comparison:
+    """One field of the registry person beside the same field on the roll."""
+
+    label: Any
+    person: Any
+    student: Any
+    agrees: bool | None  # None: cannot be told (a value is missing)
+    note: Any = ""
+
+
+_WHOLE_ID = re.compile(r"\d{17}[\dXx]")
+
+# Evidence keys the fuzzy stage writes, and what they mean to a reviewer.
+EVIDENCE_LABELS: dict[str, Any] = {
+    "name_agrees": _("Names agree (characters or pinyin)"),
+    "birth_date_agrees": _("Birth dates agree"),
+    "sex_agrees": _("Sexes agree"),
+    "village_agrees": _("Same village"),
+    "township_agrees": _("Same township"),
+    "id_distance": _("ID numbers differ in this many characters"),
+    "match_weight": _("Match weight"),
+    "match_probability": _("Match probability"),
+}
+
+
+def masked_evidence(evidence: Any) -> dict[str, Any]:
+    """Return the linkage model's evidence as a dict, any whole ID number in it masked."""
+    if isinstance(evidence, str):
+        try:
+            evidence = json.loads(evidence)
+        except ValueError:
+            return {"evidence": _mask_ids(evidence)}
+    if not isinstance(evidence, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in evidence.items():
+        if isinstance(value, float):
+            value = round(value, 4)
+        elif isinstance(value, str):
+            value = _mask_ids(value)
+        elif isinstance(value, dict | list):
+            value = _mask_ids(json.dumps(value, ensure_ascii=False))
+        out[str(key)] = value
+    return out
+
+
+def evidence_rows(evidence: Any) -> list[tuple[Any, Any]]:
+    """Return the evidence as (label, value) pairs a person can read, known keys first."""
+    found = masked_evidence(evidence)
+    keys = sorted(found, key=lambda k: (k not in EVIDENCE_LABELS, k))
+    return [(EVIDENCE_LABELS.get(key, key), found[key]) for key in keys]
+
+
+def _mask_ids(text: str) -> str:
+    return _WHOLE_ID.sub(lambda m: mask_id(m.group(0)), text)
+
+
+def candidate_school(candidate: ReviewCandidate) -> Any:
+    """Return the school the candidate's student is enrolled at (latest year), or None."""
+    if candidate.school_id is not None:
+        return candidate.school
+    enrolment = (
+        Enrolment.objects.filter(student_id=candidate.student_id)
+        .select_related("school__township")
+        .order_by("-school_year", "-pk")
+        .first()
+    )
+    return enrolment.school if enrolment is not None else None
+
+
+def candidate_comparison(candidate: ReviewCandidate) -> list[Comparison]:
+    """Return the registry person and the roll student side by side, field by field."""
+    person, student = candidate.person, candidate.student
+    rows: list[Comparison] = []
+    same_name = person.name == student.name
+    same_sound = not same_name and pinyin_key(person.name) == pinyin_key(student.name)
+    rows.append(
+        Comparison(
+            _("Name"),
+            person.name,
+            student.name,
+            same_name or same_sound,
+            _("same pinyin") if same_sound else "",
+        )
+    )
+    rows.append(
+        Comparison(
+            _("Resident ID"),
+            person.id_masked,
+            student.id_masked or "—",
+            (person.id_index == student.id_index) if student.id_index else None,
+            "" if student.id_index else _("no ID on the roll"),
+        )
+    )
+    rows.append(
+        Comparison(
+            _("Birth date"),
+            person.birth_date.isoformat(),
+            student.birth_date.isoformat() if student.birth_date else "—",
+            (person.birth_date == student.birth_date) if student.birth_date else None,
+        )
+    )
+    rows.append(
+        Comparison(
+            _("Sex"),
+            person.get_sex_display(),
+            student.get_sex_display() if student.sex else "—",
+            (person.sex == student.sex) if student.sex else None,
+        )
+    )
+    village = person.household.village
+    school = candidate_school(candidate)
+    place: bool | None = None
+    note: Any = ""
+    if school is not None and school.village_id is not None:
+        place = school.village_id == village.pk
+        note = _("the school is in the child's village") if place else ""
+    if school is not None and not place and school.township_id is not None:
+        township = school.township.code if school.township else ""
+        if township and village.code.startswith(township):
+            place, note = True, _("the school is in the child's township")
+        else:
+            place = False
+    rows.append(
+        Comparison(
+            _("Village / school"),
+            village.name,
+            school.name if school is not None else "—",
+            place,
+            note,
+        )
+    )
+    return rows

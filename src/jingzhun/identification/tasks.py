@@ -1,0 +1,31 @@
+"""Background jobs of identification (django-tasks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django_tasks import task
+
+from jingzhun.core.progress import Progress
+from jingzhun.identification import services
+
+
+def progress_job(county_code: str) -> str:
+    """Return the name under which a county's run reports its progress."""
+    return f"identify-{county_code}"
+
+
+@task()
+def identify(county_code: str, as_of_iso: str, user_id: int | None) -> int:
+    """Run identification for a county as of a date in the worker; return the run's id."""
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    run = services.identification_run(
+        actor=user,
+        county_code=county_code,
+        as_of=dt.date.fromisoformat(as_of_iso),
+        # The fuzzy stage, once services provides it; exact matching only until then.
+        fuzzy=getattr(services, "default_fuzzy_stage", None),
+        progress=Progress(progress_job(county_code)),
+    )
+    return int(run.pk)
