@@ -76,7 +76,6 @@ def province_tables(
                     WHEN i < {matched} AND i % 400 = 3 THEN 'X' || n.name ELSE n.name END AS name,
                CASE WHEN i < {matched} THEN md5('p' || (i * 7 % {persons})::VARCHAR)[:32]
                     ELSE md5('s' || i::VARCHAR)[:32] END AS id_index,
-               'valid' AS id_status,
                DATE '1960-01-01' + CAST((CASE WHEN i < {matched} THEN i * 7 % {persons} ELSE i END) % 20000
                                         + CASE WHEN i % 200 = 7 OR i % 400 = 3 THEN 1 ELSE 0 END AS INTEGER)
                  AS birth_date,
@@ -108,7 +107,7 @@ def part_exact(persons: int, students: int) -> None:
     result: dict[str, pa.Table] = {}
 
     def platform() -> None:
-        result["links"] = exact_links(con)
+        result["links"] = exact_links(con, p, s)
 
     def bare() -> None:
         result["bare"] = con.sql(

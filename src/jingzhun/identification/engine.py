@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pypinyin import lazy_pinyin
 
 from jingzhun.core.bulk import fetch_columns
@@ -71,7 +72,6 @@ STUDENT_SCHEMA = pa.schema(
         ("student_id", pa.int64()),
         ("name", pa.string()),
         ("id_index", pa.string()),
-        ("id_status", pa.string()),
         ("birth_date", pa.date32()),
         ("sex", pa.string()),
         ("poor_flag", pa.bool_()),
@@ -115,7 +115,8 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
         )
     ]
     students = [
-        (sid, name, idx, status, _date(birth), sex, bool(poor))
+        # An ID that failed its checks joins nothing: its index is left out here.
+        (sid, name, idx if status == "valid" else None, _date(birth), sex, bool(poor))
         for sid, name, idx, status, birth, sex, poor in fetch_columns(
             "SELECT id, name, id_index, id_status, birth_date, sex, poor_flag "
             "FROM schools_student WHERE county_code = %s",
@@ -182,7 +183,7 @@ def pinyin_key(name: str | None) -> str:
     return "".join(lazy_pinyin(name or "")).lower()
 
 
-def exact_links(con: Any, inputs: Inputs | None = None) -> pa.Table:
+def exact_links(con: Any, persons: pa.Table, students: pa.Table) -> pa.Table:
     """Join on the ID blind index and keep only hits whose name or birth date agrees.
 
     A sibling's ID typed on a roll joins the wrong child; requiring the name (characters or
@@ -190,30 +191,49 @@ def exact_links(con: Any, inputs: Inputs | None = None) -> pa.Table:
     Agreement by characters or birth date is decided in DuckDB; only the few hits that agree
     on neither have their names converted to pinyin (distinct names only).
     """
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE exact_hits AS
-        SELECT p.person_id, s.student_id, p.name AS p_name, s.name AS s_name,
-               (p.name = s.name OR p.birth_date = s.birth_date) IS TRUE AS agrees
-        FROM p JOIN s ON s.id_index = p.id_index
-        WHERE s.id_status = 'valid'""")
-    doubtful = con.sql(
-        "SELECT person_id, student_id, p_name, s_name FROM exact_hits WHERE NOT agrees"
-    ).fetchall()
-    keys = {n: pinyin_key(n) for n in {h[2] for h in doubtful} | {h[3] for h in doubtful}}
-    by_sound = [(pid, sid) for pid, sid, pn, sn in doubtful if keys[pn] == keys[sn]]
-    links = con.sql("SELECT person_id, student_id FROM exact_hits WHERE agrees").to_arrow_table()
-    con.execute("DROP TABLE exact_hits")
+    # The join carries only the birth dates; the few hits whose birth dates differ have
+    # their names fetched afterwards and compared by characters, then by pinyin.
+    hits = con.sql("""
+        SELECT p.person_id, s.student_id, (p.birth_date = s.birth_date) IS TRUE AS agrees
+        FROM p JOIN s ON s.id_index = p.id_index""").to_arrow_table()
+    agrees = hits.column("agrees")
+    doubtful = hits.filter(pc.invert(agrees))
+    # Names of just those rows, picked out of the inputs by a vectorised membership test.
+    person_names = _names(persons, "person_id", doubtful.column("person_id"))
+    student_names = _names(students, "student_id", doubtful.column("student_id"))
+    pairs = list(
+        zip(
+            doubtful.column("person_id").to_pylist(),
+            doubtful.column("student_id").to_pylist(),
+            strict=True,
+        )
+    )
+    keys = {n: pinyin_key(n) for n in {*person_names.values(), *student_names.values()}}
+    by_name = [
+        (pid, sid)
+        for pid, sid in pairs
+        if person_names[pid] == student_names[sid]
+        or keys[person_names[pid]] == keys[student_names[sid]]
+    ]
     return pa.concat_tables(
         [
-            links,
+            hits.filter(agrees).select(["person_id", "student_id"]),
             pa.table(
                 {
-                    "person_id": pa.array([b[0] for b in by_sound], pa.int64()),
-                    "student_id": pa.array([b[1] for b in by_sound], pa.int64()),
+                    "person_id": pa.array([b[0] for b in by_name], pa.int64()),
+                    "student_id": pa.array([b[1] for b in by_name], pa.int64()),
                 }
             ),
         ]
     )
+
+
+def _names(table: pa.Table, key: str, wanted: Any) -> dict[int, str]:
+    """Return {id: name} for the rows of `table` whose `key` is among `wanted`."""
+    rows = table.filter(
+        pc.is_in(table.column(key), value_set=pa.array(wanted.to_pylist(), pa.int64()))
+    )
+    return dict(zip(rows.column(key).to_pylist(), rows.column("name").to_pylist(), strict=True))
 
 
 def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
@@ -312,7 +332,7 @@ def run_engine(
     con.register("s", inputs.students)
     con.register("e", inputs.enrolments)
     say("exact", 0, 3)
-    exact = exact_links(con)
+    exact = exact_links(con, inputs.persons, inputs.students)
     accepted = pa.table(
         {
             "person_id": pa.array([a for a, _ in sorted(inputs.accepted)], pa.int64()),
