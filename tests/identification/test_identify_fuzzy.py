@@ -19,6 +19,7 @@ from jingzhun.identification import fuzzy
 from jingzhun.identification.models import ChildStatus, Link, ReviewCandidate
 from jingzhun.identification.services import fuzzy_stage_factory, identification_run, review_decide
 from jingzhun.registry.models import Person
+from jingzhun.schools.models import Student
 
 pytestmark = pytest.mark.django_db
 
@@ -70,17 +71,24 @@ def test_homophone_links_automatically_above_a_lower_threshold(
     assert run.settings["auto_threshold"] == 0.98
 
 
-def test_siblings_id_is_never_linked_automatically(tmp_path: Path, model: dict[str, Any]) -> None:
+def test_siblings_id_links_the_child_the_name_and_birth_date_say(
+    tmp_path: Path, model: dict[str, Any]
+) -> None:
     rows = rolls_rows()
     rows[0] = roll(
         MING[0], HONG[1], MING[3], "2142010001", "小学", "3", roll_no="L201800000000000001"
     )
     build(tmp_path, rolls=rows)
     identify(model)
-    # the ID says Hong, the name and birth date say Ming: a person must look at it
-    assert not Link.objects.filter(person__name__in=[MING[0], HONG[0]]).exists()
-    candidate = ReviewCandidate.objects.get()
-    assert candidate.evidence["name"] is False and candidate.evidence["id_distance"] == 0
+    # the ID says Hong, the name and birth date say Ming: the row goes to Ming (linked, or
+    # proposed for review when the evidence is not strong enough), and never to Hong
+    row = Student.objects.get(name=MING[0], id_index=blind_index(HONG[1], purpose="id"))
+    linked = Link.objects.filter(person=ming(), student=row, method="fuzzy").exists()
+    proposed = ReviewCandidate.objects.filter(person=ming(), student=row).exists()
+    assert linked or proposed
+    hong = Person.objects.get(id_index=blind_index(HONG[1], purpose="id"))
+    assert not Link.objects.filter(person=hong).exists()
+    assert not ReviewCandidate.objects.filter(person=hong).exists()
 
 
 def test_rejected_candidate_is_not_proposed_again(

@@ -15,10 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pypinyin import lazy_pinyin
 
 from jingzhun.core.bulk import fetch_columns
 from jingzhun.core.importing import duck
+from jingzhun.identification.fuzzy import name_keys
 
 ACTIVE = ("enrolled", "suspended")
 
@@ -179,8 +179,9 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
 
 
 def pinyin_key(name: str | None) -> str:
-    """Return the toneless pinyin of a name, without spaces ('张小明' -> 'zhangxiaoming')."""
-    return "".join(lazy_pinyin(name or "")).lower()
+    """Return the toneless pinyin of a name ('张小明' -> 'zhangxiaoming'), read the same way
+    as the fuzzy stage reads it (character by character, surnames by their surname reading)."""
+    return name_keys(name or "")[0] or ""
 
 
 def exact_links(con: Any, persons: pa.Table, students: pa.Table) -> pa.Table:

@@ -527,7 +527,6 @@ def _duckdb(settings: FuzzySettings) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute(f"SET temp_directory = '{spill}'")
         if settings.threads:
             con.execute(f"SET threads = {int(settings.threads)}")
-        con.execute("SET preserve_insertion_order = false")
         yield con
     finally:
         con.close()
@@ -679,14 +678,19 @@ def _level_label_sql(model: dict[str, Any], name: str) -> str:
 
 
 def one_to_one(candidates: pa.Table) -> pa.Table:
-    """Keep each person and each student at most once, greedily by descending probability.
+    """Keep each person and each student at most once, greedily.
 
-    Ties are broken by the smaller person_id, then the smaller student_id.
+    Pairs whose names agree go first, then by descending probability: a roll row carrying a
+    sibling's ID (ID agrees, name does not) must not take the child before the pair whose name
+    and birth date agree. Ties are broken by the smaller person_id, then the smaller student_id.
     """
+    keys = [("match_probability", "descending")]
+    if "name_agrees" in candidates.column_names:
+        keys.insert(0, ("name_agrees", "descending"))
     order = pc.sort_indices(
         candidates,
         sort_keys=[
-            ("match_probability", "descending"),
+            *keys,
             ("person_id", "ascending"),
             ("student_id", "ascending"),
         ],
