@@ -86,3 +86,29 @@ def fetch_columns(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+def fetch_arrow(
+    sql: str, params: Sequence[Any], schema: pa.Schema, *, chunk: int = 100_000
+) -> pa.Table:
+    """Read a query into an Arrow table of the given schema, a chunk of rows at a time.
+
+    Dates arriving as text (SQLite) are parsed by Arrow, not row by row in Python.
+    """
+    batches: list[pa.RecordBatch] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            columns = list(zip(*rows, strict=True))
+            arrays = []
+            for field, values in zip(schema, columns, strict=True):
+                if pa.types.is_date(field.type) and any(isinstance(v, str) for v in values):
+                    arrays.append(pa.array(values, pa.string()).cast(pa.date32()))
+                elif pa.types.is_boolean(field.type):
+                    arrays.append(
+                        pa.array([None if v is None else bool(v) for v in values], field.type)
+                    )
+                else:
+                    arrays.append(pa.array(values, field.type))
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jingzhun.core.bulk import fetch_columns
+from jingzhun.core.bulk import fetch_arrow, fetch_columns
 from jingzhun.core.importing import duck
 from jingzhun.identification.fuzzy import name_keys
 
@@ -44,16 +44,6 @@ class Result:
     discrepancies: pa.Table
     counts: dict[str, int]
     model: dict[str, Any]
-
-
-def _table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
-    return pa.table(
-        {
-            n: pa.array(list(c), schema.field(n).type)
-            for n, c in zip(schema.names, columns, strict=True)
-        }
-    )
 
 
 PERSON_SCHEMA = pa.schema(
@@ -95,59 +85,36 @@ ENROLMENT_SCHEMA = pa.schema(
 )
 
 
-def _date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
     """Read the county's children, students and enrolments from the database."""
     oldest = dt.date(as_of.year - 23, as_of.month, min(as_of.day, 28))
-    persons = [
-        (pid, name, idx, _date(birth), sex, status, village)
-        for pid, name, idx, birth, sex, status, village in fetch_columns(
-            "SELECT p.id, p.name, p.id_index, p.birth_date, p.sex, h.status, a.code "
-            "FROM registry_person p JOIN registry_household h ON h.id = p.household_id "
-            "JOIN registry_area a ON a.id = h.village_id "
-            "WHERE a.code LIKE %s AND h.status <> 'removed' AND p.birth_date > %s",
-            [f"{county_code}%", oldest],
-        )
-    ]
-    students = [
-        # An ID that failed its checks joins nothing: its index is left out here.
-        (sid, name, idx if status == "valid" else None, _date(birth), sex, bool(poor))
-        for sid, name, idx, status, birth, sex, poor in fetch_columns(
-            "SELECT id, name, id_index, id_status, birth_date, sex, poor_flag "
-            "FROM schools_student WHERE county_code = %s",
-            [county_code],
-        )
-    ]
-    enrolments = [
-        (
-            eid,
-            sid,
-            school,
-            year,
-            stage,
-            grade,
-            bool(boarding),
-            status,
-            _date(sdate),
-            loc,
-            village,
-            town,
-        )
-        for eid, sid, school, year, stage, grade, boarding, status, sdate, loc, village, town in fetch_columns(
-            "SELECT e.id, e.student_id, e.school_id, e.school_year, e.stage, e.grade, e.boarding, "
-            "e.status, e.status_date, s.location, coalesce(v.code, ''), coalesce(t.code, '') "
-            "FROM schools_enrolment e JOIN schools_student st ON st.id = e.student_id "
-            "JOIN schools_school s ON s.id = e.school_id "
-            "LEFT JOIN registry_area v ON v.id = s.village_id "
-            "LEFT JOIN registry_area t ON t.id = s.township_id WHERE st.county_code = %s",
-            [county_code],
-        )
-    ]
+    # `county_code` may also be a province's prefix (two digits): a province-wide run.
+    code = f"{county_code}%"
+    persons = fetch_arrow(
+        "SELECT p.id, p.name, p.id_index, p.birth_date, p.sex, h.status, a.code "
+        "FROM registry_person p JOIN registry_household h ON h.id = p.household_id "
+        "JOIN registry_area a ON a.id = h.village_id "
+        "WHERE a.code LIKE %s AND h.status <> 'removed' AND p.birth_date > %s",
+        [code, oldest],
+        PERSON_SCHEMA,
+    )
+    # An ID that failed its checks joins nothing: its index is left out here.
+    students = fetch_arrow(
+        "SELECT id, name, CASE WHEN id_status = 'valid' THEN id_index END, birth_date, sex, "
+        "poor_flag FROM schools_student WHERE county_code LIKE %s",
+        [code],
+        STUDENT_SCHEMA,
+    )
+    enrolments = fetch_arrow(
+        "SELECT e.id, e.student_id, e.school_id, e.school_year, e.stage, e.grade, e.boarding, "
+        "e.status, e.status_date, s.location, coalesce(v.code, ''), coalesce(t.code, '') "
+        "FROM schools_enrolment e JOIN schools_student st ON st.id = e.student_id "
+        "JOIN schools_school s ON s.id = e.school_id "
+        "LEFT JOIN registry_area v ON v.id = s.village_id "
+        "LEFT JOIN registry_area t ON t.id = s.township_id WHERE st.county_code LIKE %s",
+        [code],
+        ENROLMENT_SCHEMA,
+    )
     decided = fetch_columns(
         "SELECT person_id, student_id, decision FROM identification_reviewcandidate "
         "WHERE decision <> 'pending'"
@@ -168,9 +135,9 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
         )
     }
     return Inputs(
-        persons=_table(persons, PERSON_SCHEMA),
-        students=_table(students, STUDENT_SCHEMA),
-        enrolments=_table(enrolments, ENROLMENT_SCHEMA),
+        persons=persons,
+        students=students,
+        enrolments=enrolments,
         accepted={(p, s) for p, s, d in decided if d == "accepted"},
         rejected={(p, s) for p, s, d in decided if d == "rejected"},
         home_teaching=home,

@@ -182,8 +182,8 @@ def _inputs(county_code: str, as_of: dt.date) -> dict[str, Any]:
     imports = dict(
         fetch_columns(
             "SELECT kind, max(id) FROM core_importbatch WHERE status = 'done' "
-            "AND (county_code = %s OR county_code = '') GROUP BY kind",
-            [county_code],
+            "AND (county_code LIKE %s OR county_code = '') GROUP BY kind",
+            [f"{county_code}%"],
         )
     )
     decided = fetch_columns(
@@ -280,8 +280,8 @@ def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
         (p, s): (pk, m)
         for pk, p, s, m in fetch_columns(
             "SELECT l.id, l.person_id, l.student_id, l.method FROM identification_link l "
-            "JOIN schools_student st ON st.id = l.student_id WHERE st.county_code = %s",
-            [run.county_code],
+            "JOIN schools_student st ON st.id = l.student_id WHERE st.county_code LIKE %s",
+            [f"{run.county_code}%"],
         )
     }
     stale = [pk for key, (pk, m) in have.items() if key not in wanted or wanted[key][0] != m]
