@@ -1194,8 +1194,12 @@ class _County:
                     s = str(id_cell)
                     pos = int(rng.random() * 17)
                     digit = str((int(s[pos]) + 1 + int(rng.random() * 9)) % 10)
-                    id_cell = s[:pos] + digit + s[pos + 1 :]
-                    applied.append("id_typo")
+                    typed = s[:pos] + digit + s[pos + 1 :]
+                    # An invalid ID ending in 000 reads as one Excel rounded (the import refuses
+                    # it, as it should); a clerk's typo must not look like that.
+                    if not typed.endswith("000"):
+                        id_cell = typed
+                        applied.append("id_typo")
                 if mess.missing_id and rng.random() < mess.missing_id:
                     id_cell = ""
                     applied = [a for a in applied if a not in ("sibling_id", "id_typo")]
