@@ -23,6 +23,7 @@ from jingzhun.core.importing import (
 )
 from jingzhun.core.models import ImportChange
 from jingzhun.core.sensitive import seal_array
+from jingzhun.registry.importers import SEX
 from jingzhun.schools.models import Enrolment, School
 
 ENROLMENT_KEY_SQL = (
@@ -94,7 +95,6 @@ STATUSES = {
     "dropped_out": "dropped_out",
     "graduated": "graduated",
 }
-SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 
 
 class SchoolImporter(Importer):
