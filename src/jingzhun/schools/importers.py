@@ -352,15 +352,18 @@ class RollsImporter(Importer):
                 }
             ),
         )
-        # A student belongs to the county of their school, or to the importing county when
-        # the school is outside any county (universities, city schools of migrant children).
+        # A student belongs to the county of their school; at a school outside any county
+        # (universities, city schools of migrant children) to the importing county, or, in a
+        # file that spans several counties, to the county their valid ID was issued in.
         st_cols = ["name", "id_index", "id_status", "sex", "birth_date", "poor_flag", "county_code"]
         students = con.sql(
             """
             SELECT f.roll_index AS _key, f.roll_number AS _roll, f.id_plain AS _id_plain, f.name,
                    f.id_status, coalesce(f.sex, '') AS sex, f.birth_date,
                    coalesce(f.poor_flag, false) AS poor_flag,
-                   coalesce(nullif(s.county, ''), $county) AS county_code
+                   coalesce(nullif(s.county, ''), nullif($county, ''),
+                            CASE WHEN f.id_status = 'valid' THEN substr(f.id_plain, 1, 6) END)
+                     AS county_code
             FROM f JOIN s ON s.code = f.school_code
             QUALIFY row_number() OVER (PARTITION BY f.roll_index ORDER BY f.school_year DESC, f._line DESC) = 1
             """,
@@ -463,6 +466,13 @@ class RollsImporter(Importer):
                 "SELECT DISTINCT substr(town, 1, 6) FROM f JOIN sc ON sc.code = f.school_code"
             ).fetchall()
         ]
+        if len(counties) > 1:
+            orphans = con.execute(
+                "SELECT count(*) FROM f LEFT JOIN sc ON sc.code = f.school_code "
+                "WHERE sc.code IS NULL AND f.id_status <> 'valid'"
+            ).fetchall()[0][0]
+            if orphans == 0:
+                return ""  # a province's file: every student's county is known row by row
         if len(counties) != 1:
             raise ImportFailure(
                 _("Cannot tell which county these rolls belong to; give the county.")
