@@ -549,6 +549,7 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
             counts = importer.apply(data, ctx)
             batch.rows_created, batch.rows_updated = counts.created, counts.updated
             batch.rows_unchanged = counts.unchanged
+            batch.warnings = len(report.warnings)  # the writing step may add some
             if report.warnings:
                 batch.report_path = write_report(batch, report)
             _finish(batch, ImportBatch.Status.DONE, "\n".join(counts.notes))

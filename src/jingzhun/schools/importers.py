@@ -369,6 +369,28 @@ class RollsImporter(Importer):
             """,
             params={"county": county},
         ).to_arrow_table()
+        for (line,) in con.sql(
+            """
+                SELECT f._line FROM f JOIN s ON s.code = f.school_code
+                WHERE nullif(s.county, '') IS NULL AND $county = ''
+                  AND f.id_status <> 'valid' ORDER BY 1""",
+            params={"county": county},
+        ).fetchall():
+            ctx.report.add(
+                line,
+                ctx.header("school_code"),
+                None,
+                _(
+                    "A school outside the county and no valid ID: this student's county is unknown "
+                    "(import the file with its county to set it)."
+                ),
+                warning=True,
+            )
+        students = students.set_column(
+            students.schema.get_field_index("county_code"),
+            "county_code",
+            pc.fill_null(students.column("county_code"), ""),
+        )
         sealed_id = seal_array(students.column("_id_plain"), prefix="id", purpose="id")
         sealed_roll = seal_array(
             students.column("_roll"), prefix="roll", purpose="roll", with_index=False
@@ -467,12 +489,7 @@ class RollsImporter(Importer):
             ).fetchall()
         ]
         if len(counties) > 1:
-            orphans = con.execute(
-                "SELECT count(*) FROM f LEFT JOIN sc ON sc.code = f.school_code "
-                "WHERE sc.code IS NULL AND f.id_status <> 'valid'"
-            ).fetchall()[0][0]
-            if orphans == 0:
-                return ""  # a province's file: every student's county is known row by row
+            return ""  # a province's file: each student's county is found row by row
         if len(counties) != 1:
             raise ImportFailure(
                 _("Cannot tell which county these rolls belong to; give the county.")
