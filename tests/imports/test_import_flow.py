@@ -7,10 +7,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 from tests.imports.helpers import (
+    AREAS_HEADER,
     CHILD1,
     REGISTRY_HEADER,
     ROLLS_HEADER,
+    SCHOOLS_HEADER,
     base_county,
+    make_id,
     registry_rows,
     rolls_rows,
     run_import,
@@ -164,3 +167,63 @@ def test_unknown_headers_need_mapping_then_kept_for_source(tmp_path: Path) -> No
     again = run_import("rolls", path, source="某某县教育局")
     assert again.status == "done", again.message
     assert Student.objects.count() == 3
+
+
+def test_a_file_spanning_two_counties_sets_each_students_county(tmp_path: Path) -> None:
+    # given a second county with a school, beside the first county's schools
+    base_county(tmp_path)
+    rows = [["420102", "另一县", "县", "", ""], ["420102001", "丙镇", "乡镇", "420102", ""]]
+    assert run_import("areas", write_csv(tmp_path / "a2.csv", AREAS_HEADER, rows)).status == "done"
+    school = [["2142020001", "丙镇小学", "小学", "420102001", "", "否", "县内"]]
+    assert (
+        run_import("schools", write_csv(tmp_path / "s2.csv", SCHOOLS_HEADER, school)).status
+        == "done"
+    )
+    other = make_id("420102", "20100101", "017")
+    rolls = rolls_rows() + [
+        [
+            "G" + other,
+            "赵六",
+            other,
+            "男",
+            "2010-01-01",
+            "2142020001",
+            "2018",
+            "小学",
+            "3",
+            "1班",
+            "钱老师",
+            "否",
+            "在读",
+            "",
+            "",
+            "否",
+        ],
+        [
+            "G" + other[:-1] + "9",
+            "孙七",
+            other[:-1] + "9",
+            "男",
+            "2010-01-01",
+            "1110000001",
+            "2018",
+            "大学",
+            "1",
+            "",
+            "",
+            "否",
+            "在读",
+            "",
+            "",
+            "否",
+        ],
+    ]
+    # when the province's rolls arrive as one file, with no county given
+    batch = run_import("rolls", write_csv(tmp_path / "province.csv", ROLLS_HEADER, rolls))
+    # then each student takes the county of their school, and a student at a school outside
+    # any county with no valid ID lands with a warning and no county
+    assert batch.status == "done", batch.message
+    counties = dict(Student.objects.values_list("name", "county_code"))
+    assert counties["赵六"] == "420102" and counties["张小明"] == "420101"
+    assert counties["孙七"] == ""
+    assert batch.warnings == 2  # 孙七's bad check digit, and the unknown county
