@@ -136,6 +136,8 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("JINGZHUN_CONN_MAX_AGE", 60)
 # Page cache of a connection doing a bulk import, in KiB (SQLite only).
 SQLITE_BULK_CACHE_KIB = env_int("JINGZHUN_SQLITE_BULK_CACHE_KIB", 1024 * 1024)
+# An import that has reported no progress for this long is taken as interrupted.
+IMPORT_STALE_SECONDS = env_int("JINGZHUN_IMPORT_STALE_SECONDS", 600)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

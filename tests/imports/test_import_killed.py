@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import connection
 from tests.imports.helpers import ROLLS_HEADER, base_county, make_id, write_csv
 
-from jingzhun.core.models import ImportBatch
+from jingzhun.core.importing import imports_sweep
+from jingzhun.core.models import AuditEvent, ImportBatch
 from jingzhun.schools.models import Enrolment, SchoolClass, Student
 
 pytestmark = pytest.mark.slow
@@ -104,3 +105,11 @@ def test_kill_during_write_leaves_database_unchanged(audit_flushable: Any, tmp_p
     batch = ImportBatch.objects.get(kind="rolls")
     assert batch.status == ImportBatch.Status.RUNNING  # never finished: no counts recorded
     assert batch.rows_created == 0
+    # and the sweep closes its record once it has been silent long enough
+    assert imports_sweep(stale_after=3600) == 0
+    assert imports_sweep(stale_after=0) == 1
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED and "interrupted" in batch.message
+    assert (
+        AuditEvent.objects.filter(action="import.interrupted", object_id=str(batch.pk)).count() == 1
+    )

@@ -33,7 +33,7 @@ from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import copy_arrow, fetch_columns, insert_rows, update_rows
 from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange
-from jingzhun.core.progress import Progress
+from jingzhun.core.progress import Progress, read_progress
 from jingzhun.core.tabular import TabularError, read_table
 
 SENSITIVE_KINDS = {"id", "bank"}
@@ -730,6 +730,45 @@ def sync_rows(
         }
     )
     return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now)
+
+
+def imports_sweep(*, stale_after: float | None = None) -> int:
+    """Mark imports that stopped reporting progress (a killed worker) as failed; return how many.
+
+    The write transaction of such an import was rolled back by the database, so only its
+    record is left to close.
+    """
+    limit = settings.IMPORT_STALE_SECONDS if stale_after is None else stale_after
+    closed = 0
+    for batch in ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING):
+        seen = read_progress(f"import-{batch.pk}").get("at")
+        last = float(seen) if seen else batch.created_at.timestamp()
+        if time.time() - last < limit:
+            continue
+        with transaction.atomic():
+            updated = ImportBatch.objects.filter(
+                pk=batch.pk, status=ImportBatch.Status.RUNNING
+            ).update(
+                status=ImportBatch.Status.FAILED,
+                finished_at=timezone.now(),
+                message=str(
+                    _(
+                        "The import was interrupted (no progress for %(s)d s); nothing was "
+                        "imported. Import the file again."
+                    )
+                    % {"s": int(limit)}
+                ),
+            )
+            if updated:
+                audit_record(
+                    actor=None,
+                    actor_name="system",
+                    action="import.interrupted",
+                    target=batch,
+                    data={"stale_seconds": int(time.time() - last)},
+                )
+                closed += 1
+    return closed
 
 
 def write_template(kind: str, path: Path, *, english: bool = False) -> Path:

@@ -19,7 +19,13 @@ from django.views.decorators.http import require_http_methods
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
-from jingzhun.core.importing import import_create, importer_for, mapping_save, write_template
+from jingzhun.core.importing import (
+    import_create,
+    importer_for,
+    imports_sweep,
+    mapping_save,
+    write_template,
+)
 from jingzhun.core.models import ImportBatch, ImportChange
 from jingzhun.core.progress import read_progress
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
@@ -78,6 +84,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         )
         import_file.enqueue(batch.pk)
         return redirect("imports:detail", pk=batch.pk)
+    imports_sweep()  # close imports whose worker died, so none shows "running" forever
     batches = scope_queryset(ImportBatch.objects.all(), request.user)[:50]
     return _page(
         request,
