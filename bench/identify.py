@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from stdnum.cn import ric
 
 
 def province_tables(
@@ -228,8 +229,7 @@ def part_province(source: Path, county_rows: int = 1_000_000) -> None:
 
 
 def _valid_id(pid: str) -> bool:
-    total = sum(int(c) * pow(2, 17 - i, 11) for i, c in enumerate(pid[:17]))
-    return "10X98765432"[total % 11] == pid[17]
+    return bool(ric.calc_check_digit(pid) == pid[17])  # stdnum ignores the last character
 
 
 def _province_code() -> str:

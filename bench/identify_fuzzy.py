@@ -32,17 +32,17 @@ from pathlib import Path
 from statistics import median
 
 import pyarrow as pa
+from stdnum.cn import ric
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from jingzhun.demo import names  # noqa: E402
 from jingzhun.identification import fuzzy  # noqa: E402
 
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
 
 def check_char(body: str) -> str:
-    return "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
+    """Return the check character of a 17-digit body (stdnum ignores the last character)."""
+    return str(ric.calc_check_digit(body + "0"))
 
 
 def _rss_now_and_peak() -> tuple[int, int]:
