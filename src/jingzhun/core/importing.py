@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
-from jingzhun.core.bulk import copy_arrow, fetch_columns, insert_rows, update_rows
+from jingzhun.core.bulk import copy_arrow, fetch_arrow, fetch_columns, insert_rows, update_rows
 from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange
 from jingzhun.core.progress import Progress, read_progress
 from jingzhun.core.tabular import TabularError, read_table
@@ -644,13 +644,10 @@ def sync_rows(
     sensitive = sensitive or {}
     qn = connection.ops.quote_name
     key_type = rows.schema.field("_key").type
-    stored = fetch_columns(f"SELECT {key_sql}, id, row_hash FROM {qn(table)}")
-    existing = pa.table(
-        {
-            "_key": pa.array([r[0] for r in stored], key_type),
-            "_id": pa.array([r[1] for r in stored], pa.int64()),
-            "_old_hash": pa.array([r[2] for r in stored], pa.string()),
-        }
+    existing = fetch_arrow(
+        f"SELECT {key_sql}, id, row_hash FROM {qn(table)}",
+        [],
+        pa.schema([("_key", key_type), ("_id", pa.int64()), ("_old_hash", pa.string())]),
     )
     con = duck()
     con.register("v", rows)
@@ -722,12 +719,10 @@ def sync_rows(
         ImportChange.objects.bulk_create(records, batch_size=2000)
         update_rows(table, columns, [(*row[2:], row[0]) for row in changed])
     con.close()
-    now = fetch_columns(f"SELECT {key_sql}, id FROM {qn(table)}")
-    ids_now = pa.table(
-        {
-            "_key": pa.array([r[0] for r in now], key_type),
-            "id": pa.array([r[1] for r in now], pa.int64()),
-        }
+    ids_now = fetch_arrow(
+        f"SELECT {key_sql}, id FROM {qn(table)}",
+        [],
+        pa.schema([("_key", key_type), ("id", pa.int64())]),
     )
     return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now)
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from jingzhun.core import crypto
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
-from jingzhun.core.bulk import fetch_columns, insert_rows
+from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows
 from jingzhun.core.importing import duck
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.identification import fuzzy as splink_stage
@@ -321,23 +321,21 @@ def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
     insert_rows("identification_childstatus", ["run_id", *columns], rows)
 
     if run.previous_id is not None:
-        prev = fetch_columns(
+        prev = fetch_arrow(
             "SELECT person_id, category, household_status, school_id, enrolment_status "
             "FROM identification_childstatus WHERE run_id = %s",
             [run.previous_id],
-        )
-        con.register(
-            "prev",
-            pa.table(
-                {
-                    "person_id": pa.array([r[0] for r in prev], pa.int64()),
-                    "category": pa.array([r[1] for r in prev], pa.string()),
-                    "household_status": pa.array([r[2] for r in prev], pa.string()),
-                    "school_id": pa.array([r[3] for r in prev], pa.int64()),
-                    "enrolment_status": pa.array([r[4] for r in prev], pa.string()),
-                }
+            pa.schema(
+                [
+                    ("person_id", pa.int64()),
+                    ("category", pa.string()),
+                    ("household_status", pa.string()),
+                    ("school_id", pa.int64()),
+                    ("enrolment_status", pa.string()),
+                ]
             ),
         )
+        con.register("prev", prev)
         changes = con.sql(f"""
             WITH j AS (SELECT n.*, p.category AS p_category, p.household_status AS p_household,
                               p.school_id AS p_school, p.enrolment_status AS p_status
