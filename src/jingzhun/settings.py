@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "jingzhun.registry",
     "jingzhun.schools",
     "jingzhun.identification",
+    "jingzhun.funds",
+    "jingzhun.aid",
     "jingzhun.demo",
 ]
 
@@ -214,3 +216,12 @@ NINJA_PAGINATION_PER_PAGE = 50
 IDENTIFICATION_AUTO_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_AUTO_THRESHOLD", "0.99"))
 IDENTIFICATION_REVIEW_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_REVIEW_THRESHOLD", "0.5"))
 IDENTIFICATION_FUZZY = env_bool("JINGZHUN_IDENT_FUZZY", True)
+
+# Working days: public holidays and make-up working days beyond the shipped calendar.
+HOLIDAYS = env_list("JINGZHUN_HOLIDAYS")
+MAKEUP_WORKDAYS = env_list("JINGZHUN_MAKEUP_WORKDAYS")
+
+# Aid: the shortest public notice, in working days (II.1: at least 5).
+AID_NOTICE_WORKING_DAYS = max(5, env_int("JINGZHUN_AID_NOTICE_WORKING_DAYS", 5))
+# Phone number printed on notice sheets for objections ('' prints none).
+AID_OBJECTION_PHONE = env_str("JINGZHUN_AID_OBJECTION_PHONE", "")

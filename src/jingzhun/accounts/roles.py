@@ -30,13 +30,25 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
 }
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.COUNTY_ADMIN: frozenset(P.ALL),
+    # Only the aid centre approves aid and pays (II.1); the administrator runs the system.
+    Role.COUNTY_ADMIN: frozenset(P.ALL) - {P.AID_MANAGE, P.PAY},
     Role.AID_OFFICER: frozenset(
-        {P.VIEW, P.VIEW_FULL_ID, P.EXPORT_SENSITIVE, P.IMPORT_DATA, P.EDIT_REGISTRY, P.EDIT_SCHOOLS}
+        {
+            P.VIEW,
+            P.VIEW_FULL_ID,
+            P.EXPORT_SENSITIVE,
+            P.IMPORT_DATA,
+            P.EDIT_REGISTRY,
+            P.EDIT_SCHOOLS,
+            P.AID_MANAGE,
+            P.PAY,
+        }
     ),
     Role.BUREAU_LEADER: frozenset({P.VIEW}),
     Role.TOWNSHIP_OFFICER: frozenset({P.VIEW, P.VIEW_FULL_ID}),
-    Role.PRINCIPAL: frozenset({P.VIEW, P.EDIT_SCHOOLS}),
-    Role.CLASS_TEACHER: frozenset({P.VIEW}),
+    Role.PRINCIPAL: frozenset(
+        {P.VIEW, P.EDIT_SCHOOLS, P.AID_CLASS_REVIEW, P.AID_SCHOOL_REVIEW}
+    ),
+    Role.CLASS_TEACHER: frozenset({P.VIEW, P.AID_CLASS_REVIEW}),
     Role.INSPECTOR: frozenset({P.VIEW, P.VIEW_AUDIT}),
 }

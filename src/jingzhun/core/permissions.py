@@ -10,6 +10,10 @@ EDIT_REGISTRY = "edit_registry"
 EDIT_SCHOOLS = "edit_schools"
 MANAGE_USERS = "manage_users"
 VIEW_AUDIT = "view_audit"
+AID_CLASS_REVIEW = "aid_class_review"  # check a class's aid list
+AID_SCHOOL_REVIEW = "aid_school_review"  # confirm or exclude, post the school's notice
+AID_MANAGE = "aid_manage"  # rule books, computing aid, approving notices, loans (aid centre)
+PAY = "pay"  # payment batches, bank files, reconciliation (aid centre only)
 
 ALL = [
     VIEW,
@@ -20,4 +24,8 @@ ALL = [
     EDIT_SCHOOLS,
     MANAGE_USERS,
     VIEW_AUDIT,
+    AID_CLASS_REVIEW,
+    AID_SCHOOL_REVIEW,
+    AID_MANAGE,
+    PAY,
 ]

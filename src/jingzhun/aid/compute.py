@@ -1,0 +1,399 @@
+"""Computing a semester's entitlements for a county, set-wise.
+
+Profiles come from the identification links (registry person <-> roll student), the
+student's enrolment for the school year, the school's location and the household's
+status. The bulk evaluator gives the lines; they are compared with the stored
+entitlements in DuckDB, and only the differences are written: new entitlements,
+changed ones (with an Adjustment), and withdrawn ones (with an Adjustment).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from jingzhun.aid.bulk import MONEY, evaluate_bulk
+from jingzhun.aid.rulebook import ENTITLED_KINDS, RuleBook, semester_first_day, semester_last_day
+from jingzhun.core.bulk import copy_arrow, fetch_arrow, insert_rows, update_rows
+from jingzhun.core.importing import duck
+
+PROFILE_SQL = """
+SELECT s.id, l.person_id, e.id, e.school_id, e.school_class_id, e.stage, e.grade, e.boarding,
+       sc.location, h.status, h.exit_year, e.enrolled_on,
+       CASE WHEN e.status IN ('enrolled', 'suspended') THEN NULL
+            ELSE COALESCE(e.status_date, %s) END,
+       v.code
+FROM identification_link l
+JOIN schools_student s ON s.id = l.student_id
+JOIN schools_enrolment e ON e.student_id = s.id AND e.school_year = %s
+JOIN schools_school sc ON sc.id = e.school_id
+JOIN registry_person p ON p.id = l.person_id
+JOIN registry_household h ON h.id = p.household_id
+JOIN registry_area v ON v.id = h.village_id
+WHERE v.code LIKE %s
+"""
+
+RAW_SCHEMA = pa.schema(
+    [
+        ("student_id", pa.int64()),
+        ("person_id", pa.int64()),
+        ("enrolment_id", pa.int64()),
+        ("school_id", pa.int64()),
+        ("school_class_id", pa.int64()),
+        ("stage", pa.string()),
+        ("grade", pa.int16()),
+        ("boarding", pa.bool_()),
+        ("location", pa.string()),
+        ("household_status", pa.string()),
+        ("exit_year", pa.int16()),
+        ("enrolled_on", pa.date32()),
+        ("left_on", pa.date32()),
+        ("village_code", pa.string()),
+    ]
+)
+
+EXISTING_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("student_id", pa.int64()),
+        ("programme", pa.string()),
+        ("amount", MONEY),
+        ("rule_id", pa.string()),
+        ("review", pa.string()),
+    ]
+)
+
+
+def load_raw(county_code: str, school_year: int) -> pa.Table:
+    """Return every enrolment of the school year of every identified student of the county."""
+    year_start = semester_first_day(school_year, "autumn")
+    return fetch_arrow(PROFILE_SQL, [year_start, school_year, f"{county_code}%"], RAW_SCHEMA)
+
+
+def load_profiles(county_code: str, school_year: int, semester: str) -> pa.Table:
+    """Return one profile per identified student whose enrolment covers the semester.
+
+    An inactive enrolment without a status date counts as left before the year began. A
+    student with two enrolments in the semester (a transfer) is taken at the later one.
+    """
+    first = semester_first_day(school_year, semester)
+    last = semester_last_day(school_year, semester)
+    raw = load_raw(county_code, school_year)
+    con = duck()
+    try:
+        con.register("raw", raw)
+        return con.sql(
+            """
+            SELECT * FROM raw
+            WHERE (enrolled_on IS NULL OR enrolled_on <= $last)
+              AND (left_on IS NULL OR left_on > $first)
+            QUALIFY row_number() OVER (
+                PARTITION BY student_id ORDER BY enrolled_on DESC NULLS LAST, enrolment_id DESC
+            ) = 1
+            ORDER BY student_id
+            """,
+            params={"first": first, "last": last},
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+@dataclass
+class Changes:
+    """What a computation found, before it is written."""
+
+    inserts: pa.Table
+    updates: pa.Table  # changed or restored: id, new values, old amount/rule, kind
+    withdrawals: pa.Table  # id, old amount, old rule
+    unchanged: int
+    lines: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.inserts.num_rows or self.updates.num_rows or self.withdrawals.num_rows)
+
+
+def compute_changes(
+    book: RuleBook,
+    *,
+    county_code: str,
+    semester: str,
+    progress: Callable[..., None] | None = None,
+) -> Changes:
+    """Evaluate every profile and compare with the stored entitlements of the semester."""
+    say = progress or (lambda *a, **k: None)
+    say(_("Reading profiles"), force=True)
+    profiles = load_profiles(county_code, book.school_year, semester)
+    say(_("Evaluating the rule book"), 0, profiles.num_rows, force=True)
+    lines = evaluate_bulk(book, profiles, semester)
+    existing = fetch_arrow(
+        "SELECT id, student_id, programme, amount, rule_id, review FROM aid_entitlement "
+        "WHERE school_year = %s AND semester = %s AND village_code LIKE %s",
+        [book.school_year, semester, f"{county_code}%"],
+        EXISTING_SCHEMA,
+    )
+    once_taken = fetch_arrow(
+        "SELECT student_id, programme FROM aid_entitlement WHERE review <> 'withdrawn' "
+        "AND NOT (school_year = %s AND semester = %s) AND village_code LIKE %s "
+        "AND programme IN (" + ",".join(["%s"] * max(1, len(_once(book)))) + ")",
+        [book.school_year, semester, f"{county_code}%", *(_once(book) or ["-"])],
+        pa.schema([("student_id", pa.int64()), ("programme", pa.string())]),
+    )
+    say(_("Comparing with stored entitlements"), profiles.num_rows, profiles.num_rows, force=True)
+    con = duck()
+    try:
+        con.register("lines_all", lines)
+        con.register("existing", existing)
+        con.register("once_taken", once_taken)
+        kinds = ", ".join(f"'{k}'" for k in ENTITLED_KINDS)
+        con.execute(
+            f"""
+            CREATE TEMP TABLE new AS
+            SELECT l.student_id, l.person_id, l.school_id, l.school_class_id, l.village_code,
+                   l.stage, l.programme, l.kind, l.amount, l.rule_id, l.clause,
+                   to_json(struct_pack(
+                       stage := l.stage, grade := l.grade, boarding := l.boarding,
+                       location := l.location, household_status := l.household_status,
+                       exit_year := l.exit_year, enrolled_on := CAST(l.enrolled_on AS VARCHAR),
+                       left_on := CAST(l.left_on AS VARCHAR), unit := l.unit
+                   ))::VARCHAR AS inputs
+            FROM lines_all l
+            ANTI JOIN once_taken o ON o.student_id = l.student_id AND o.programme = l.programme
+            WHERE l.kind IN ({kinds})
+            """
+        )
+        inserts = con.sql(
+            "SELECT n.* FROM new n ANTI JOIN existing e "
+            "ON e.student_id = n.student_id AND e.programme = n.programme ORDER BY 1, programme"
+        ).to_arrow_table()
+        updates = con.sql(
+            """
+            SELECT e.id, n.*, e.amount AS old_amount, e.rule_id AS old_rule_id, e.review AS old_review,
+                   CASE WHEN e.review = 'withdrawn' THEN 'restored' ELSE 'changed' END AS change
+            FROM new n JOIN existing e
+              ON e.student_id = n.student_id AND e.programme = n.programme
+            WHERE e.review = 'withdrawn' OR e.amount <> n.amount OR e.rule_id <> n.rule_id
+            ORDER BY e.id
+            """
+        ).to_arrow_table()
+        withdrawals = con.sql(
+            """
+            SELECT e.id, e.amount AS old_amount, e.rule_id AS old_rule_id FROM existing e
+            ANTI JOIN new n ON e.student_id = n.student_id AND e.programme = n.programme
+            WHERE e.review <> 'withdrawn' ORDER BY e.id
+            """
+        ).to_arrow_table()
+        total_new = con.execute("SELECT count(*) FROM new").fetchone()
+    finally:
+        con.close()
+    lines_new = int(total_new[0]) if total_new else 0
+    unchanged = lines_new - inserts.num_rows - updates.num_rows
+    return Changes(
+        inserts=inserts,
+        updates=updates,
+        withdrawals=withdrawals,
+        unchanged=unchanged,
+        lines=lines.num_rows,
+        counts={
+            "profiles": profiles.num_rows,
+            "lines": lines.num_rows,
+            "entitlements": lines_new,
+            "inserted": inserts.num_rows,
+            "changed": updates.num_rows,
+            "withdrawn": withdrawals.num_rows,
+            "unchanged": unchanged,
+        },
+    )
+
+
+def _once(book: RuleBook) -> list[str]:
+    return sorted({r.programme for r in book.rules if r.unit == "once"})
+
+
+ENTITLEMENT_COLUMNS = [
+    "student_id",
+    "person_id",
+    "school_id",
+    "school_class_id",
+    "village_code",
+    "stage",
+    "programme",
+    "kind",
+    "amount",
+    "rule_id",
+    "clause",
+    "inputs",
+    "school_year",
+    "semester",
+    "rule_book_id",
+    "computation_id",
+    "review",
+    "review_reason",
+]
+
+
+def write_changes(
+    changes: Changes,
+    *,
+    school_year: int,
+    semester: str,
+    rule_book_id: int,
+    computation_id: int,
+    progress: Callable[..., None] | None = None,
+) -> None:
+    """Write the differences: insert new entitlements, update changed ones, withdraw the rest.
+
+    Every change to a stored entitlement also writes an Adjustment with the old and new amount.
+    Must run inside the caller's transaction.
+    """
+    say = progress or (lambda *a, **k: None)
+    n = changes.inserts.num_rows
+    if n:
+        table = changes.inserts.select(
+            [c for c in ENTITLEMENT_COLUMNS if c in changes.inserts.column_names]
+        )
+        table = (
+            table.append_column("school_year", pa.array([school_year] * n, pa.int16()))
+            .append_column("semester", pa.array([semester] * n, pa.string()))
+            .append_column("rule_book_id", pa.array([rule_book_id] * n, pa.int64()))
+            .append_column("computation_id", pa.array([computation_id] * n, pa.int64()))
+            .append_column("review", pa.array(["pending"] * n, pa.string()))
+            .append_column("review_reason", pa.array([""] * n, pa.string()))
+        )
+
+        def report(done: int) -> None:
+            say(_("Writing entitlements"), done, n)
+
+        if connection.vendor == "postgresql":
+            copy_arrow("aid_entitlement", ENTITLEMENT_COLUMNS, table, progress=report)
+        else:
+            insert_rows(
+                "aid_entitlement",
+                ENTITLEMENT_COLUMNS,
+                list(zip(*(table.column(c).to_pylist() for c in ENTITLEMENT_COLUMNS), strict=True)),
+                progress=report,
+            )
+    adjustments: list[tuple[Any, ...]] = []
+    if changes.updates.num_rows:
+        rows = changes.updates.to_pylist()
+        update_rows(
+            "aid_entitlement",
+            [
+                "amount",
+                "rule_id",
+                "clause",
+                "inputs",
+                "rule_book_id",
+                "computation_id",
+                "review",
+                "school_id",
+                "school_class_id",
+                "village_code",
+                "stage",
+                "person_id",
+            ],
+            [
+                (
+                    r["amount"],
+                    r["rule_id"],
+                    r["clause"],
+                    r["inputs"],
+                    rule_book_id,
+                    computation_id,
+                    "pending" if r["change"] == "restored" else _keep_review(r),
+                    r["school_id"],
+                    r["school_class_id"],
+                    r["village_code"],
+                    r["stage"],
+                    r["person_id"],
+                    r["id"],
+                )
+                for r in rows
+            ],
+        )
+        adjustments += [
+            (
+                r["id"],
+                computation_id,
+                r["change"],
+                r["old_amount"] if r["change"] != "restored" else Decimal("0.00"),
+                r["amount"],
+                r["old_rule_id"],
+                r["rule_id"],
+                r["school_id"],
+                r["school_class_id"],
+                r["village_code"],
+            )
+            for r in rows
+        ]
+    if changes.withdrawals.num_rows:
+        ids = changes.withdrawals.column("id").to_pylist()
+        update_rows(
+            "aid_entitlement",
+            ["review", "computation_id"],
+            [("withdrawn", computation_id, i) for i in ids],
+        )
+        info = _entitlement_places(ids)
+        adjustments += [
+            (i, computation_id, "withdrawn", old, Decimal("0.00"), rule, "", *info[i])
+            for i, old, rule in zip(
+                ids,
+                changes.withdrawals.column("old_amount").to_pylist(),
+                changes.withdrawals.column("old_rule_id").to_pylist(),
+                strict=True,
+            )
+        ]
+    insert_rows(
+        "aid_adjustment",
+        [
+            "entitlement_id",
+            "computation_id",
+            "kind",
+            "old_amount",
+            "new_amount",
+            "old_rule_id",
+            "new_rule_id",
+            "school_id",
+            "school_class_id",
+            "village_code",
+        ],
+        adjustments,
+    )
+
+
+def _keep_review(row: dict[str, Any]) -> str:
+    """Return the review state of a changed entitlement.
+
+    An exclusion stands, and so does a county approval (the adjustment is listed for the aid
+    centre, and anything already paid is settled by a reversing entry, never in place);
+    anything earlier goes back to class review, since the notice showed the old amount.
+    """
+    return row["old_review"] if row["old_review"] in ("approved", "excluded") else "pending"
+
+
+def _entitlement_places(ids: list[int]) -> dict[int, tuple[Any, Any, str]]:
+    out: dict[int, tuple[Any, Any, str]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join(["%s"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, school_id, school_class_id, village_code FROM aid_entitlement "
+                f"WHERE id IN ({marks})",
+                chunk,
+            )
+            for pk, school, klass, village in cursor.fetchall():
+                out[pk] = (school, klass, village)
+    return out
+
+
+def inputs_text(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)

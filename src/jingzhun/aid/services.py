@@ -1,0 +1,651 @@
+"""Writes of student aid: rule books, computing entitlements, review, notice, approval, payment.
+
+Every state change is a guarded update (`UPDATE ... WHERE review = ...`) made by a
+service that checks the actor's capability and jurisdiction and writes an audit
+event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jingzhun.aid import compute
+from jingzhun.aid.evaluate import Profile
+from jingzhun.aid.models import (
+    Adjustment,
+    AidComputation,
+    AidNotice,
+    Entitlement,
+    Loan,
+    NoticeObjection,
+    RuleBookVersion,
+)
+from jingzhun.aid.rulebook import RuleBook, RuleBookError, load_rulebook, shipped_source
+from jingzhun.core import permissions as P
+from jingzhun.core.audit import audit_record
+from jingzhun.core.money import to_yuan
+from jingzhun.core.scoping import get_object_for_user, scope_queryset
+from jingzhun.core.workdays import add_working_days
+from jingzhun.funds import services as funds
+from jingzhun.funds.models import Payment, PaymentBatch
+from jingzhun.identification.models import IdentificationRun
+from jingzhun.registry.models import Household
+from jingzhun.schools.models import School, SchoolClass, Student
+
+SOURCE = "aid.entitlement:"
+
+
+def _require(actor: Any, capability: str, *, level: str | None = None) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.can(capability):
+        raise PermissionDenied
+    if level is not None and actor.scope.level != level:
+        raise PermissionDenied
+
+
+# --- rule books -----------------------------------------------------------------------------
+
+
+def rulebook_latest(county_code: str, school_year: int) -> RuleBookVersion | None:
+    """Return the newest version of a county's rule book for a school year."""
+    return (
+        RuleBookVersion.objects.filter(county_code=county_code, school_year=school_year)
+        .order_by("-version")
+        .first()
+    )
+
+
+def book_of(version: RuleBookVersion) -> RuleBook:
+    """Return the checked rule book of a stored version."""
+    book = load_rulebook(version.source, source=f"{version.school_year} v{version.version}")
+    book.version = version.version
+    return book
+
+
+def _save_version(
+    *, actor: Any, county_code: str, school_year: int, source: str, reason: str
+) -> RuleBookVersion:
+    book = load_rulebook(source, source=f"{school_year}")  # RuleBookError names the lines
+    if book.school_year != school_year:
+        raise RuleBookError(
+            [(str(school_year), 1, _("the rule book is for %(y)s") % {"y": book.school_year})]
+        )
+    last = rulebook_latest(county_code, school_year)
+    if last is not None and last.source == source:
+        raise ValidationError(_("The rule book is unchanged; no new version was made."))
+    number = (
+        RuleBookVersion.objects.filter(county_code=county_code, school_year=school_year).aggregate(
+            m=Max("version")
+        )["m"]
+        or 0
+    ) + 1
+    version = RuleBookVersion(
+        county_code=county_code,
+        school_year=school_year,
+        version=number,
+        source=source,
+        reason=reason[:300],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    version.full_clean()
+    version.save()
+    audit_record(
+        actor=actor,
+        action="aid.rulebook_version",
+        target=version,
+        actor_name="" if getattr(actor, "is_authenticated", False) else "cli",
+        data={"school_year": school_year, "version": number, "reason": reason[:300]},
+    )
+    return version
+
+
+@transaction.atomic
+def rulebook_save(*, actor: Any, school_year: int, source: str, reason: str) -> RuleBookVersion:
+    """Store an edited rule book as a new version, with who and why; it is checked first."""
+    _require(actor, P.AID_MANAGE, level="county")
+    if not reason.strip():
+        raise ValidationError(_("Say why the rule book changes."))
+    return _save_version(
+        actor=actor,
+        county_code=actor.scope.county_code,
+        school_year=school_year,
+        source=source,
+        reason=reason,
+    )
+
+
+def _shift_year(source: str, from_year: int) -> str:
+    """Return a rule book's text moved one school year on (dates and the school_year key)."""
+
+    def bump(match: re.Match[str]) -> str:
+        year = int(match.group(1))
+        return f"{year + 1}-{match.group(2)}"
+
+    text = re.sub(r"\b(\d{4})-(\d{2}-\d{2})\b", bump, source)
+    return re.sub(
+        rf"^school_year:\s*{from_year}\b", f"school_year: {from_year + 1}", text, flags=re.M
+    )
+
+
+@transaction.atomic
+def rulebook_install(*, actor: Any, county_code: str, school_year: int) -> RuleBookVersion:
+    """Return the county's rule book for a year, creating version 1 if there is none.
+
+    Version 1 is the book shipped for that year, else a copy of the previous year's latest
+    version moved one year on (amounts unchanged, to be edited).
+    """
+    if actor is not None:
+        _require(actor, P.AID_MANAGE, level="county")
+    existing = rulebook_latest(county_code, school_year)
+    if existing is not None:
+        return existing
+    try:
+        source, reason = shipped_source(school_year), _("as shipped for this school year")
+    except KeyError:
+        previous = rulebook_latest(county_code, school_year - 1)
+        if previous is None:
+            try:
+                previous_source = shipped_source(school_year - 1)
+            except KeyError:
+                raise ValidationError(
+                    _("There is no rule book for %(y)s or the year before.") % {"y": school_year}
+                ) from None
+            label = f"{school_year - 1}"
+        else:
+            previous_source, label = previous.source, f"{school_year - 1} v{previous.version}"
+        source = _shift_year(previous_source, school_year - 1)
+        reason = _("copied from %(book)s") % {"book": label}
+    return _save_version(
+        actor=actor, county_code=county_code, school_year=school_year, source=source, reason=reason
+    )
+
+
+# --- computing ------------------------------------------------------------------------------
+
+
+@dataclass
+class ComputeResult:
+    computation: AidComputation | None
+    counts: dict[str, int]
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+
+def aid_compute(
+    *,
+    actor: Any,
+    county_code: str,
+    school_year: int,
+    semester: str,
+    progress: Callable[..., None] | None = None,
+) -> ComputeResult:
+    """Compute every entitlement of a semester and store the differences.
+
+    A rerun with nothing changed writes nothing (and keeps no computation record); after a
+    data or rule change only the differences are written, each with an Adjustment.
+    """
+    if actor is not None:
+        _require(actor, P.AID_MANAGE, level="county")
+        if actor.scope.county_code != county_code:
+            raise PermissionDenied
+    if semester not in ("autumn", "spring"):
+        raise ValidationError(_("The semester is autumn or spring."))
+    with transaction.atomic():
+        version = rulebook_install(actor=None, county_code=county_code, school_year=school_year)
+        book = book_of(version)
+        changes = compute.compute_changes(
+            book, county_code=county_code, semester=semester, progress=progress
+        )
+        if changes.empty:
+            audit_record(
+                actor=actor,
+                action="aid.compute",
+                object_type="aid.aidcomputation",
+                actor_name="" if actor else "cli",
+                data={"school_year": school_year, "semester": semester, "counts": changes.counts},
+            )
+            return ComputeResult(None, changes.counts)
+        run = (
+            IdentificationRun.objects.filter(county_code=county_code, status="done")
+            .order_by("-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        computation = AidComputation.objects.create(
+            county_code=county_code,
+            school_year=school_year,
+            semester=semester,
+            rule_book=version,
+            identification_run_id=run,
+            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        compute.write_changes(
+            changes,
+            school_year=school_year,
+            semester=semester,
+            rule_book_id=version.pk,
+            computation_id=computation.pk,
+            progress=progress,
+        )
+        computation.status = AidComputation.Status.DONE
+        computation.counts = changes.counts
+        computation.finished_at = timezone.now()
+        computation.save(update_fields=["status", "counts", "finished_at"])
+        audit_record(
+            actor=actor,
+            action="aid.compute",
+            target=computation,
+            actor_name="" if actor else "cli",
+            data={"school_year": school_year, "semester": semester, "counts": changes.counts},
+        )
+    adjustments = list(
+        Adjustment.objects.filter(computation=computation).select_related("entitlement")[:1000]
+    )
+    return ComputeResult(computation, changes.counts, adjustments)
+
+
+def profile_of(entitlement: Entitlement) -> Profile:
+    """Return the profile an entitlement was computed from."""
+    data = dict(entitlement.inputs)
+    data.pop("unit", None)
+    return Profile.from_dict(data)
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+def _period(school_year: int, semester: str) -> None:
+    if semester not in ("autumn", "spring"):
+        raise ValidationError(_("The semester is autumn or spring."))
+
+
+def _move(queryset: QuerySet[Entitlement], *, frm: Iterable[str], to: str, **fields: Any) -> int:
+    return queryset.filter(review__in=list(frm)).update(review=to, **fields)
+
+
+@transaction.atomic
+def entitlement_class_check(
+    *, actor: Any, school_class_id: int, school_year: int, semester: str
+) -> int:
+    """Mark a class's pending entitlements as checked by the class; return how many."""
+    _require(actor, P.AID_CLASS_REVIEW)
+    _period(school_year, semester)
+    school_class = get_object_for_user(SchoolClass.objects.all(), actor, pk=school_class_id)
+    rows = scope_queryset(Entitlement.objects.all(), actor).filter(
+        school_class=school_class, school_year=school_year, semester=semester
+    )
+    count = _move(
+        rows,
+        frm=[Entitlement.Review.PENDING],
+        to=Entitlement.Review.CLASS_CHECKED,
+        reviewed_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="aid.class_check",
+        target=school_class,
+        data={"school_year": school_year, "semester": semester, "count": count},
+    )
+    return count
+
+
+@transaction.atomic
+def entitlement_school_review(
+    *,
+    actor: Any,
+    school_id: int,
+    school_year: int,
+    semester: str,
+    exclude: dict[int, str] | None = None,
+) -> dict[str, int]:
+    """Confirm the school's class-checked entitlements, excluding some students with a reason.
+
+    `exclude` maps student id to the reason; every entitlement of an excluded student in the
+    semester is excluded. A missing reason is refused and nothing changes.
+    """
+    _require(actor, P.AID_SCHOOL_REVIEW)
+    _period(school_year, semester)
+    school = get_object_for_user(School.objects.all(), actor, pk=school_id)
+    exclude = exclude or {}
+    blank = [sid for sid, reason in exclude.items() if not reason.strip()]
+    if blank:
+        raise ValidationError(_("Give a reason for every excluded student."))
+    rows = scope_queryset(Entitlement.objects.all(), actor).filter(
+        school=school, school_year=school_year, semester=semester
+    )
+    before = (
+        Entitlement.Review.PENDING,
+        Entitlement.Review.CLASS_CHECKED,
+        Entitlement.Review.CONFIRMED,
+    )
+    excluded = 0
+    for student_id, reason in exclude.items():
+        excluded += _move(
+            rows.filter(student_id=student_id),
+            frm=before,
+            to=Entitlement.Review.EXCLUDED,
+            review_reason=reason.strip()[:200],
+            reviewed_by=actor,
+        )
+    confirmed = _move(
+        rows.exclude(student_id__in=list(exclude)),
+        frm=[Entitlement.Review.CLASS_CHECKED],
+        to=Entitlement.Review.CONFIRMED,
+        reviewed_by=actor,
+    )
+    waiting = rows.filter(review=Entitlement.Review.PENDING).count()
+    counts = {"confirmed": confirmed, "excluded": excluded, "awaiting_class": waiting}
+    audit_record(
+        actor=actor,
+        action="aid.school_review",
+        target=school,
+        data={
+            "school_year": school_year,
+            "semester": semester,
+            **counts,
+            "excluded_students": {str(k): v for k, v in exclude.items()},
+        },
+    )
+    return counts
+
+
+@transaction.atomic
+def notice_post(
+    *, actor: Any, school_id: int, school_year: int, semester: str, starts_on: dt.date | None = None
+) -> AidNotice:
+    """Put the school's confirmed entitlements on public notice for the required working days."""
+    _require(actor, P.AID_SCHOOL_REVIEW)
+    _period(school_year, semester)
+    school = get_object_for_user(School.objects.all(), actor, pk=school_id)
+    starts_on = starts_on or timezone.localdate()
+    rows = scope_queryset(Entitlement.objects.all(), actor).filter(
+        school=school,
+        school_year=school_year,
+        semester=semester,
+        review=Entitlement.Review.CONFIRMED,
+    )
+    if not rows.exists():
+        raise ValidationError(_("Nothing to put on notice: no confirmed entitlement."))
+    notice = AidNotice.objects.create(
+        school=school,
+        school_year=school_year,
+        semester=semester,
+        starts_on=starts_on,
+        ends_on=add_working_days(starts_on, settings.AID_NOTICE_WORKING_DAYS),
+        posted_by=actor,
+    )
+    count = _move(
+        rows, frm=[Entitlement.Review.CONFIRMED], to=Entitlement.Review.NOTICED, notice=notice
+    )
+    audit_record(
+        actor=actor,
+        action="aid.notice_post",
+        target=notice,
+        data={"count": count, "starts_on": starts_on, "ends_on": notice.ends_on},
+    )
+    return notice
+
+
+@transaction.atomic
+def objection_record(
+    *, actor: Any, notice_id: int, text: str, student_id: int | None = None
+) -> NoticeObjection:
+    """Record an objection raised during a notice (by the school or the aid centre)."""
+    if not (actor.can(P.AID_SCHOOL_REVIEW) or actor.can(P.AID_MANAGE)):
+        raise PermissionDenied
+    notice = get_object_for_user(AidNotice.objects.all(), actor, pk=notice_id)
+    if notice.status != AidNotice.Status.POSTED:
+        raise ValidationError(_("The notice is closed; objections can no longer be recorded."))
+    student = None
+    if student_id is not None:
+        if not notice.entitlements.filter(student_id=student_id).exists():
+            raise ValidationError(_("That student is not on this notice."))
+        student = Student.objects.get(pk=student_id)
+    objection = NoticeObjection(
+        notice=notice, student=student, text=text.strip(), recorded_by=actor, school=notice.school
+    )
+    objection.full_clean()
+    objection.save()
+    audit_record(
+        actor=actor,
+        action="aid.objection",
+        target=objection,
+        data={"notice": notice.pk, "student": student_id},
+    )
+    return objection
+
+
+@transaction.atomic
+def objection_resolve(*, actor: Any, objection_id: int, upheld: bool, note: str) -> NoticeObjection:
+    """Resolve an objection; when upheld, the student's entitlements on the notice are excluded."""
+    _require(actor, P.AID_MANAGE, level="county")
+    objection = get_object_for_user(NoticeObjection.objects.all(), actor, pk=objection_id)
+    if not note.strip():
+        raise ValidationError(_("Say how the objection was resolved."))
+    updated = NoticeObjection.objects.filter(
+        pk=objection.pk, resolution=NoticeObjection.Resolution.OPEN
+    ).update(
+        resolution=NoticeObjection.Resolution.UPHELD
+        if upheld
+        else NoticeObjection.Resolution.DISMISSED,
+        resolution_note=note.strip()[:300],
+        resolved_by=actor,
+        resolved_at=timezone.now(),
+    )
+    if updated != 1:
+        raise ValidationError(_("This objection was already resolved."))
+    if upheld and objection.student_id is not None:
+        _move(
+            Entitlement.objects.filter(notice=objection.notice, student_id=objection.student_id),
+            frm=[Entitlement.Review.NOTICED],
+            to=Entitlement.Review.EXCLUDED,
+            review_reason=(_("objection upheld: %(note)s") % {"note": note.strip()})[:200],
+            reviewed_by=actor,
+        )
+    objection.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="aid.objection_resolve",
+        target=objection,
+        data={"upheld": upheld, "note": note[:300]},
+    )
+    return objection
+
+
+@transaction.atomic
+def notice_approve(*, actor: Any, notice_id: int, today: dt.date | None = None) -> AidNotice:
+    """County approval of a notice once its period is over and no objection is open."""
+    _require(actor, P.AID_MANAGE, level="county")
+    notice = get_object_for_user(AidNotice.objects.all(), actor, pk=notice_id)
+    today = today or timezone.localdate()
+    if today <= notice.ends_on:
+        raise ValidationError(
+            _("The notice runs until %(date)s; it can be approved from the next day.")
+            % {"date": notice.ends_on.isoformat()}
+        )
+    if notice.objections.filter(resolution=NoticeObjection.Resolution.OPEN).exists():
+        raise ValidationError(_("Resolve the open objections first."))
+    updated = AidNotice.objects.filter(pk=notice.pk, status=AidNotice.Status.POSTED).update(
+        status=AidNotice.Status.APPROVED, approved_by=actor, approved_at=timezone.now()
+    )
+    if updated != 1:
+        raise ValidationError(_("This notice was already approved."))
+    count = _move(
+        Entitlement.objects.filter(notice=notice),
+        frm=[Entitlement.Review.NOTICED],
+        to=Entitlement.Review.APPROVED,
+    )
+    notice.refresh_from_db()
+    audit_record(actor=actor, action="aid.notice_approve", target=notice, data={"count": count})
+    return notice
+
+
+# --- loans ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def loan_record(
+    *,
+    actor: Any,
+    student_id: int,
+    school_year: int,
+    bank: str,
+    amount: Decimal,
+    term_years: int,
+) -> Loan:
+    """Record a student-origin loan; the amount must lie in the rule book's range for the degree."""
+    _require(actor, P.AID_MANAGE, level="county")
+    entitlement_student = get_object_for_user(Student.objects.all(), actor, pk=student_id)
+    enrolment = (
+        entitlement_student.enrolments.filter(school_year=school_year, stage="university")
+        .select_related("school")
+        .first()
+    )
+    if enrolment is None or entitlement_student.person_id is None:
+        raise ValidationError(
+            _("The student is not an identified university student in that year.")
+        )
+    version = rulebook_install(
+        actor=None, county_code=actor.scope.county_code, school_year=school_year
+    )
+    book = book_of(version)
+    degree = "graduate" if enrolment.grade >= 5 else "undergraduate"
+    rule = next(
+        (r for r in book.rules if r.kind == "loan" and r.when.degree and degree in r.when.degree),
+        None,
+    )
+    if rule is None:
+        raise ValidationError(_("The rule book has no loan rule for this degree."))
+    amount = to_yuan(amount)
+    low = rule.minimum or Decimal("0.00")
+    if not low <= amount <= rule.amount:
+        raise ValidationError(
+            {
+                "amount": _(
+                    "A %(degree)s loan is %(low)s to %(high)s yuan a year (rule %(rule)s, clause %(clause)s)."
+                )
+                % {
+                    "degree": degree,
+                    "low": low,
+                    "high": rule.amount,
+                    "rule": rule.id,
+                    "clause": rule.clause,
+                }
+            }
+        )
+    household = Household.objects.select_related("village").get(
+        members=entitlement_student.person_id
+    )
+    loan = Loan(
+        student=entitlement_student,
+        person_id=entitlement_student.person_id,
+        school_year=school_year,
+        degree=degree,
+        bank=bank.strip(),
+        amount=amount,
+        term_years=term_years,
+        rule_book=version,
+        rule_id=rule.id,
+        recorded_by=actor,
+        school=enrolment.school,
+        village_code=household.village.code,
+    )
+    loan.full_clean()
+    loan.save()
+    audit_record(
+        actor=actor, action="aid.loan", target=loan, data={"amount": str(amount), "bank": loan.bank}
+    )
+    return loan
+
+
+# --- payment --------------------------------------------------------------------------------
+
+
+def payable(county_code: str, school_year: int, semester: str) -> QuerySet[Entitlement]:
+    """Return approved cash entitlements of a semester that have no live payment."""
+    live = Payment.objects.filter(source__startswith=SOURCE).exclude(status=Payment.Status.FAILED)
+    live_ids = [int(s[len(SOURCE) :]) for s in live.values_list("source", flat=True)]
+    return (
+        Entitlement.objects.filter(
+            school_year=school_year,
+            semester=semester,
+            village_code__startswith=county_code,
+            review=Entitlement.Review.APPROVED,
+            kind="cash",
+        )
+        .exclude(pk__in=live_ids)
+        .select_related("person__household")
+        .order_by("school_id", "student_id", "programme")
+    )
+
+
+@transaction.atomic
+def aid_batch_create(
+    *, actor: Any, school_year: int, semester: str, idempotency_key: str
+) -> PaymentBatch:
+    """Make a payment batch of every approved, unpaid cash entitlement of the semester.
+
+    A student whose household has no benefits card is listed in the batch's gaps, not dropped.
+    """
+    _require(actor, P.PAY, level="county")
+    county = actor.scope.county_code
+    existing = PaymentBatch.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.county_code != county:
+            raise PermissionDenied
+        return existing
+    lines: list[funds.PaymentLine] = []
+    gaps: list[dict[str, Any]] = []
+    for e in payable(county, school_year, semester):
+        household = e.person.household
+        if household.bank_cipher is None:
+            gaps.append(
+                {
+                    "entitlement": e.pk,
+                    "student": e.student_id,
+                    "school": e.school_id,
+                    "programme": e.programme,
+                    "amount": str(e.amount),
+                    "reason": "no_bank_card",
+                }
+            )
+            continue
+        head = (
+            household.members.filter(relation__in=["户主", "本人"])
+            .values_list("name", flat=True)
+            .first()
+        )
+        lines.append(
+            funds.PaymentLine(
+                source=f"{SOURCE}{e.pk}",
+                programme=e.programme,
+                amount=e.amount,
+                payee_name=head or e.person.guardian_name or e.person.name,
+                bank_name=household.bank_name,
+                account_cipher=bytes(household.bank_cipher),
+                account_key=household.bank_key or 0,
+                account_index=household.bank_index or "",
+                account_masked=household.bank_masked,
+                school_id=e.school_id,
+                village_code=e.village_code,
+            )
+        )
+    return funds.payment_batch_create(
+        actor=actor,
+        purpose="aid",
+        school_year=school_year,
+        semester=semester,
+        idempotency_key=idempotency_key,
+        lines=lines,
+        gaps=gaps,
+    )

@@ -1,0 +1,435 @@
+"""Writes of funds: allocations, payment batches, bank files, reconciliation.
+
+State changes are guarded updates (`UPDATE ... WHERE status = ...` with a row-count
+check), so two officers acting at once cannot both succeed; SQLite has no
+SELECT ... FOR UPDATE. A second live payment for the same source is refused by a
+partial unique constraint.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jingzhun.core import crypto
+from jingzhun.core import permissions as P
+from jingzhun.core.audit import audit_record
+from jingzhun.core.bulk import insert_rows
+from jingzhun.core.money import to_yuan
+from jingzhun.core.scoping import get_object_for_user
+from jingzhun.core.sensitive import unseal
+from jingzhun.funds import documents
+from jingzhun.funds.models import Allocation, BankReturn, Payment, PaymentBatch
+
+
+def _require_pay(actor: Any) -> None:
+    if not getattr(actor, "is_authenticated", False) or not actor.can(P.PAY):
+        raise PermissionDenied
+    if actor.scope.level != "county":
+        raise PermissionDenied
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One transfer a paying app asks for; the account is passed sealed, never in plaintext."""
+
+    source: str
+    programme: str
+    amount: Decimal
+    payee_name: str
+    bank_name: str
+    account_cipher: bytes
+    account_key: int
+    account_index: str
+    account_masked: str
+    school_id: int | None
+    village_code: str
+    label: str = ""
+
+
+@transaction.atomic
+def allocation_record(
+    *, actor: Any, school_year: int, programme: str, amount: Decimal, note: str = ""
+) -> Allocation:
+    """Record funds allocated to a programme for a school year."""
+    _require_pay(actor)
+    allocation = Allocation(
+        county_code=actor.scope.county_code,
+        school_year=school_year,
+        programme=programme,
+        amount=to_yuan(amount),
+        note=note,
+        recorded_by=actor,
+    )
+    allocation.full_clean()
+    allocation.save()
+    audit_record(
+        actor=actor,
+        action="funds.allocation",
+        target=allocation,
+        data={"programme": programme, "amount": str(allocation.amount)},
+    )
+    return allocation
+
+
+def allocation_room(county_code: str, school_year: int) -> dict[str, Decimal]:
+    """Return, per programme, the allocated amount not yet committed to live payments."""
+    allocated: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for row in (
+        Allocation.objects.filter(county_code=county_code, school_year=school_year)
+        .values("programme")
+        .annotate(total=Sum("amount"))
+    ):
+        allocated[row["programme"]] += row["total"]
+    for row in (
+        Payment.objects.filter(batch__county_code=county_code, batch__school_year=school_year)
+        .exclude(status=Payment.Status.FAILED)
+        .values("programme")
+        .annotate(total=Sum("amount"))
+    ):
+        allocated[row["programme"]] -= row["total"]
+    return dict(allocated)
+
+
+def _control(lines: Sequence[PaymentLine]) -> dict[str, Any]:
+    by: dict[str, dict[str, list[Any]]] = {"programme": {}, "school": {}, "township": {}}
+    for line in lines:
+        for dim, key in (
+            ("programme", line.programme),
+            ("school", str(line.school_id or "")),
+            ("township", line.village_code[:9]),
+        ):
+            entry = by[dim].setdefault(key, [0, Decimal("0.00")])
+            entry[0] += 1
+            entry[1] += line.amount
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    return {
+        "count": len(lines),
+        "amount": str(total),
+        **{
+            f"by_{dim}": {k: {"count": v[0], "amount": str(v[1])} for k, v in sorted(rows.items())}
+            for dim, rows in by.items()
+        },
+    }
+
+
+def _next_reference(county_code: str, school_year: int, semester: str) -> str:
+    prefix = f"{county_code}-{school_year}{'A' if semester == 'autumn' else 'S'}-"
+    taken = PaymentBatch.objects.filter(reference__startswith=prefix).count()
+    return f"{prefix}{taken + 1:03d}"
+
+
+def payment_batch_create(
+    *,
+    actor: Any,
+    purpose: str,
+    school_year: int,
+    semester: str,
+    idempotency_key: str,
+    lines: Sequence[PaymentLine],
+    gaps: Sequence[dict[str, Any]] = (),
+) -> PaymentBatch:
+    """Create a draft batch of payments, or return the batch already made under this key.
+
+    Refused when a programme's payments exceed what is allocated to it and not yet
+    committed, or when a source already has a live payment (the database enforces it).
+    """
+    _require_pay(actor)
+    county = actor.scope.county_code
+    existing = PaymentBatch.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.county_code != county:
+            raise PermissionDenied
+        return existing
+    if not lines:
+        raise ValidationError(
+            _("Nothing is ready to pay: no approved entitlement lacks a payment.")
+        )
+    try:
+        with transaction.atomic():
+            room = allocation_room(county, school_year)
+            need: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+            for line in lines:
+                need[line.programme] += line.amount
+            short = [
+                _("%(programme)s needs %(need)s but only %(room)s is allocated and uncommitted")
+                % {"programme": p, "need": need[p], "room": room.get(p, Decimal("0.00"))}
+                for p in sorted(need)
+                if need[p] > room.get(p, Decimal("0.00"))
+            ]
+            if short:
+                raise ValidationError(short)
+            batch = PaymentBatch.objects.create(
+                county_code=county,
+                purpose=purpose,
+                school_year=school_year,
+                semester=semester,
+                idempotency_key=idempotency_key,
+                reference=_next_reference(county, school_year, semester),
+                control=_control(lines),
+                gaps=list(gaps),
+                created_by=actor,
+            )
+            insert_rows(
+                "funds_payment",
+                [
+                    "batch_id",
+                    "source",
+                    "programme",
+                    "amount",
+                    "payee_name",
+                    "bank_name",
+                    "account_cipher",
+                    "account_key",
+                    "account_index",
+                    "account_masked",
+                    "reference",
+                    "school_id",
+                    "village_code",
+                    "status",
+                    "bank_reason",
+                ],
+                [
+                    (
+                        batch.pk,
+                        line.source,
+                        line.programme,
+                        line.amount,
+                        line.payee_name,
+                        line.bank_name,
+                        line.account_cipher,
+                        line.account_key,
+                        line.account_index,
+                        line.account_masked,
+                        f"{batch.reference}-{n:06d}",
+                        line.school_id,
+                        line.village_code,
+                        Payment.Status.PENDING,
+                        "",
+                    )
+                    for n, line in enumerate(lines, start=1)
+                ],
+            )
+            audit_record(
+                actor=actor,
+                action="funds.batch_create",
+                target=batch,
+                data={
+                    "key": idempotency_key,
+                    "count": len(lines),
+                    "amount": batch.control["amount"],
+                },
+            )
+    except IntegrityError:
+        # Another officer made the same batch at the same moment, or a source is already paid.
+        existing = PaymentBatch.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+        raise ValidationError(
+            _("Some of these entitlements already have a payment in another batch.")
+        ) from None
+    return batch
+
+
+def _transition(batch: PaymentBatch, *, frm: Sequence[str], to: str, **fields: Any) -> None:
+    updated = PaymentBatch.objects.filter(pk=batch.pk, status__in=list(frm)).update(
+        status=to, **fields
+    )
+    if updated != 1:
+        batch.refresh_from_db()
+        raise ValidationError(
+            _("The batch is %(status)s; this step is not possible now.")
+            % {"status": batch.get_status_display()}
+        )
+    batch.refresh_from_db()
+
+
+@transaction.atomic
+def payment_batch_approve(*, actor: Any, batch_id: int) -> PaymentBatch:
+    """Approve a draft batch; a second approval (or a concurrent one) is refused."""
+    _require_pay(actor)
+    batch = get_object_for_user(PaymentBatch.objects.all(), actor, pk=batch_id)
+    _transition(
+        batch,
+        frm=[PaymentBatch.Status.DRAFT],
+        to=PaymentBatch.Status.APPROVED,
+        approved_by=actor,
+        approved_at=timezone.now(),
+    )
+    audit_record(actor=actor, action="funds.batch_approve", target=batch, data=batch.control)
+    return batch
+
+
+def bank_rows(batch: PaymentBatch) -> list[documents.BankRow]:
+    """Return the batch's transfers with whole account numbers (callers check permission)."""
+    return [
+        documents.BankRow(
+            account=unseal(p, prefix="account", purpose="bank"),
+            holder=p.payee_name,
+            amount=p.amount,
+            reference=p.reference,
+            programme=p.programme,
+        )
+        for p in batch.payments.filter(status=Payment.Status.PENDING).order_by("id")
+    ]
+
+
+@transaction.atomic
+def bank_file_export(
+    *, actor: Any, batch_id: int, fmt: str, labels: dict[str, str] | None = None
+) -> tuple[str, bytes]:
+    """Return (file name, content) of the bank file for an approved batch, and mark it sent.
+
+    Exporting again while the batch awaits the bank gives the same file, and is logged.
+    """
+    _require_pay(actor)
+    if fmt not in ("xlsx", "csv"):
+        raise ValidationError(_("The bank file is .xlsx or .csv."))
+    batch = get_object_for_user(PaymentBatch.objects.all(), actor, pk=batch_id)
+    if batch.status == PaymentBatch.Status.APPROVED:
+        _transition(
+            batch,
+            frm=[PaymentBatch.Status.APPROVED],
+            to=PaymentBatch.Status.SENT,
+            sent_at=timezone.now(),
+        )
+    elif batch.status != PaymentBatch.Status.SENT:
+        raise ValidationError(_("Only an approved batch can be sent to the bank."))
+    rows = bank_rows(batch)
+    if labels:
+        rows = [
+            documents.BankRow(
+                r.account, r.holder, r.amount, r.reference, labels.get(r.programme, r.programme)
+            )
+            for r in rows
+        ]
+    data = documents.BankFile(batch_reference=batch.reference, rows=rows)
+    content = documents.bank_file_xlsx(data) if fmt == "xlsx" else documents.bank_file_csv(data)
+    audit_record(
+        actor=actor,
+        action="funds.bank_file",
+        target=batch,
+        data={"format": fmt, "count": len(rows), "whole_accounts": True},
+    )
+    return f"{batch.reference}.{fmt}", content
+
+
+@transaction.atomic
+def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str) -> BankReturn:
+    """Apply the bank's return file: each matching payment becomes paid or failed.
+
+    A row that matches no pending payment of the batch, or whose amount or account differs,
+    is reported and changes nothing. The batch is reconciled once every payment is settled
+    and the file's totals balance; nothing is ever corrected automatically.
+    """
+    _require_pay(actor)
+    batch = get_object_for_user(PaymentBatch.objects.all(), actor, pk=batch_id)
+    if batch.status != PaymentBatch.Status.SENT:
+        raise ValidationError(_("Only a batch sent to the bank can be reconciled."))
+    try:
+        rows = documents.parse_bank_return(data, file_name)
+    except documents.BankReturnError as exc:
+        raise ValidationError(
+            [
+                _("line %(line)s, %(column)s = %(value)s: %(reason)s")
+                % {"line": e.line, "column": e.column, "value": e.value, "reason": e.reason}
+                for e in exc.problems
+            ]
+        ) from exc
+    payments = {p.reference: p for p in batch.payments.all()}
+    mismatches: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    paid: list[tuple[int, str]] = []
+    failed: list[tuple[int, str]] = []
+    file_total = Decimal("0.00")
+    for row in rows:
+        file_total += row.amount
+        payment = payments.get(row.reference)
+        problem = ""
+        if row.reference in seen:
+            problem = _("reference appears twice in the file")
+        elif payment is None:
+            problem = _("no payment of this batch has this reference")
+        elif payment.status != Payment.Status.PENDING:
+            problem = _("this payment was already settled as %(status)s") % {
+                "status": payment.get_status_display()
+            }
+        elif row.amount != payment.amount:
+            problem = _("amount %(file)s differs from the batch's %(ours)s") % {
+                "file": row.amount,
+                "ours": payment.amount,
+            }
+        elif (
+            row.account and crypto.blind_index(row.account, purpose="bank") != payment.account_index
+        ):
+            problem = _("the account differs from the one sent")
+        seen.add(row.reference)
+        if problem:
+            mismatches.append(
+                {
+                    "line": row.line,
+                    "reference": row.reference,
+                    "amount": str(row.amount),
+                    "problem": problem,
+                }
+            )
+            continue
+        assert payment is not None
+        (paid if row.status == "paid" else failed).append((payment.pk, row.reason))
+    now = timezone.now()
+    for pk, _reason in paid:
+        Payment.objects.filter(pk=pk, status=Payment.Status.PENDING).update(
+            status=Payment.Status.PAID, settled_at=now
+        )
+    for pk, reason in failed:
+        Payment.objects.filter(pk=pk, status=Payment.Status.PENDING).update(
+            status=Payment.Status.FAILED,
+            bank_reason=reason[:200] or _("no reason given"),
+            settled_at=now,
+        )
+    pending = batch.payments.filter(status=Payment.Status.PENDING).count()
+    expected = sum((p.amount for p in payments.values()), Decimal("0.00"))
+    balanced = not mismatches and pending == 0
+    if not mismatches and pending and file_total != expected:
+        mismatches.append(
+            {
+                "line": "",
+                "reference": "",
+                "amount": str(file_total),
+                "problem": _("the file's total %(file)s differs from the batch's %(ours)s")
+                % {"file": file_total, "ours": expected},
+            }
+        )
+    record = BankReturn.objects.create(
+        batch=batch,
+        file_name=file_name[:200],
+        imported_by=actor,
+        counts={
+            "rows": len(rows),
+            "paid": len(paid),
+            "failed": len(failed),
+            "pending": pending,
+            "mismatches": len(mismatches),
+            "file_total": str(file_total),
+        },
+        mismatches=mismatches,
+        balanced=balanced,
+    )
+    if balanced:
+        _transition(
+            batch,
+            frm=[PaymentBatch.Status.SENT],
+            to=PaymentBatch.Status.RECONCILED,
+            reconciled_at=now,
+        )
+    audit_record(actor=actor, action="funds.bank_return", target=batch, data=record.counts)
+    return record
