@@ -178,10 +178,14 @@ def _no_candidates() -> pa.Table:
 
 
 def _inputs(county_code: str, as_of: dt.date) -> dict[str, Any]:
-    """Describe what a run reads: the imports, decisions and records it depends on."""
+    """Describe what a run reads: the imports, decisions and records it depends on.
+
+    Only imports that changed something count: re-importing an unchanged file is no new input.
+    """
     imports = dict(
         fetch_columns(
             "SELECT kind, max(id) FROM core_importbatch WHERE status = 'done' "
+            "AND rows_created + rows_updated > 0 "
             "AND (county_code LIKE %s OR county_code = '') GROUP BY kind",
             [f"{county_code}%"],
         )

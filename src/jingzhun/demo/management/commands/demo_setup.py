@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count
 
 from jingzhun.accounts.models import User
 from jingzhun.accounts.roles import Role
 from jingzhun.accounts.services import user_create
+from jingzhun.aid import services as aid
+from jingzhun.aid.models import AidNotice, Entitlement
 from jingzhun.core.importing import import_create, import_run
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
+from jingzhun.funds import services as funds
+from jingzhun.funds.models import Allocation, PaymentBatch
 from jingzhun.identification.services import fuzzy_stage_factory, identification_run
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass
@@ -60,7 +65,9 @@ class Command(BaseCommand):
                     f"The demo {kind} file was not imported: {batch.message} {batch.report_path}"
                 )
         self._identify()
+        self._compute_aid()
         self._users(options["seed"])
+        self._aid_cycle()
 
     def _identify(self) -> None:
         """Run the main job: identification as of the demo's school year (2018-2019)."""
@@ -80,13 +87,97 @@ class Command(BaseCommand):
         shown = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
         self.stdout.write(f"identification run #{run.pk} as of {run.as_of}: {shown}")
 
+    def _compute_aid(self) -> None:
+        """Compute the autumn 2018 entitlements (the second half of the main job)."""
+        county = Area.objects.filter(level="county").order_by("code").first()
+        assert county is not None
+        progress = Progress(f"aid-{county.code}", echo=lambda line: self.stderr.write(f"  {line}"))
+        result = aid.aid_compute(
+            actor=None,
+            county_code=county.code,
+            school_year=DEMO_AS_OF.year,
+            semester="autumn",
+            progress=progress,
+        )
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
+        self.stdout.write(f"aid 2018 autumn: {shown}")
+
+    def _aid_cycle(self) -> None:
+        """Take the demo principal's school through review, notice and approval to a batch."""
+        county = Area.objects.filter(level="county").order_by("code").first()
+        assert county is not None
+        officer = User.objects.get(username="aid")
+        principal = User.objects.get(username="principal")
+        school = principal.school
+        assert school is not None
+        year, semester = DEMO_AS_OF.year, "autumn"
+        if not AidNotice.objects.filter(
+            school=school, school_year=year, semester=semester
+        ).exists():
+            for klass in SchoolClass.objects.filter(school=school, school_year=year):
+                aid.entitlement_class_check(
+                    actor=principal, school_class_id=klass.pk, school_year=year, semester=semester
+                )
+            aid.entitlement_school_review(
+                actor=principal, school_id=school.pk, school_year=year, semester=semester
+            )
+            notice = aid.notice_post(
+                actor=principal,
+                school_id=school.pk,
+                school_year=year,
+                semester=semester,
+                starts_on=dt.date(2018, 9, 17),
+            )
+            aid.notice_approve(
+                actor=officer, notice_id=notice.pk, today=notice.ends_on + dt.timedelta(days=1)
+            )
+        if not Allocation.objects.filter(county_code=county.code, school_year=year).exists():
+            # The demo county's allocations cover the whole semester's cash entitlements.
+            cash = Entitlement.objects.filter(school_year=year, kind="cash").values_list(
+                "programme", "amount"
+            )
+            totals: dict[str, Any] = {}
+            for programme, amount in cash:
+                totals[programme] = totals.get(programme, 0) + amount
+            for programme, total in sorted(totals.items()):
+                funds.allocation_record(
+                    actor=officer, school_year=year, programme=programme, amount=total * 2
+                )
+        key = "demo-2018-autumn-1"
+        if (
+            not PaymentBatch.objects.filter(idempotency_key=key).exists()
+            and not aid.payable(county.code, year, semester).exists()
+        ):
+            self.stdout.write("no approved cash aid to pay yet: no payment batch made")
+            return
+        batch = aid.aid_batch_create(
+            actor=officer, school_year=year, semester=semester, idempotency_key=key
+        )
+        if batch.status == PaymentBatch.Status.DRAFT:
+            funds.payment_batch_approve(actor=officer, batch_id=batch.pk)
+        self.stdout.write(
+            f"payment batch {batch.reference}: {batch.control['count']} payments, "
+            f"{batch.control['amount']} yuan, {len(batch.gaps)} without a bank card"
+        )
+
     def _users(self, seed: int) -> None:
         county = Area.objects.filter(level="county").order_by("code").first()
         if county is None:
             raise CommandError("No county was imported.")
         township = Area.objects.filter(parent=county, level="township").order_by("code").first()
-        schools = School.objects.filter(township=township).order_by("code")
-        school = schools.filter(kind__in=["primary", "nine_year"]).first() or schools.first()
+        # The demo principal runs the school with the most cash aid, so the aid cycle has content.
+        cash = dict(
+            Entitlement.objects.filter(kind="cash")
+            .values_list("school_id")
+            .annotate(n=Count("id"))
+            .values_list("school_id", "n")
+        )
+        schools = sorted(
+            School.objects.filter(township=township), key=lambda s: (-cash.get(s.pk, 0), s.code)
+        )
+        school = next((s for s in schools if s.kind in ("primary", "nine_year")), None) or (
+            schools[0] if schools else None
+        )
         klass = (
             SchoolClass.objects.filter(school=school)
             .order_by("-school_year", "grade", "name")
