@@ -172,6 +172,12 @@ def test_coverage_counts_paid_and_gaps(county: Any, personas: Any, sent: Payment
     )
     cov = coverage(user=personas.aid_officer, school_year=2018, semester="autumn")
     assert (cov.county.students, cov.county.covered) == (2, 1)
+    # cost: A's 500 paid and 90 waived; B's 130 waiver still pending review
+    assert (cov.cash_paid, cov.waived, cov.outstanding) == (
+        Decimal("500.00"),
+        Decimal("90.00"),
+        Decimal("130.00"),
+    )
     assert [(r.label, r.students, r.covered, r.share) for r in cov.by_stage] == [
         ("Primary", 1, 1, Decimal("100.0")),
         ("Junior high", 1, 0, Decimal("0.0")),

@@ -191,7 +191,7 @@ def compute_changes(
             WHERE e.review <> 'withdrawn' ORDER BY e.id
             """
         ).to_arrow_table()
-        total_new = con.execute("SELECT count(*) FROM new").fetchone()
+        total_new = con.execute("SELECT count(*) FROM new").fetchall()[0]
     finally:
         con.close()
     lines_new = int(total_new[0]) if total_new else 0

@@ -235,6 +235,11 @@ class Coverage:
     by_township: list[CoverageRow] = field(default_factory=list)
     by_school: list[CoverageRow] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    # What reached the students: cash confirmed paid by the bank, fees waived (approved).
+    cash_paid: Decimal = Decimal("0.00")
+    waived: Decimal = Decimal("0.00")
+    # What is due and has not reached them yet (not counting exclusions).
+    outstanding: Decimal = Decimal("0.00")
 
 
 def _scope_filter(scope: Scope) -> tuple[str, list[Any]]:
@@ -349,7 +354,7 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
                 FROM pays WHERE source LIKE '{SOURCE}%'
                 QUALIFY row_number() OVER (PARTITION BY source ORDER BY (status <> 'failed') DESC, id DESC) = 1
             )
-            SELECT e.student_id, e.programme, e.amount, e.review_reason,
+            SELECT e.student_id, e.programme, e.kind, e.amount, e.review_reason,
                    CASE
                      WHEN e.review = 'excluded' THEN 'excluded'
                      WHEN e.review <> 'approved' THEN 'pending_review'
@@ -379,6 +384,15 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
             .to_arrow_table()
             .to_pylist()
         )
+        money = con.execute(
+            """
+            SELECT coalesce(sum(amount) FILTER (WHERE reason IS NULL AND kind = 'cash'), 0),
+                   coalesce(sum(amount) FILTER (WHERE reason IS NULL AND kind = 'waiver'), 0),
+                   coalesce(sum(amount) FILTER (
+                       WHERE reason IS NOT NULL AND reason <> 'excluded'), 0)
+            FROM lines
+            """
+        ).fetchall()[0]
         gap_rows = (
             con.sql(
                 """
@@ -400,6 +414,8 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
     finally:
         con.close()
     result = Coverage(school_year, semester, CoverageRow("county", county, 0, 0))
+    if money is not None:
+        result.cash_paid, result.waived, result.outstanding = (Decimal(v) for v in money)
     stage_labels = dict(Stage.choices)
     stage: dict[str, CoverageRow] = {}
     township: dict[str, CoverageRow] = {}
