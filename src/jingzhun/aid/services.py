@@ -40,8 +40,8 @@ from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.workdays import add_working_days
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Payment, PaymentBatch
-from jingzhun.identification.models import IdentificationRun
-from jingzhun.registry.models import Household
+from jingzhun.identification.models import IdentificationRun, Link
+from jingzhun.registry.models import Household, Person
 from jingzhun.schools.models import School, SchoolClass, Student
 
 SOURCE = "aid.entitlement:"
@@ -511,7 +511,10 @@ def loan_record(
         .select_related("school")
         .first()
     )
-    if enrolment is None or entitlement_student.person_id is None:
+    person_id = (
+        Link.objects.filter(student=entitlement_student).values_list("person_id", flat=True).first()
+    )
+    if enrolment is None or person_id is None:
         raise ValidationError(
             _("The student is not an identified university student in that year.")
         )
@@ -543,12 +546,10 @@ def loan_record(
                 }
             }
         )
-    household = Household.objects.select_related("village").get(
-        members=entitlement_student.person_id
-    )
+    household = Household.objects.select_related("village").get(members=person_id)
     loan = Loan(
         student=entitlement_student,
-        person_id=entitlement_student.person_id,
+        person_id=person_id,
         school_year=school_year,
         degree=degree,
         bank=bank.strip(),
@@ -606,7 +607,16 @@ def aid_batch_create(
         return existing
     lines: list[funds.PaymentLine] = []
     gaps: list[dict[str, Any]] = []
-    for e in payable(county, school_year, semester):
+    due = list(payable(county, school_year, semester))
+    # The benefits card is in the household head's name.
+    heads = dict(
+        Person.objects.filter(
+            household_id__in={e.person.household_id for e in due}, relation__in=["户主", "本人"]
+        )
+        .order_by("household_id", "id")
+        .values_list("household_id", "name")
+    )
+    for e in due:
         household = e.person.household
         if household.bank_cipher is None:
             gaps.append(
@@ -620,11 +630,7 @@ def aid_batch_create(
                 }
             )
             continue
-        head = (
-            household.members.filter(relation__in=["户主", "本人"])
-            .values_list("name", flat=True)
-            .first()
-        )
+        head = heads.get(household.pk)
         lines.append(
             funds.PaymentLine(
                 source=f"{SOURCE}{e.pk}",
