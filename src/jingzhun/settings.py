@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "jingzhun.identification",
     "jingzhun.funds",
     "jingzhun.aid",
+    "jingzhun.duty",
     "jingzhun.demo",
 ]
 
@@ -225,3 +226,8 @@ MAKEUP_WORKDAYS = env_list("JINGZHUN_MAKEUP_WORKDAYS")
 AID_NOTICE_WORKING_DAYS = max(5, env_int("JINGZHUN_AID_NOTICE_WORKING_DAYS", 5))
 # Phone number printed on notice sheets for objections ('' prints none).
 AID_OBJECTION_PHONE = env_str("JINGZHUN_AID_OBJECTION_PHONE", "")
+
+# Dropout casework: a teacher's report opens a case after more than this many days of absence;
+# a case with nothing recorded for this many working days is overdue.
+DUTY_ABSENCE_DAYS = env_int("JINGZHUN_DUTY_ABSENCE_DAYS", 10)
+DUTY_STALE_WORKING_DAYS = env_int("JINGZHUN_DUTY_STALE_WORKING_DAYS", 7)

@@ -30,8 +30,9 @@ ROLE_LEVELS: dict[str, tuple[str, ...]] = {
 }
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    # Only the aid centre approves aid and pays (II.1); the administrator runs the system.
-    Role.COUNTY_ADMIN: frozenset(P.ALL) - {P.AID_MANAGE, P.PAY},
+    # Only the aid centre approves aid and pays (II.1), and only the township verifies a
+    # dropout case's close-out (III.1); the administrator runs the system.
+    Role.COUNTY_ADMIN: frozenset(P.ALL) - {P.AID_MANAGE, P.PAY, P.CASE_VERIFY},
     Role.AID_OFFICER: frozenset(
         {
             P.VIEW,
@@ -45,10 +46,19 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.BUREAU_LEADER: frozenset({P.VIEW}),
-    Role.TOWNSHIP_OFFICER: frozenset({P.VIEW, P.VIEW_FULL_ID}),
-    Role.PRINCIPAL: frozenset(
-        {P.VIEW, P.EDIT_SCHOOLS, P.AID_CLASS_REVIEW, P.AID_SCHOOL_REVIEW}
+    Role.TOWNSHIP_OFFICER: frozenset(
+        {P.VIEW, P.VIEW_FULL_ID, P.DUTY_ASSIGN, P.CASEWORK, P.CASE_VERIFY}
     ),
-    Role.CLASS_TEACHER: frozenset({P.VIEW, P.AID_CLASS_REVIEW}),
+    Role.PRINCIPAL: frozenset(
+        {
+            P.VIEW,
+            P.EDIT_SCHOOLS,
+            P.AID_CLASS_REVIEW,
+            P.AID_SCHOOL_REVIEW,
+            P.DUTY_ASSIGN,
+            P.CASEWORK,
+        }
+    ),
+    Role.CLASS_TEACHER: frozenset({P.VIEW, P.AID_CLASS_REVIEW, P.CASEWORK}),
     Role.INSPECTOR: frozenset({P.VIEW, P.VIEW_AUDIT}),
 }

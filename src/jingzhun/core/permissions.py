@@ -14,6 +14,9 @@ AID_CLASS_REVIEW = "aid_class_review"  # check a class's aid list
 AID_SCHOOL_REVIEW = "aid_school_review"  # confirm or exclude, post the school's notice
 AID_MANAGE = "aid_manage"  # rule books, computing aid, approving notices, loans (aid centre)
 PAY = "pay"  # payment batches, bank files, reconciliation (aid centre only)
+DUTY_ASSIGN = "duty_assign"  # name responsible persons and contact persons along the chain
+CASEWORK = "casework"  # record steps and outcomes of dropout cases, report absences
+CASE_VERIFY = "case_verify"  # verify and close a dropout case (township officers only)
 
 ALL = [
     VIEW,
@@ -28,4 +31,7 @@ ALL = [
     AID_SCHOOL_REVIEW,
     AID_MANAGE,
     PAY,
+    DUTY_ASSIGN,
+    CASEWORK,
+    CASE_VERIFY,
 ]
