@@ -27,6 +27,7 @@ from jingzhun.aid.documents import (
     notice_sheet_pdf,
     notice_sheet_xlsx,
 )
+from jingzhun.core import pdf
 from jingzhun.funds.documents import (
     BankFile,
     BankReturnError,
@@ -190,9 +191,9 @@ def test_notice_pdf_prints_the_middle_dot_of_names(tmp_path: Path) -> None:
     # The built-in CID font has GB 2312's 间隔点 only as U+30FB (U+00B7 would print as a box),
     # so it is printed as U+30FB, which text extraction maps back to U+00B7.
     assert "买买提·艾力" in page
-    fallback = documents.FALLBACK_CJK_FONT
-    assert documents._printable("买买提·艾力", fallback) == "买买提\u30fb艾力"
-    assert documents._printable("买买提·艾力", "DejaVuSans-0") == "买买提·艾力"
+    fallback = pdf.FALLBACK_CJK_FONT
+    assert pdf.printable("买买提·艾力", fallback) == "买买提\u30fb艾力"
+    assert pdf.printable("买买提·艾力", "DejaVuSans-0") == "买买提·艾力"
 
 
 def test_notice_pdf_of_120_rows_paginates() -> None:
@@ -239,13 +240,13 @@ def test_cjk_font_takes_first_readable_candidate_else_cid_font(monkeypatch: Any)
     dejavu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     find = cjk_font.__wrapped__
 
-    monkeypatch.setattr(documents, "CJK_FONT_CANDIDATES", (("/nonexistent/font.ttf", 0),))
+    monkeypatch.setattr(pdf, "CJK_FONT_CANDIDATES", (("/nonexistent/font.ttf", 0),))
     assert find() == "STSong-Light"
 
     if not (Path(noto).is_file() and Path(dejavu).is_file()):
         pytest.skip("system fonts missing")
     # Noto CJK has CFF outlines, which reportlab cannot embed: the next candidate is taken.
-    monkeypatch.setattr(documents, "CJK_FONT_CANDIDATES", ((noto, 2), (dejavu, 0)))
+    monkeypatch.setattr(pdf, "CJK_FONT_CANDIDATES", ((noto, 2), (dejavu, 0)))
     assert find() == "DejaVuSans-0"
 
 

@@ -9,7 +9,6 @@ changed ones (with an Adjustment), and withdrawn ones (with an Adjustment).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -158,13 +157,9 @@ def compute_changes(
             f"""
             CREATE TEMP TABLE new AS
             SELECT l.student_id, l.person_id, l.school_id, l.school_class_id, l.village_code,
-                   l.stage, l.programme, l.kind, l.amount, l.rule_id, l.clause,
-                   to_json(struct_pack(
-                       stage := l.stage, grade := l.grade, boarding := l.boarding,
-                       location := l.location, household_status := l.household_status,
-                       exit_year := l.exit_year, enrolled_on := CAST(l.enrolled_on AS VARCHAR),
-                       left_on := CAST(l.left_on AS VARCHAR), unit := l.unit
-                   ))::VARCHAR AS inputs
+                   l.stage, l.programme, l.kind, l.amount, l.rule_id, l.clause, l.unit,
+                   l.grade, l.boarding, l.location, l.household_status, l.exit_year,
+                   l.enrolled_on, l.left_on
             FROM lines_all l
             ANTI JOIN once_taken o ON o.student_id = l.student_id AND o.programme = l.programme
             WHERE l.kind IN ({kinds})
@@ -218,6 +213,18 @@ def _once(book: RuleBook) -> list[str]:
     return sorted({r.programme for r in book.rules if r.unit == "once"})
 
 
+# The inputs stored with each entitlement as its explanation.
+EXPLANATION = (
+    "unit",
+    "grade",
+    "boarding",
+    "location",
+    "household_status",
+    "exit_year",
+    "enrolled_on",
+    "left_on",
+)
+
 ENTITLEMENT_COLUMNS = [
     "student_id",
     "person_id",
@@ -230,7 +237,14 @@ ENTITLEMENT_COLUMNS = [
     "amount",
     "rule_id",
     "clause",
-    "inputs",
+    "unit",
+    "grade",
+    "boarding",
+    "location",
+    "household_status",
+    "exit_year",
+    "enrolled_on",
+    "left_on",
     "school_year",
     "semester",
     "rule_book_id",
@@ -290,7 +304,7 @@ def write_changes(
                 "amount",
                 "rule_id",
                 "clause",
-                "inputs",
+                *EXPLANATION,
                 "rule_book_id",
                 "computation_id",
                 "review",
@@ -305,7 +319,7 @@ def write_changes(
                     r["amount"],
                     r["rule_id"],
                     r["clause"],
-                    r["inputs"],
+                    *(r[c] for c in EXPLANATION),
                     rule_book_id,
                     computation_id,
                     "pending" if r["change"] == "restored" else _keep_review(r),
@@ -393,7 +407,3 @@ def _entitlement_places(ids: list[int]) -> dict[int, tuple[Any, Any, str]]:
             for pk, school, klass, village in cursor.fetchall():
                 out[pk] = (school, klass, village)
     return out
-
-
-def inputs_text(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)

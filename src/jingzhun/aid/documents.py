@@ -27,7 +27,6 @@ Coverage workbook
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import math
 import re
@@ -35,7 +34,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Literal, TypeAlias
 from xml.sax.saxutils import escape
 
@@ -46,8 +44,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import (
     BaseDocTemplate,
     Frame,
@@ -60,6 +56,8 @@ from reportlab.platypus import (
 )
 
 from jingzhun.core.money import format_yuan
+from jingzhun.core.pdf import cjk_font
+from jingzhun.core.pdf import printable as _printable
 from jingzhun.funds.documents import check_money, new_workbook
 
 __all__ = [
@@ -244,53 +242,6 @@ def _totals(rows: Sequence[NoticeRow]) -> list[_Total]:
 
 
 # --------------------------------------------------------------------------- PDF
-
-#: Fonts reportlab can embed, in order of preference: (path, index in a .ttc collection).
-#: Noto CJK is tried first (index 2 is SC) but its CFF outlines are refused by reportlab's
-#: TrueType reader; the others have TrueType outlines.
-CJK_FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
-    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/noto-cjk/NotoSerifCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
-)
-#: reportlab's built-in Chinese font: always available, referenced rather than embedded (the
-#: viewer supplies a Song typeface). Its character map (UniGB-UCS2-H) covers GB 2312 and a bit
-#: more; a character outside it shows as a box.
-FALLBACK_CJK_FONT = "STSong-Light"
-#: Characters the fallback font lacks, and the look-alike it has: the middle dot of names
-#: such as 买买提·艾力 is GB 2312's 间隔点, which that map knows as U+30FB.
-_FALLBACK_SUBSTITUTES = str.maketrans(dict.fromkeys("\u00b7\u2022\u2027\u22c5\uff65", "\u30fb"))
-
-
-def _printable(text: str, font: str) -> str:
-    """Return *text* with the characters *font* lacks replaced by look-alikes it has."""
-    return text.translate(_FALLBACK_SUBSTITUTES) if font == FALLBACK_CJK_FONT else text
-
-
-@functools.cache
-def cjk_font() -> str:
-    """Register a font with Chinese glyphs for reportlab once and return its name.
-
-    Take the first of :data:`CJK_FONT_CANDIDATES` that exists and that reportlab can read,
-    else the built-in CID font :data:`FALLBACK_CJK_FONT`.
-    """
-    for path, index in CJK_FONT_CANDIDATES:
-        if not Path(path).is_file():
-            continue
-        name = f"{Path(path).stem}-{index}"
-        try:
-            pdfmetrics.registerFont(TTFont(name, path, subfontIndex=index))
-        except (TTFError, OSError):
-            continue
-        return name
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CJK_FONT))
-    return FALLBACK_CJK_FONT
-
 
 _PAGE_WIDTH, _PAGE_HEIGHT = A4
 _MARGIN_X = 20 * mm

@@ -129,11 +129,25 @@ class Entitlement(models.Model):
         APPROVED = "approved", _("Approved by the county")
         WITHDRAWN = "withdrawn", _("Withdrawn (no longer eligible)")
 
+    # The student is the entitlement's identity: its foreign key is enforced, and the unique
+    # constraint (student, programme, year, semester) serves as its index. The other relations
+    # below are copies taken, in the computation's own transaction, from the rows the student
+    # was read with; they are not re-checked row by row by the database, which a million-row
+    # semester could not afford (docs/performance.md), and rows are never deleted.
     student = models.ForeignKey(
-        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="+"
+        Student,
+        verbose_name=_("student"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     person = models.ForeignKey(
-        Person, verbose_name=_("registry person"), on_delete=models.PROTECT, related_name="+"
+        Person,
+        verbose_name=_("registry person"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     school_year = models.PositiveSmallIntegerField(_("school year"))
     semester = models.CharField(_("semester"), max_length=6, choices=SemesterKind.choices)
@@ -143,11 +157,30 @@ class Entitlement(models.Model):
     rule_id = models.CharField(_("rule"), max_length=60)
     clause = models.CharField(_("clause"), max_length=20)
     rule_book = models.ForeignKey(
-        RuleBookVersion, verbose_name=_("rule book"), on_delete=models.PROTECT, related_name="+"
+        RuleBookVersion,
+        verbose_name=_("rule book"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
-    inputs = models.JSONField(_("inputs"), default=dict)
+    # The explanation's inputs, as the rule book read them (typed columns, not a JSON blob:
+    # a million of them are written per semester, and they can be queried).
+    unit = models.CharField(_("unit"), max_length=8)
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    boarding = models.BooleanField(_("boarding"), default=False)
+    location = models.CharField(_("school location"), max_length=16)
+    household_status = models.CharField(_("household status"), max_length=16)
+    exit_year = models.PositiveSmallIntegerField(_("year left poverty"), null=True, blank=True)
+    enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True)
+    left_on = models.DateField(_("left on"), null=True, blank=True)
     school = models.ForeignKey(
-        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
+        School,
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     school_class = models.ForeignKey(
         SchoolClass,
@@ -156,11 +189,17 @@ class Entitlement(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     village_code = models.CharField(_("village code"), max_length=12)
     stage = models.CharField(_("stage"), max_length=12)
     computation = models.ForeignKey(
-        AidComputation, verbose_name=_("computed by"), on_delete=models.PROTECT, related_name="+"
+        AidComputation,
+        verbose_name=_("computed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     review = models.CharField(
         _("review"), max_length=14, choices=Review.choices, default=Review.PENDING
@@ -173,6 +212,7 @@ class Entitlement(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     notice = models.ForeignKey(
         "AidNotice",
@@ -181,6 +221,7 @@ class Entitlement(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="entitlements",
+        db_index=False,
     )
 
     class Meta:
@@ -195,11 +236,29 @@ class Entitlement(models.Model):
         ]
         indexes = [
             models.Index(fields=["school_year", "semester", "school"]),
-            models.Index(fields=["person"]),
+            # Empty when entitlements are written; filled as schools post notices.
+            models.Index(
+                fields=["notice"], condition=Q(notice__isnull=False), name="entitlement_notice"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.student_id} {self.programme} {self.school_year} {self.semester}"
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Return what the rule book read for this entitlement (the evaluator's profile)."""
+        return {
+            "stage": self.stage,
+            "grade": self.grade,
+            "boarding": self.boarding,
+            "location": self.location,
+            "household_status": self.household_status,
+            "exit_year": self.exit_year,
+            "enrolled_on": self.enrolled_on.isoformat() if self.enrolled_on else None,
+            "left_on": self.left_on.isoformat() if self.left_on else None,
+            "unit": self.unit,
+        }
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:

@@ -256,9 +256,17 @@ def aid_compute(
 
 def profile_of(entitlement: Entitlement) -> Profile:
     """Return the profile an entitlement was computed from."""
-    data = dict(entitlement.inputs)
-    data.pop("unit", None)
-    return Profile.from_dict(data)
+    e = entitlement
+    return Profile(
+        stage=e.stage,
+        grade=e.grade,
+        boarding=e.boarding,
+        location=e.location,
+        household_status=e.household_status,
+        exit_year=e.exit_year,
+        enrolled_on=e.enrolled_on,
+        left_on=e.left_on,
+    )
 
 
 # --- review ---------------------------------------------------------------------------------
