@@ -41,10 +41,18 @@ PROFILE_SCHEMA = pa.schema(
 LINE_COLUMNS = ("programme", "kind", "amount", "rule_id", "clause", "unit", "minimum")
 
 
-def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
-    """Return a string column as integer codes and the list of values they stand for."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    encoded = array.dictionary_encode()
+def _encode(profiles: pa.Table) -> dict[str, pa.DictionaryArray]:
+    """Return every string column of the profiles dictionary-encoded (once)."""
+    return {
+        name: profiles.column(name).combine_chunks().dictionary_encode()
+        for name in profiles.column_names
+        if pa.types.is_string(profiles.schema.field(name).type)
+        or pa.types.is_large_string(profiles.schema.field(name).type)
+    }
+
+
+def _codes(encoded: pa.DictionaryArray) -> tuple[np.ndarray, list[str]]:
+    """Return a dictionary column's integer codes and the list of values they stand for."""
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     return codes, encoded.dictionary.to_pylist()
 
@@ -69,8 +77,9 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     first = semester_first_day(book.school_year, semester)
     last = semester_last_day(book.school_year, semester)
 
+    encoded = _encode(profiles)
     # The household qualifies: registered, or left poverty within the transition years.
-    status, statuses = _codes(profiles.column("household_status"))
+    status, statuses = _codes(encoded["household_status"])
     exit_year = pc.fill_null(profiles.column("exit_year").cast(pa.int32()), -10_000)
     recent = np.asarray(
         pc.less(book.school_year, pc.add(exit_year, book.transition_years)).to_numpy(
@@ -90,8 +99,8 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     )
     ok = eligible & started & active
 
-    stage, stages = _codes(profiles.column("stage"))
-    location, locations = _codes(profiles.column("location"))
+    stage, stages = _codes(encoded["stage"])
+    location, locations = _codes(encoded["location"])
     grade = np.asarray(
         pc.fill_null(profiles.column("grade"), 0).to_numpy(zero_copy_only=False), dtype=np.int64
     )
@@ -125,16 +134,27 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     index = np.concatenate(taken) if taken else empty
     rule_index = pa.array(np.concatenate(which) if which else np.empty(0, dtype=np.int32))
 
-    out = profiles.take(pa.array(index))
-    meta = {
-        "programme": pa.array([r.programme for r, _ in rules], pa.string()),
-        "kind": pa.array([r.kind for r, _ in rules], pa.string()),
-        "amount": pa.array([a for _, a in rules], MONEY),
-        "rule_id": pa.array([r.id for r, _ in rules], pa.string()),
-        "clause": pa.array([r.clause for r, _ in rules], pa.string()),
-        "unit": pa.array([r.unit for r, _ in rules], pa.string()),
-        "minimum": pa.array([r.minimum for r, _ in rules], MONEY),
+    # The result: string columns as dictionaries (their codes taken, the values shared),
+    # everything else taken row by row. Nothing is copied per value for the text.
+    picks = pa.array(index)
+    columns: dict[str, pa.Array] = {}
+    for name in profiles.column_names:
+        if name in encoded:
+            columns[name] = pa.DictionaryArray.from_arrays(
+                encoded[name].indices.take(picks), encoded[name].dictionary
+            )
+        else:
+            columns[name] = profiles.column(name).combine_chunks().take(picks)
+    text = {
+        "programme": [r.programme for r, _ in rules],
+        "kind": [r.kind for r, _ in rules],
+        "rule_id": [r.id for r, _ in rules],
+        "clause": [r.clause for r, _ in rules],
+        "unit": [r.unit for r, _ in rules],
     }
-    for name in LINE_COLUMNS:
-        out = out.append_column(name, meta[name].take(rule_index))
+    for name, values in text.items():
+        columns[name] = pa.DictionaryArray.from_arrays(rule_index, pa.array(values, pa.string()))
+    columns["amount"] = pa.array([a for _, a in rules], MONEY).take(rule_index)
+    columns["minimum"] = pa.array([r.minimum for r, _ in rules], MONEY).take(rule_index)
+    out = pa.table(columns)
     return out
