@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from jingzhun.accounts.models import User
 from jingzhun.aid.models import AidNotice, Entitlement
+from jingzhun.duty.models import DropoutCase
 from jingzhun.funds.models import Payment, PaymentBatch
 from jingzhun.identification.models import IdentificationRun
 
@@ -30,6 +31,7 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
         AidNotice.objects.count(),
         PaymentBatch.objects.count(),
         Payment.objects.count(),
+        DropoutCase.objects.count(),
     )
     second = run(tmp_path)
     assert counts == (
@@ -38,6 +40,7 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
         AidNotice.objects.count(),
         PaymentBatch.objects.count(),
         Payment.objects.count(),
+        DropoutCase.objects.count(),
     )
     # the principal's school went through review and notice to an approved batch
     principal = User.objects.get(username="principal")
@@ -47,3 +50,6 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     assert batch.status == "approved" and batch.control["count"] == Payment.objects.count() > 0
     assert "aid 2018 autumn:" in first and f"payment batch {batch.reference}" in second
     assert Entitlement.objects.filter(kind="waiver").exists()
+    # every compulsory-age child found out of school has a case, opened once
+    assert DropoutCase.objects.count() > 0
+    assert "dropout cases: opened 0" in second

@@ -22,6 +22,7 @@ from jingzhun.core.importing import import_create, import_run
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
+from jingzhun.duty.services import cases_open_from_identification
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Allocation, PaymentBatch
 from jingzhun.identification.services import fuzzy_stage_factory, identification_run
@@ -68,6 +69,7 @@ class Command(BaseCommand):
         self._compute_aid()
         self._users(options["seed"])
         self._aid_cycle()
+        self._cases()
 
     def _identify(self) -> None:
         """Run the main job: identification as of the demo's school year (2018-2019)."""
@@ -158,6 +160,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"payment batch {batch.reference}: {batch.control['count']} payments, "
             f"{batch.control['amount']} yuan, {len(batch.gaps)} without a bank card"
+        )
+
+    def _cases(self) -> None:
+        """Open a dropout case for every compulsory-age child the run found out of school."""
+        county = Area.objects.filter(level="county").order_by("code").first()
+        assert county is not None
+        result = cases_open_from_identification(actor=None, county_code=county.code)
+        self.stdout.write(
+            f"dropout cases: opened {result.opened}, new episodes {result.reopened}, "
+            f"already open {result.already_open}"
         )
 
     def _users(self, seed: int) -> None:
