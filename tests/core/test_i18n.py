@@ -37,6 +37,21 @@ class Entry:
     msgctxt: str | None = None
     flags: set[str] = field(default_factory=set)
     line: int = 0
+    msgid_plural: str | None = None
+    plurals: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def translations(self) -> list[str]:
+        """Return every msgstr of the entry: the one, or each plural form in order."""
+        if self.msgid_plural is None:
+            return [self.msgstr]
+        return [self.plurals[n] for n in sorted(self.plurals)]
+
+    def source_for(self, form: int) -> str:
+        """Return the source text a translation form renders (singular or plural)."""
+        if self.msgid_plural is None or form == 0:
+            return self.msgid
+        return self.msgid_plural
 
     @property
     def key(self) -> str:
@@ -50,7 +65,7 @@ def _unquote(text: str) -> str:
 
 
 def parse_po(path: Path) -> list[Entry]:
-    """Return the entries of a .po file (a small parser: no plurals, which we do not use)."""
+    """Return the entries of a .po file (a small parser, plurals included)."""
     entries: list[Entry] = []
     current: Entry | None = None
     keyword = ""
@@ -70,19 +85,29 @@ def parse_po(path: Path) -> list[Entry]:
         if match:
             previous, keyword = keyword, match.group(1)
             text = _unquote(match.group(2))
-            assert keyword in ("msgctxt", "msgid", "msgstr"), f"{path}:{number}: {keyword}"
             # An entry starts at its msgctxt, or at its msgid when it has no context.
             if keyword == "msgctxt" or (keyword == "msgid" and previous != "msgctxt"):
                 current = Entry(msgid="", msgstr="", line=number, flags=flags)
                 entries.append(current)
                 flags = set()
             assert current is not None, f"{path}:{number}: {keyword} outside an entry"
-            setattr(current, keyword, text)
+            _append(current, keyword, text, reset=True)
             continue
         match = re.match(r'^"(.*)"$', line)
         assert match and current is not None, f"{path}:{number}: cannot parse {raw!r}"
-        setattr(current, keyword, getattr(current, keyword) + _unquote(match.group(1)))
+        _append(current, keyword, _unquote(match.group(1)), reset=False)
     return entries
+
+
+def _append(entry: Entry, keyword: str, text: str, *, reset: bool) -> None:
+    plural = re.fullmatch(r"msgstr\[(\d+)\]", keyword)
+    if plural:
+        n = int(plural.group(1))
+        entry.plurals[n] = text if reset else entry.plurals[n] + text
+    elif keyword == "msgid_plural":
+        entry.msgid_plural = text if reset else (entry.msgid_plural or "") + text
+    else:
+        setattr(entry, keyword, text if reset else getattr(entry, keyword) + text)
 
 
 def _catalogue(language: str) -> list[Entry]:
@@ -108,6 +133,20 @@ def test_the_parser_reads_context_and_continued_lines(tmp_path: Path) -> None:
     assert (second.msgid, second.msgstr, second.msgctxt) == ("c", "", None)
 
 
+def test_the_parser_reads_plurals(tmp_path: Path) -> None:
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n\n'
+        'msgid "%(n)d case"\nmsgid_plural "%(n)d cases"\nmsgstr[0] "%(n)d "\n"个"\n'
+        'msgstr[1] ""\n',
+        encoding="utf-8",
+    )
+    _header, entry = parse_po(po)
+    assert (entry.msgid, entry.msgid_plural) == ("%(n)d case", "%(n)d cases")
+    assert entry.translations == ["%(n)d 个", ""]
+    assert entry.source_for(1) == "%(n)d cases"
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_entry_is_translated_and_none_is_fuzzy(language: str) -> None:
     entries = _catalogue(language)
@@ -115,7 +154,7 @@ def test_every_entry_is_translated_and_none_is_fuzzy(language: str) -> None:
     header, messages = entries[0], entries[1:]
     assert header.msgid == "" and "fuzzy" not in header.flags
     assert f"Language: {language}\n" in header.msgstr
-    untranslated = [e.msgid for e in messages if not e.msgstr.strip()]
+    untranslated = [e.msgid for e in messages if not all(t.strip() for t in e.translations)]
     fuzzy = [e.msgid for e in messages if "fuzzy" in e.flags]
     assert untranslated == []
     assert fuzzy == []
@@ -125,23 +164,28 @@ def test_every_entry_is_translated_and_none_is_fuzzy(language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_placeholders_are_kept(language: str) -> None:
     wrong = [
-        (e.msgid, e.msgstr)
+        (e.msgid, text)
         for e in _catalogue(language)[1:]
-        if _placeholders(e.msgid) != _placeholders(e.msgstr)
+        for form, text in enumerate(e.translations)
+        # Chinese has one plural form: it renders the plural source text.
+        if _placeholders(e.source_for(form if language == "en" else 1)) != _placeholders(text)
     ]
     assert wrong == []
 
 
 def test_chinese_catalogue_is_chinese_and_english_is_english() -> None:
-    not_chinese = [e.msgid for e in _catalogue("zh_Hans")[1:] if not CJK.search(e.msgstr)]
+    not_chinese = [
+        e.msgid for e in _catalogue("zh_Hans")[1:] if not all(CJK.search(t) for t in e.translations)
+    ]
     # Only texts that are the same in both languages may stay in Latin letters.
     assert set(not_chinese) <= {"SHA-256"}
     for entry in _catalogue("en")[1:]:
         # English msgids translate to themselves; a Chinese msgid would need an English msgstr.
-        if not CJK.search(entry.msgid):
-            assert entry.msgstr == entry.msgid
-        else:
-            assert re.search(r"[A-Za-z]{3}", entry.msgstr), entry.msgid
+        for form, text in enumerate(entry.translations):
+            if not CJK.search(entry.msgid):
+                assert text == entry.source_for(form)
+            else:
+                assert re.search(r"[A-Za-z]{3}", text), entry.msgid
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -150,7 +194,15 @@ def test_compiled_catalogue_matches_the_po_file(language: str) -> None:
     assert mo.exists(), "compile the catalogues: jingzhun compilemessages --ignore=.venv"
     with mo.open("rb") as fh:
         compiled = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
-    stale = [e.msgid for e in _catalogue(language)[1:] if compiled.get(e.key) != e.msgstr]
+    stale = [
+        e.msgid
+        for e in _catalogue(language)[1:]
+        if (
+            compiled.get(e.key) != e.msgstr
+            if e.msgid_plural is None
+            else [compiled.get((e.key, n)) for n in sorted(e.plurals)] != e.translations
+        )
+    ]
     assert stale == [], "the .mo is older than the .po: run jingzhun compilemessages"
 
 

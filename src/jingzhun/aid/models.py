@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from jingzhun.core.money import MoneyField
 from jingzhun.core.periods import SemesterKind
@@ -366,7 +367,7 @@ class NoticeObjection(models.Model):
     """An objection raised during a notice, and how it was resolved."""
 
     class Resolution(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         UPHELD = "upheld", _("Upheld: the student is excluded")
         DISMISSED = "dismissed", _("Dismissed")
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from jingzhun.registry.models import Area, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
@@ -148,7 +149,7 @@ class DropoutCase(models.Model):
     """One episode of a compulsory-age child out of school, from opening to verified close-out."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         RESOLVED = "resolved", _("Outcome recorded, awaiting verification")
         CLOSED = "closed", _("Verified and closed")
 
