@@ -48,13 +48,19 @@ from django.http import HttpResponseBase
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
-from tests.conftest import ID_A, ID_B, County, Personas
+from tests.aid.world import identify
+from tests.conftest import ID_A, ID_B, County, Personas, make_user
 
 from jingzhun.accounts.models import ApiToken, User
+from jingzhun.accounts.roles import Role
 from jingzhun.accounts.services import api_token_create
+from jingzhun.aid import services as aid_services
+from jingzhun.aid.models import Adjustment, AidNotice, Entitlement, Loan
 from jingzhun.core import permissions as P
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.reveal import REVEALABLE
+from jingzhun.funds import services as funds_services
+from jingzhun.funds.models import PaymentBatch
 from jingzhun.identification.models import (
     ChildStatus,
     Discrepancy,
@@ -101,6 +107,12 @@ SHARED_MODELS: dict[str, str] = {
     "identification.identificationrun": (
         "a run is county-wide (county code, date, counts); its rows are scoped on their own"
     ),
+    "aid.rulebookversion": "a rule book is the county's (every county user reads it)",
+    "aid.aidcomputation": "a computation is county-wide (period, rule book, counts)",
+    "funds.allocation": "allocations are county money (Allocation.scope_q: county users only)",
+    "funds.paymentbatch": "payment batches are county work (PaymentBatch.scope_q: county only)",
+    "funds.payment": "payments belong to a batch, county work (Payment.scope_q: county only)",
+    "funds.bankreturn": "bank return files belong to a batch, county work",
 }
 
 # URL parameters named the same across the project's own views and API, and their model.
@@ -116,6 +128,9 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "import_id": ImportBatch,
     "run_id": IdentificationRun,
     "candidate_id": ReviewCandidate,
+    "notice_id": AidNotice,
+    # Not "batch_id", which names an import batch above.
+    "payment_batch_id": PaymentBatch,
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -124,10 +139,19 @@ PK_ROUTES: dict[str, type[models.Model]] = {
 }
 
 # Capabilities that allow some write; a persona with none of them may change nothing.
-WRITE_CAPABILITIES = (P.IMPORT_DATA, P.EDIT_REGISTRY, P.EDIT_SCHOOLS, P.MANAGE_USERS)
+WRITE_CAPABILITIES = (
+    P.IMPORT_DATA,
+    P.EDIT_REGISTRY,
+    P.EDIT_SCHOOLS,
+    P.MANAGE_USERS,
+    P.AID_CLASS_REVIEW,
+    P.AID_SCHOOL_REVIEW,
+    P.AID_MANAGE,
+    P.PAY,
+)
 
 # Tables whose rows a forbidden POST must not change, and columns that change on mere use.
-SNAPSHOT_APPS = ("registry", "schools", "accounts", "core", "auth")
+SNAPSHOT_APPS = ("registry", "schools", "accounts", "core", "auth", "aid", "funds")
 SNAPSHOT_SKIP_MODELS = ("core.auditevent",)  # refusals are logged there, by design
 VOLATILE_COLUMNS = {"last_login", "last_used_at"}
 
@@ -187,6 +211,7 @@ def world(county: County, personas: Personas) -> World:
     )
     apps.get_model("auth.group").objects.create(name="matrix")
     identification_ab = identification_world(c, today)
+    aid_ab = aid_world(c, personas)
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -202,6 +227,7 @@ def world(county: County, personas: Personas) -> World:
             ApiToken.objects.get(user=personas.township_b),
         ),
         **identification_ab,
+        **aid_ab,
     }
     shared: dict[type[models.Model], models.Model | None] = {}
     for label in SHARED_MODELS:
@@ -298,6 +324,103 @@ def identification_world(
             ),
         ]
         rows[side] = made
+    return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
+
+
+def aid_world(
+    c: County, personas: Personas
+) -> dict[type[models.Model], tuple[models.Model, models.Model]]:
+    """Compute autumn 2018 aid through the services and make the A and B row of each aid model.
+
+    Both schools go through class check, school review and notice, each with an objection;
+    school A's notice is then approved and paid in one batch (approved, sent and reconciled),
+    so that every county-level funds model has a record too.
+    """
+    identify()
+    aid_services.aid_compute(actor=None, county_code="420101", school_year=2018, semester="autumn")
+    staff = {
+        "a": (personas.teacher_a, personas.principal_a),
+        "b": (
+            make_user("teacher_b", Role.CLASS_TEACHER, school_class=c.class_b),
+            make_user("principal_b", Role.PRINCIPAL, school=c.school_b),
+        ),
+    }
+    rows: dict[str, list[models.Model]] = {}
+    for side, (teacher, principal) in staff.items():
+        school = getattr(c, f"school_{side}")
+        student = getattr(c, f"student_{side}")
+        aid_services.entitlement_class_check(
+            actor=teacher,
+            school_class_id=getattr(c, f"class_{side}").pk,
+            school_year=2018,
+            semester="autumn",
+        )
+        aid_services.entitlement_school_review(
+            actor=principal, school_id=school.pk, school_year=2018, semester="autumn"
+        )
+        notice = aid_services.notice_post(
+            actor=principal,
+            school_id=school.pk,
+            school_year=2018,
+            semester="autumn",
+            starts_on=dt.date(2018, 9, 17),
+        )
+        objection = aid_services.objection_record(
+            actor=principal, notice_id=notice.pk, student_id=student.pk, text="异议"
+        )
+        entitlement = Entitlement.objects.filter(student=student).order_by("pk").first()
+        assert entitlement is not None
+        adjustment = Adjustment.objects.create(
+            entitlement=entitlement,
+            computation_id=entitlement.computation_id,
+            kind="changed",
+            old_amount=entitlement.amount + 10,
+            new_amount=entitlement.amount,
+            old_rule_id=entitlement.rule_id,
+            new_rule_id=entitlement.rule_id,
+            school=entitlement.school,
+            school_class=entitlement.school_class,
+            village_code=entitlement.village_code,
+        )
+        loan = Loan.objects.create(
+            student=student,
+            person=getattr(c, f"person_{side}"),
+            school_year=2018,
+            degree="undergraduate",
+            bank="国家开发银行",
+            amount=Decimal("8000.00"),
+            term_years=20,
+            rule_book=entitlement.rule_book,
+            rule_id="origin_loan_undergraduate",
+            recorded_by=personas.aid_officer,
+            school=school,
+            village_code=getattr(c, f"village_{side}").code,
+        )
+        rows[side] = [entitlement, notice, objection, adjustment, loan]
+    # School A's list approved and paid: a batch, its payment and the bank's return.
+    aid = personas.aid_officer
+    objection_a = rows["a"][2]
+    aid_services.objection_resolve(
+        actor=aid, objection_id=objection_a.pk, upheld=False, note="核实"
+    )
+    aid_services.notice_approve(actor=aid, notice_id=rows["a"][1].pk, today=dt.date(2018, 9, 25))
+    funds_services.allocation_record(
+        actor=aid, school_year=2018, programme="boarding_subsidy", amount=Decimal("1000.00")
+    )
+    batch = aid_services.aid_batch_create(
+        actor=aid, school_year=2018, semester="autumn", idempotency_key="matrix"
+    )
+    funds_services.payment_batch_approve(actor=aid, batch_id=batch.pk)
+    funds_services.bank_file_export(actor=aid, batch_id=batch.pk, fmt="csv")
+    reference = batch.payments.get().reference
+    funds_services.bank_return_apply(
+        actor=aid,
+        batch_id=batch.pk,
+        data=f"参考号,账号,金额,状态\n{reference},{BANK_A},500.00,成功\n".encode(),
+        file_name="return.csv",
+    )
+    for side in ("a", "b"):
+        rows[side][0].refresh_from_db()
     return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 

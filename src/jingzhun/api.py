@@ -17,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from jingzhun.accounts.services import api_token_authenticate
+from jingzhun.aid.api import router as aid_router
 from jingzhun.core.audit import audit_record
 from jingzhun.identification.api import router as identification_router
 from jingzhun.registry.api import router as registry_router
@@ -49,6 +50,7 @@ api = NinjaAPI(
 api.add_router("/", registry_router)
 api.add_router("/", schools_router)
 api.add_router("/", identification_router)
+api.add_router("/", aid_router)
 
 
 @api.exception_handler(HttpError)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("imports/", include("jingzhun.core.urls_imports")),
     path("identification/", include("jingzhun.identification.urls")),
+    path("aid/", include("jingzhun.aid.urls")),
 ]

@@ -17,7 +17,6 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from jingzhun.aid import documents
 from jingzhun.aid.documents import (
     CoverageSheet,
     NoticeRow,

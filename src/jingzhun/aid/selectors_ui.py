@@ -1,0 +1,284 @@
+"""Reads the aid pages and API need beyond `aid.selectors`, each limited to the acting user.
+
+Kept apart from :mod:`jingzhun.aid.selectors` so that the screens can grow without touching
+the reads the services and the bulk code rely on. Every function takes the acting user and
+goes through :mod:`jingzhun.core.scoping`: a record the user may not see is a 404, like a
+missing one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from jingzhun.aid import selectors
+from jingzhun.aid.models import AidNotice, Entitlement, NoticeObjection, RuleBookVersion
+from jingzhun.aid.rulebook import RuleBook
+from jingzhun.aid.services import book_of
+from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
+from jingzhun.funds.models import BankReturn, PaymentBatch
+from jingzhun.registry.models import Area
+from jingzhun.schools.models import School, SchoolClass, Stage, Student
+
+# Entitlements that are (or were) on a notice and still stand: what a notice sheet lists.
+ON_NOTICE = (Entitlement.Review.NOTICED, Entitlement.Review.APPROVED)
+
+
+# --- rule books -----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(version_id: int, school_year: int, version: int, source: str) -> RuleBook:
+    # Versions are never edited; the source is part of the key all the same, so that a
+    # reused primary key (a test database rolled back) can never return another book.
+    return book_of(
+        RuleBookVersion(pk=version_id, school_year=school_year, version=version, source=source)
+    )
+
+
+def book_of_version(version: RuleBookVersion) -> RuleBook:
+    """Return the checked rule book of a stored version (parsed once per process)."""
+    return _parsed(version.pk, version.school_year, version.version, version.source)
+
+
+def programme_labels(versions: Iterable[RuleBookVersion], language: str) -> dict[str, str]:
+    """Return programme code -> label in a language, over the given rule book versions."""
+    labels: dict[str, str] = {}
+    for version in {v.pk: v for v in versions}.values():
+        for code, programme in book_of_version(version).programmes.items():
+            labels.setdefault(code, programme.label(language))
+    return labels
+
+
+def book_labels(book: RuleBook | None, language: str) -> dict[str, str]:
+    """Return programme code -> label of one rule book (empty without a book)."""
+    if book is None:
+        return {}
+    return {code: p.label(language) for code, p in book.programmes.items()}
+
+
+def get_version(*, user: Any, version_id: int) -> RuleBookVersion:
+    """Return one rule book version of the user's county (404 otherwise)."""
+    return get_object_for_user(RuleBookVersion.objects.all(), user, pk=version_id)
+
+
+# --- students -------------------------------------------------------------------------------
+
+
+def get_student(*, user: Any, student_id: int) -> Student:
+    """Return a student the user may see: on their rolls, or with an entitlement they see.
+
+    A township sees the children of its villages wherever they study, so an entitlement in
+    scope makes the student visible even when the school lies in another township.
+    """
+    scope = scope_of(user)
+    if scope.is_empty:
+        raise Http404
+    rolls = scope_queryset(Student.objects.all(), user).filter(pk=student_id)
+    entitled = scope_queryset(Entitlement.objects.all(), user).filter(student_id=student_id)
+    if not (rolls.exists() or entitled.exists()):
+        raise Http404
+    try:
+        return Student.objects.get(pk=student_id)
+    except Student.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def student_names(*, user: Any, student_ids: Iterable[int]) -> dict[int, str]:
+    """Return id -> name of the given students that the user may see."""
+    ids = {int(i) for i in student_ids if i is not None}
+    if not ids:
+        return {}
+    rows = scope_queryset(Student.objects.all(), user).filter(pk__in=ids)
+    return dict(rows.values_list("pk", "name").distinct())
+
+
+def school_names(*, user: Any, school_ids: Iterable[int | str]) -> dict[int, str]:
+    """Return id -> name of the given schools that the user may see."""
+    ids = {int(i) for i in school_ids if str(i).isdigit()}
+    if not ids:
+        return {}
+    return dict(
+        scope_queryset(School.objects.all(), user).filter(pk__in=ids).values_list("pk", "name")
+    )
+
+
+def area_names(*, user: Any, codes: Iterable[str]) -> dict[str, str]:
+    """Return code -> name of the given areas that the user may see."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    return dict(
+        scope_queryset(Area.objects.all(), user).filter(code__in=wanted).values_list("code", "name")
+    )
+
+
+def loan_candidates(*, user: Any, school_year: int) -> QuerySet[Student]:
+    """Return identified university students of the year the user may see (for loans)."""
+    return (
+        scope_queryset(Student.objects.all(), user)
+        .filter(
+            link__isnull=False,  # identified: linked to a registry person
+            enrolments__school_year=school_year,
+            enrolments__stage=Stage.UNIVERSITY,
+        )
+        .distinct()
+        .order_by("name", "pk")
+    )
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+def own_class(*, user: Any) -> SchoolClass | None:
+    """Return the class a class teacher works in, or None for other users."""
+    scope = scope_of(user)
+    if scope.level != "class" or scope.class_id is None:
+        return None
+    return (
+        scope_queryset(SchoolClass.objects.select_related("school"), user)
+        .filter(pk=scope.class_id)
+        .first()
+    )
+
+
+def own_school(*, user: Any) -> School | None:
+    """Return the school a principal works in, or None for other users."""
+    scope = scope_of(user)
+    if scope.level != "school" or scope.school_id is None:
+        return None
+    return scope_queryset(School.objects.all(), user).filter(pk=scope.school_id).first()
+
+
+def period_rows(*, user: Any, school_year: int, semester: str) -> QuerySet[Entitlement]:
+    """Return the semester's entitlements the user may see, with what the screens show."""
+    return selectors.entitlement_list(user=user, school_year=school_year, semester=semester)
+
+
+@dataclass
+class SchoolReview:
+    """How far one school's entitlements of a semester have come through review."""
+
+    school_id: int
+    school_name: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def review_by_school(*, user: Any, school_year: int, semester: str) -> list[SchoolReview]:
+    """Return, per school the user may see, the number of entitlements in each review state."""
+    rows = (
+        period_rows(user=user, school_year=school_year, semester=semester)
+        .order_by()
+        .values("school_id", "school__name", "review")
+        .annotate(n=Count("id"))
+    )
+    schools: dict[int, SchoolReview] = {}
+    for row in rows:
+        entry = schools.setdefault(
+            row["school_id"],
+            SchoolReview(
+                row["school_id"], row["school__name"], dict.fromkeys(Entitlement.Review.values, 0)
+            ),
+        )
+        entry.counts[row["review"]] += row["n"]
+    return sorted(schools.values(), key=lambda s: s.school_name)
+
+
+@dataclass
+class StudentLines:
+    """One student's entitlements of a semester, as the review pages list them."""
+
+    student: Student
+    school_class: SchoolClass | None
+    lines: list[Entitlement] = field(default_factory=list)
+
+    @property
+    def reviews(self) -> set[str]:
+        return {e.review for e in self.lines}
+
+
+def by_student(entitlements: Iterable[Entitlement]) -> list[StudentLines]:
+    """Group entitlements (already scoped and ordered) by student, keeping the order."""
+    grouped: dict[int, StudentLines] = {}
+    for e in entitlements:
+        entry = grouped.setdefault(e.student_id, StudentLines(e.student, e.school_class))
+        entry.lines.append(e)
+    return list(grouped.values())
+
+
+def class_counts(
+    *, user: Any, school: School, school_year: int, semester: str
+) -> list[dict[str, Any]]:
+    """Return per class of a school: its id, label parts and entitlements awaiting class check."""
+    rows = (
+        period_rows(user=user, school_year=school_year, semester=semester)
+        .filter(school=school)
+        .order_by()
+        .values(
+            "school_class_id",
+            "school_class__stage",
+            "school_class__grade",
+            "school_class__name",
+            "review",
+        )
+        .annotate(n=Count("id"))
+    )
+    classes: dict[int | None, dict[str, Any]] = {}
+    for row in rows:
+        entry = classes.setdefault(
+            row["school_class_id"],
+            {
+                "id": row["school_class_id"],
+                "stage": row["school_class__stage"] or "",
+                "grade": row["school_class__grade"],
+                "name": row["school_class__name"] or "",
+                "counts": defaultdict(int),
+            },
+        )
+        entry["counts"][row["review"]] += row["n"]
+    return sorted(classes.values(), key=lambda c: (c["stage"], c["grade"] or 0, c["name"]))
+
+
+# --- notices --------------------------------------------------------------------------------
+
+
+def notice_entitlements(*, user: Any, notice: AidNotice) -> QuerySet[Entitlement]:
+    """Return the entitlements put on a notice that the user may see (all, whatever review)."""
+    return (
+        scope_queryset(Entitlement.objects.all(), user)
+        .filter(notice=notice)
+        .select_related("student", "school_class", "rule_book")
+        .order_by("school_class__grade", "school_class__name", "student__name", "programme")
+    )
+
+
+def notice_sheet_entitlements(*, user: Any, notice: AidNotice) -> QuerySet[Entitlement]:
+    """Return the entitlements a printed notice lists: those on it still standing."""
+    return notice_entitlements(user=user, notice=notice).filter(review__in=ON_NOTICE)
+
+
+def get_objection(*, user: Any, notice: AidNotice, objection_id: int) -> NoticeObjection:
+    """Return one objection of a notice that the user may see (404 otherwise)."""
+    return get_object_for_user(NoticeObjection.objects.filter(notice=notice), user, pk=objection_id)
+
+
+# --- payment --------------------------------------------------------------------------------
+
+
+def return_list(*, user: Any, batch: PaymentBatch) -> QuerySet[BankReturn]:
+    """Return the bank return files applied to a batch, newest first."""
+    return (
+        scope_queryset(BankReturn.objects.all(), user)
+        .filter(batch=batch)
+        .select_related("imported_by")
+    )
