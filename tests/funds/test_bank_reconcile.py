@@ -193,3 +193,28 @@ def test_coverage_counts_paid_and_gaps(county: Any, personas: Any, sent: Payment
     assert [(g.student_name, g.reason) for g in spring.gaps if g.student_name == "李小红"] == [
         ("李小红", "not_enrolled")
     ]
+
+
+def test_a_corrected_file_reconciles_after_a_mismatch(
+    county: Any, personas: Any, sent: PaymentBatch
+) -> None:
+    p = Payment.objects.get()
+    good = (p.reference, "6228480012345678901", "500.00", "成功", "")
+    # the first file pays the payment but carries a stray row: reported, batch stays sent
+    first = funds.bank_return_apply(
+        actor=personas.aid_officer,
+        batch_id=sent.pk,
+        data=bank_return([good, ("X-1", "6228480012345678901", "10.00", "成功", "")]),
+        file_name="return.csv",
+    )
+    sent.refresh_from_db()
+    assert (first.balanced, sent.status) == (False, "sent")
+    # the bank's corrected file repeats the settled row: no mismatch, the batch reconciles
+    second = funds.bank_return_apply(
+        actor=personas.aid_officer, batch_id=sent.pk, data=bank_return([good]), file_name="r2.csv"
+    )
+    sent.refresh_from_db()
+    assert (second.balanced, second.counts["repeated"], sent.status) == (True, 1, "reconciled")
+    # a file that contradicts a settled payment is still a mismatch
+    p.refresh_from_db()
+    assert p.status == "paid"

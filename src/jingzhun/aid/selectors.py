@@ -413,7 +413,8 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
         )
     finally:
         con.close()
-    result = Coverage(school_year, semester, CoverageRow("county", county, 0, 0))
+    county_name = Area.objects.filter(code=county).values_list("name", flat=True).first()
+    result = Coverage(school_year, semester, CoverageRow("county", county_name or county, 0, 0))
     if money is not None:
         result.cash_paid, result.waived, result.outstanding = (Decimal(v) for v in money)
     stage_labels = dict(Stage.choices)

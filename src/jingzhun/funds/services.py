@@ -350,6 +350,7 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
     seen: set[str] = set()
     paid: list[tuple[int, str]] = []
     failed: list[tuple[int, str]] = []
+    repeated = 0
     file_total = Decimal("0.00")
     for row in rows:
         file_total += row.amount
@@ -359,10 +360,17 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
             problem = _("reference appears twice in the file")
         elif payment is None:
             problem = _("no payment of this batch has this reference")
-        elif payment.status != Payment.Status.PENDING:
+        elif payment.status != Payment.Status.PENDING and (
+            payment.status != row.status or row.amount != payment.amount
+        ):
             problem = _("this payment was already settled as %(status)s") % {
                 "status": payment.get_status_display()
             }
+        elif payment.status != Payment.Status.PENDING:
+            # The same outcome again (a corrected file sent whole): nothing to do, no mismatch.
+            seen.add(row.reference)
+            repeated += 1
+            continue
         elif row.amount != payment.amount:
             problem = _("amount %(file)s differs from the batch's %(ours)s") % {
                 "file": row.amount,
@@ -418,6 +426,7 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
             "paid": len(paid),
             "failed": len(failed),
             "pending": pending,
+            "repeated": repeated,
             "mismatches": len(mismatches),
             "file_total": str(file_total),
         },
