@@ -57,7 +57,7 @@ def test_coverage_gives_the_page_figures_and_gaps(computed: County, personas: Pe
     ).json()
     assert data["county"] == {
         "key": "county",
-        "label": "420101",
+        "label": "测试县",
         "students": 2,
         "covered": 0,
         "share": "0.0",
