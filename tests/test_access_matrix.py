@@ -42,6 +42,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.db import models
 from django.forms import CheckboxInput, MultiWidget
 from django.http import HttpResponseBase
@@ -59,6 +60,8 @@ from jingzhun.aid.models import Adjustment, AidNotice, Entitlement, Loan
 from jingzhun.core import permissions as P
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.reveal import REVEALABLE
+from jingzhun.duty import services as duty_services
+from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.funds import services as funds_services
 from jingzhun.funds.models import PaymentBatch
 from jingzhun.identification.models import (
@@ -131,6 +134,9 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "notice_id": AidNotice,
     # Not "batch_id", which names an import batch above.
     "payment_batch_id": PaymentBatch,
+    "case_id": DropoutCase,
+    "step_id": CaseStep,
+    "assignment_id": Assignment,
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -148,10 +154,13 @@ WRITE_CAPABILITIES = (
     P.AID_SCHOOL_REVIEW,
     P.AID_MANAGE,
     P.PAY,
+    P.DUTY_ASSIGN,
+    P.CASEWORK,
+    P.CASE_VERIFY,
 )
 
 # Tables whose rows a forbidden POST must not change, and columns that change on mere use.
-SNAPSHOT_APPS = ("registry", "schools", "accounts", "core", "auth", "aid", "funds")
+SNAPSHOT_APPS = ("registry", "schools", "accounts", "core", "auth", "aid", "funds", "duty")
 SNAPSHOT_SKIP_MODELS = ("core.auditevent",)  # refusals are logged there, by design
 VOLATILE_COLUMNS = {"last_login", "last_used_at"}
 
@@ -187,7 +196,7 @@ class World:
 
 
 @pytest.fixture
-def world(county: County, personas: Personas) -> World:
+def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> World:
     """Build the county, one token per persona, and the A/B record of every model."""
     tokens = {
         name: api_token_create(actor=None, user=user, name="matrix")[1]
@@ -212,6 +221,8 @@ def world(county: County, personas: Personas) -> World:
     apps.get_model("auth.group").objects.create(name="matrix")
     identification_ab = identification_world(c, today)
     aid_ab = aid_world(c, personas)
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # duty evidence files
+    duty_ab = duty_world(c, personas)
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -228,6 +239,7 @@ def world(county: County, personas: Personas) -> World:
         ),
         **identification_ab,
         **aid_ab,
+        **duty_ab,
     }
     shared: dict[type[models.Model], models.Model | None] = {}
     for label in SHARED_MODELS:
@@ -421,6 +433,58 @@ def aid_world(
     )
     for side in ("a", "b"):
         rows[side][0].refresh_from_db()
+    return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
+
+
+def duty_world(
+    c: County, personas: Personas
+) -> dict[type[models.Model], tuple[models.Model, models.Model]]:
+    """Make the A and B dropout case (each with a step carrying a photo) and assignment.
+
+    Cases are created directly, as cases_open_from_identification would leave them; the
+    assignments through the service (the county names each township's officer for its
+    poor student).
+    """
+    rows: dict[str, list[models.Model]] = {}
+    for side in ("a", "b"):
+        officer = getattr(personas, f"township_{side}")
+        village = getattr(c, f"village_{side}").code
+        school = getattr(c, f"school_{side}")
+        school_class = getattr(c, f"class_{side}")
+        case = DropoutCase.objects.create(
+            person=getattr(c, f"person_{side}"),
+            student=getattr(c, f"student_{side}"),
+            source="identification",
+            reason="辍学",
+            opened_on=dt.date(2018, 10, 8),
+            village_code=village,
+            school=school,
+            school_class=school_class,
+            assignee=officer,
+            supervisor=officer,
+            last_step_on=dt.date(2018, 10, 9),
+            return_deadline=dt.date(2018, 10, 22),
+        )
+        step = CaseStep(
+            case=case,
+            kind="deadline_notice",
+            happened_on=dt.date(2018, 10, 9),
+            text="限期复学通知已送达",
+            recorded_by=officer,
+            village_code=village,
+            school=school,
+            school_class=school_class,
+        )
+        step.evidence.save("notice.jpg", ContentFile(b"\xff\xd8\xff photo"), save=False)
+        step.save()
+        assignment = duty_services.assignment_create(
+            actor=personas.county_officer,
+            kind="student",
+            target_id=getattr(c, f"student_{side}").pk,
+            holder_id=officer.pk,
+            starts_on=dt.date(2018, 9, 1),
+        )
+        rows[side] = [case, step, assignment]
     return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 
@@ -661,6 +725,22 @@ def query_variants(route: Route, w: World) -> list[str]:
         ]
     if route.route == "api/enrolments":
         return [f"school={c.school_a.code}", f"school={c.school_b.code}"]
+    if route.route in ("duty/", "duty/ledger.xlsx"):
+        return ["show=all", "show=closed"]
+    if route.route.startswith("duty/reports/monthly"):
+        return ["month=2018-10"]
+    if route.route.startswith("duty/reports/quarterly"):
+        return ["quarter=2018-4"]
+    if route.route == "duty/assignments/":
+        return ["history=1"]
+    if route.route == "api/duty/cases":
+        return [
+            "status=unclosed",
+            f"township={c.township_a.code}",
+            f"township={c.township_b.code}",
+            f"school_id={c.school_a.pk}",
+            f"school_id={c.school_b.pk}",
+        ]
     return []
 
 
@@ -946,6 +1026,7 @@ def test_every_route_can_be_filled(world: World) -> None:
     assert not unfillable, "\n".join(unfillable)
     routes = {route.route for route, _ in filled}
     assert {"api/persons", "api/persons/<int:person_id>", "admin/"} <= routes
+    assert {"duty/cases/<int:case_id>/", "m/", "api/duty/cases"} <= routes
     for special in SPECIAL_ROUTES:
         assert special in routes, f"SPECIAL_ROUTES names {special}, which no longer exists"
 

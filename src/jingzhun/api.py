@@ -18,6 +18,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from jingzhun.accounts.services import api_token_authenticate
 from jingzhun.aid.api import router as aid_router
+from jingzhun.duty.api import router as duty_router
 from jingzhun.core.audit import audit_record
 from jingzhun.identification.api import router as identification_router
 from jingzhun.registry.api import router as registry_router
@@ -51,6 +52,7 @@ api.add_router("/", registry_router)
 api.add_router("/", schools_router)
 api.add_router("/", identification_router)
 api.add_router("/", aid_router)
+api.add_router("/", duty_router)
 
 
 @api.exception_handler(HttpError)

@@ -18,4 +18,6 @@ urlpatterns = [
     path("imports/", include("jingzhun.core.urls_imports")),
     path("identification/", include("jingzhun.identification.urls")),
     path("aid/", include("jingzhun.aid.urls")),
+    path("duty/", include("jingzhun.duty.urls")),
+    path("m/", include("jingzhun.duty.urls_mobile")),
 ]

@@ -1,0 +1,228 @@
+"""Forms of the duty pages and the class teacher's mobile page.
+
+They only parse and check input; every write is a call to :mod:`jingzhun.duty.services`,
+which checks the actor's capability and jurisdiction again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import FileExtensionValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
+
+# A phone photo or a scanned page; anything else is refused before it reaches the disk.
+EVIDENCE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "heic", "pdf"]
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+
+# Steps recorded through the back office (an absence goes through the absence report).
+OFFICE_STEPS = [(k, label) for k, label in CaseStep.Kind.choices if k != CaseStep.Kind.ABSENCE]
+# What a class teacher records from the phone: a visit, a talk or a note.
+MOBILE_STEPS = [
+    (CaseStep.Kind.HOME_VISIT, _("Home visit")),
+    (CaseStep.Kind.PERSUASION, _("Persuasion talk")),
+    (CaseStep.Kind.NOTE, _("Note")),
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _check_evidence(evidence: UploadedFile | None) -> UploadedFile | None:
+    if evidence is not None and (evidence.size or 0) > MAX_EVIDENCE_BYTES:
+        raise ValidationError(_("The file is larger than 10 MB."))
+    return evidence
+
+
+def _evidence_field(label: Any) -> forms.FileField:
+    return forms.FileField(
+        label=label,
+        required=False,
+        validators=[FileExtensionValidator(EVIDENCE_EXTENSIONS)],
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*,.pdf"}),
+        help_text=_("A photo or a scan (JPEG, PNG, HEIC or PDF, at most 10 MB)."),
+    )
+
+
+class StepForm(forms.Form):
+    """Record a step on a case."""
+
+    kind = forms.ChoiceField(label=_("Step"), choices=OFFICE_STEPS)
+    happened_on = forms.DateField(label=_("Date"), widget=DateInput())
+    text = forms.CharField(
+        label=_("What happened"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    evidence = _evidence_field(_("Evidence"))
+    return_deadline = forms.DateField(
+        label=_("Must return by"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Only for a deadline-to-return notice."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["happened_on"].initial = timezone.localdate()
+
+    def clean_evidence(self) -> UploadedFile | None:
+        return _check_evidence(self.cleaned_data.get("evidence"))
+
+
+class ResolveForm(forms.Form):
+    """Record a case's outcome; what each outcome needs is checked by the service."""
+
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=DropoutCase.Outcome.choices)
+    enrolment = forms.TypedChoiceField(
+        label=_("Enrolment proving the return"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    home_teacher = forms.CharField(label=_("Home-teaching teacher"), max_length=50, required=False)
+    home_schedule = forms.CharField(
+        label=_("Home-teaching schedule"), max_length=100, required=False
+    )
+    exemption_reason = forms.CharField(label=_("Exemption reason"), max_length=300, required=False)
+    moved_to = forms.CharField(label=_("Moved to"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, enrolments: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["enrolment"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "—"), *enrolments]
+
+
+class ReopenForm(forms.Form):
+    """Send a resolved case back to work, with the reason."""
+
+    reason = forms.CharField(label=_("Why it goes back"), max_length=500)
+
+
+class VisitForm(forms.Form):
+    """The mobile page's visit: what kind, when, what happened, an optional photo."""
+
+    kind = forms.ChoiceField(
+        label=_("What"),
+        choices=MOBILE_STEPS,
+        initial=CaseStep.Kind.HOME_VISIT,
+        widget=forms.RadioSelect,
+    )
+    happened_on = forms.DateField(label=_("Date"), widget=DateInput())
+    text = forms.CharField(
+        label=_("What happened"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    photo = _evidence_field(_("Photo (optional)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["happened_on"].initial = timezone.localdate()
+
+    def clean_photo(self) -> UploadedFile | None:
+        return _check_evidence(self.cleaned_data.get("photo"))
+
+
+class AbsenceForm(forms.Form):
+    """The mobile page's absence report."""
+
+    days = forms.IntegerField(
+        label=_("Days absent"),
+        min_value=1,
+        max_value=366,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    note = forms.CharField(label=_("Note (optional)"), max_length=300, required=False)
+
+
+def _choice(label: Any, required: bool = False) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(label=label, coerce=int, required=required, empty_value=None)
+
+
+class AssignmentCreateForm(forms.Form):
+    """Name a responsible person for a township, school, class, poor student or poor village."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Assignment.Kind.choices)
+    township = _choice(_("Township"))
+    school = _choice(_("School"))
+    school_class = _choice(_("Class"))
+    student = _choice(_("Poor student"))
+    village = _choice(_("Poor village"))
+    holder = _choice(_("Responsible person"), required=True)
+    contact_school = _choice(_("School of the contact person"))
+    starts_on = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    # The form field that names the target of each kind.
+    TARGET_FIELDS = {
+        Assignment.Kind.TOWNSHIP: "township",
+        Assignment.Kind.SCHOOL: "school",
+        Assignment.Kind.CLASS: "school_class",
+        Assignment.Kind.STUDENT: "student",
+        Assignment.Kind.VILLAGE: "village",
+    }
+
+    def __init__(
+        self,
+        *args: Any,
+        targets: Any,
+        holders: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        empty = [("", "—")]
+        choices = {
+            "township": targets.township,
+            "school": targets.school,
+            "school_class": targets.school_class,
+            "student": targets.student,
+            "village": targets.village,
+            "contact_school": targets.school,
+            "holder": holders,
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.TypedChoiceField)
+            field.choices = [*empty, *options]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind in self.TARGET_FIELDS:
+            name = self.TARGET_FIELDS[kind]
+            if data.get(name) is None:
+                self.add_error(name, _("Choose what the person answers for."))
+            data["target_id"] = data.get(name)
+        return data
+
+
+class ReassignForm(forms.Form):
+    """Give an assignment's target to someone else from a date."""
+
+    holder = _choice(_("New responsible person"), required=True)
+    on = forms.DateField(label=_("From"), required=False, widget=DateInput())
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, holders: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["holder"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "—"), *holders]
+
+
+class SignForm(forms.Form):
+    """Record the day the letter of responsibility was signed."""
+
+    signed_on = forms.DateField(label=_("Signed on"), widget=DateInput())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["signed_on"].initial = timezone.localdate()
