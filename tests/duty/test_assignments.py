@@ -148,3 +148,49 @@ def test_letter_signed_is_recorded(county: Any, personas: Any) -> None:
         actor=personas.county_officer, assignment_id=a.pk, signed_on=dt.date(2018, 9, 3)
     )
     assert signed.signed_on == dt.date(2018, 9, 3) and signed.area_code == "420101001"
+
+
+def test_a_school_names_contacts_for_its_townships_poor_villages(
+    county: Any, personas: Any
+) -> None:
+    a = services.assignment_create(
+        actor=personas.principal_a,
+        kind="village",
+        target_id=county.village_a.pk,
+        holder_id=personas.teacher_a.pk,
+        school_id=county.school_a.pk,
+    )
+    assert (a.village, a.holder, a.school) == (
+        county.village_a,
+        personas.teacher_a,
+        county.school_a,
+    )
+    with pytest.raises(Http404):  # another township's village
+        services.assignment_create(
+            actor=personas.principal_a,
+            kind="village",
+            target_id=county.village_b.pk,
+            holder_id=personas.teacher_a.pk,
+        )
+
+
+def test_the_holder_must_be_within_the_assigners_jurisdiction(county: Any, personas: Any) -> None:
+    identify()
+    with pytest.raises(ValidationError):
+        services.assignment_create(
+            actor=personas.principal_a,
+            kind="student",
+            target_id=county.student_a.pk,
+            holder_id=personas.township_b.pk,
+        )
+    assert Assignment.objects.count() == 0
+
+
+def test_only_the_county_opens_cases_from_identification(county: Any, personas: Any) -> None:
+    identify()
+    with pytest.raises(PermissionDenied):
+        services.cases_open_from_identification(actor=personas.township_a, county_code="420101")
+    result = services.cases_open_from_identification(
+        actor=personas.county_officer, county_code="420101"
+    )
+    assert result.opened == 0  # nobody is out of school in the hand-made county

@@ -60,8 +60,13 @@ def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
 
 
 def get_object_for_user(queryset: QuerySet[M], user: Any, **lookup: Any) -> M:
-    """Return the one object the user may see, else 404 (missing and forbidden look the same)."""
+    """Return the one object the user may see, else 404 (missing and forbidden look the same).
+
+    Scopes that follow a to-many relation (a student's enrolments) can match one row several
+    times, so the scoped rows are taken as a set of keys.
+    """
     try:
-        return scope_queryset(queryset, user).get(**lookup)
+        visible = scope_queryset(queryset.model._default_manager.all(), user).values("pk")
+        return queryset.filter(pk__in=visible).get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc

@@ -79,6 +79,7 @@ class ReturnNotice:
     issuer: str
     issued_on: dt.date
     contact: str  # the responsible person's name (and a school phone, never the family's)
+    village_name: str = ""  # where the child lives, for a child with no school
 
 
 def _cn(day: dt.date) -> str:
@@ -184,7 +185,7 @@ def return_notice_pdf(notice: ReturnNotice) -> bytes:
             font,
         ),
         _para(
-            f"请您于{_cn(notice.return_by)}前送子女返校复学。确有特殊困难的，"
+            f"请您于{_cn(notice.return_by)}前送子女{'返校复学' if notice.school_name else '入学'}。确有特殊困难的，"
             "请及时与学校联系，学校和有关部门将帮助解决。逾期不返校的，将依法依规处理。",
             st["body"],
             font,

@@ -16,13 +16,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.accounts.roles import Role
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
-from jingzhun.core.scoping import get_object_for_user
+from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.workdays import add_working_days
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
@@ -81,6 +82,19 @@ def _person_of(student: Student) -> Person:
 
 
 def _target(actor: Any, kind: str, target_id: int) -> Any:
+    if kind == Assignment.Kind.VILLAGE and actor.scope.level == "school":
+        # Schools see no registry areas; a school names contacts for its own township's villages.
+        school = School.objects.select_related("township").get(pk=actor.scope.school_id)
+        village = Area.objects.filter(
+            pk=target_id,
+            level="village",
+            code__startswith=school.township.code if school.township_id else "-",
+        ).first()
+        if village is None:
+            raise Http404
+        if not village.is_poor:
+            raise ValidationError(_("A contact person answers for a poor village."))
+        return village
     model, _field = TARGETS[kind]
     target = get_object_for_user(model._default_manager.all(), actor, pk=target_id)  # type: ignore[attr-defined]
     if kind == Assignment.Kind.TOWNSHIP and target.level != "township":
@@ -93,9 +107,13 @@ def _target(actor: Any, kind: str, target_id: int) -> Any:
 
 
 def _holder(actor: Any, holder_id: int) -> Any:
-    holder = get_user_model().objects.filter(pk=holder_id, is_active=True).first()
-    if holder is None or holder.county_code != actor.scope.county_code:
-        raise ValidationError(_("The responsible person must be an active user of this county."))
+    """Return the responsible person: an active user within the assigner's jurisdiction."""
+    visible = scope_queryset(get_user_model().objects.filter(is_active=True), actor)
+    holder = visible.filter(pk=holder_id).first()
+    if holder is None:
+        raise ValidationError(
+            _("The responsible person must be an active user within your jurisdiction.")
+        )
     return holder
 
 
@@ -223,8 +241,16 @@ def assignment_sign(
     """Record that the letter of responsibility for an assignment was signed."""
     _require(actor, P.DUTY_ASSIGN)
     assignment = get_object_for_user(Assignment.objects.all(), actor, pk=assignment_id)
+    if actor.scope.level not in ASSIGNERS[assignment.kind]:
+        raise PermissionDenied
     signed_on = _today(signed_on)
-    Assignment.objects.filter(pk=assignment.pk).update(signed_on=signed_on)
+    if (
+        Assignment.objects.filter(pk=assignment.pk, ends_on__isnull=True).update(
+            signed_on=signed_on
+        )
+        != 1
+    ):
+        raise ValidationError(_("This assignment has ended; its letter can no longer be signed."))
     assignment.refresh_from_db()
     audit_record(actor=actor, action="duty.sign", target=assignment, data={"signed_on": signed_on})
     return assignment
@@ -379,7 +405,7 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
     """
     if actor is not None:
         _require(actor, P.DUTY_ASSIGN)
-        if actor.scope.county_code != county_code:
+        if actor.scope.level != "county" or actor.scope.county_code != county_code:
             raise PermissionDenied
     run = (
         IdentificationRun.objects.filter(county_code=county_code, status="done")

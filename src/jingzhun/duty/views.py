@@ -557,6 +557,7 @@ def return_notice(request: HttpRequest, case_id: int) -> HttpResponse:
         issuer=issuer,
         issued_on=timezone.localdate(),
         contact=str(case.assignee) if case.assignee else "",
+        village_name=case.person.household.village.name,
     )
     content = documents.return_notice_pdf(notice)
     return _download(
