@@ -85,10 +85,9 @@ def _target(actor: Any, kind: str, target_id: int) -> Any:
     if kind == Assignment.Kind.VILLAGE and actor.scope.level == "school":
         # Schools see no registry areas; a school names contacts for its own township's villages.
         school = School.objects.select_related("township").get(pk=actor.scope.school_id)
+        township_code = school.township.code if school.township is not None else "-"
         village = Area.objects.filter(
-            pk=target_id,
-            level="village",
-            code__startswith=school.township.code if school.township_id else "-",
+            pk=target_id, level="village", code__startswith=township_code
         ).first()
         if village is None:
             raise Http404
