@@ -151,3 +151,28 @@ def test_transition_years_agree(person: Profile, semester: str, years: int) -> N
         assert lines == Counter()
     if person.household_status == "left_poverty" and person.exit_year is not None:
         assert eligible == (2018 < person.exit_year + years)
+
+
+def test_bulk_text_columns_group_by_value() -> None:
+    """Two rules of one programme give one dictionary entry, so grouping by code is by value."""
+    book = load_rulebook(shipped_source(2018))
+    profiles = pa.table(
+        {
+            "student_id": [1, 2],
+            "stage": ["primary", "junior"],
+            "grade": [3, 2],
+            "boarding": [True, True],
+            "location": ["in_county", "in_county"],
+            "household_status": ["registered", "registered"],
+            "exit_year": [None, None],
+            "enrolled_on": [dt.date(2018, 9, 1), None],
+            "left_on": [None, None],
+        },
+        schema=PROFILE_SCHEMA,
+    )
+    lines = evaluate_bulk(book, profiles, "autumn")
+    programme = lines.column("programme").combine_chunks()
+    values = programme.dictionary.to_pylist()
+    assert len(values) == len(set(values))
+    counts = {d["values"]: d["counts"] for d in programme.value_counts().to_pylist()}
+    assert counts == {"boarding_subsidy": 2, "compulsory_waiver": 2}

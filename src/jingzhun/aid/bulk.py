@@ -153,7 +153,13 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
         "unit": [r.unit for r, _ in rules],
     }
     for name, values in text.items():
-        columns[name] = pa.DictionaryArray.from_arrays(rule_index, pa.array(values, pa.string()))
+        # One dictionary entry per distinct value (two rules of one programme share it), so
+        # that grouping on the codes groups on the values.
+        distinct = sorted(set(values))
+        code_of_rule = pa.array([distinct.index(v) for v in values], pa.int32())
+        columns[name] = pa.DictionaryArray.from_arrays(
+            code_of_rule.take(rule_index), pa.array(distinct, pa.string())
+        )
     columns["amount"] = pa.array([a for _, a in rules], MONEY).take(rule_index)
     columns["minimum"] = pa.array([r.minimum for r, _ in rules], MONEY).take(rule_index)
     out = pa.table(columns)
