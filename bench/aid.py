@@ -156,7 +156,13 @@ def population(n: int, seed: int = 2018) -> pa.Table:
 
 def bulk_totals(lines: pa.Table) -> dict[str, tuple[int, int]]:
     """Return {programme: (lines, cents)} from evaluate_bulk's result."""
-    grouped = lines.group_by("programme").aggregate([("amount", "sum"), ("amount", "count")])
+    plain = pa.table(
+        {
+            "programme": lines.column("programme").cast(pa.string()),
+            "amount": lines.column("amount").cast(pa.decimal128(14, 2)),
+        }
+    )
+    grouped = plain.group_by("programme").aggregate([("amount", "sum"), ("amount", "count")])
     return {
         p: (int(c), int(Decimal(s) * 100))
         for p, s, c in zip(

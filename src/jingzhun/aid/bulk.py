@@ -69,7 +69,9 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     """Return one row per (profile, programme line): the profile's columns plus the line's.
 
     Profiles whose household does not qualify or whose enrolment misses the semester give
-    no rows. Amounts are decimal(14,2), never float. Rows come grouped by rule.
+    no rows. Amounts are decimal(14,2), never float. Rows come grouped by rule. Text and
+    amount columns are dictionary-encoded (codes into the few distinct values); cast them to
+    plain arrays where a consumer needs that.
     """
     missing = [f.name for f in PROFILE_SCHEMA if f.name not in profiles.column_names]
     if missing:
@@ -160,7 +162,17 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
         columns[name] = pa.DictionaryArray.from_arrays(
             code_of_rule.take(rule_index), pa.array(distinct, pa.string())
         )
-    columns["amount"] = pa.array([a for _, a in rules], MONEY).take(rule_index)
-    columns["minimum"] = pa.array([r.minimum for r, _ in rules], MONEY).take(rule_index)
+    # Amounts too: a handful of distinct values, so codes into them (decimal(14,2) values).
+    for name, amounts in (
+        ("amount", [a for _, a in rules]),
+        ("minimum", [r.minimum for r, _ in rules]),
+    ):
+        distinct_amounts = sorted({a for a in amounts if a is not None})
+        codes = pa.array(
+            [None if a is None else distinct_amounts.index(a) for a in amounts], pa.int32()
+        )
+        columns[name] = pa.DictionaryArray.from_arrays(
+            codes.take(rule_index), pa.array(distinct_amounts, MONEY)
+        )
     out = pa.table(columns)
     return out

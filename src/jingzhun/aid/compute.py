@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from jingzhun.aid.bulk import MONEY, evaluate_bulk
 from jingzhun.aid.rulebook import ENTITLED_KINDS, RuleBook, semester_first_day, semester_last_day
-from jingzhun.core.bulk import copy_arrow, fetch_arrow, insert_rows, update_rows
+from jingzhun.core.bulk import copy_arrow, fetch_arrow, insert_rows, plain_rows, update_rows
 from jingzhun.core.importing import duck
 
 PROFILE_SQL = """
@@ -292,7 +292,7 @@ def write_changes(
             insert_rows(
                 "aid_entitlement",
                 ENTITLEMENT_COLUMNS,
-                list(zip(*(table.column(c).to_pylist() for c in ENTITLEMENT_COLUMNS), strict=True)),
+                plain_rows(table, ENTITLEMENT_COLUMNS),
                 progress=report,
             )
     adjustments: list[tuple[Any, ...]] = []

@@ -132,9 +132,11 @@ class Entitlement(models.Model):
 
     # The student is the entitlement's identity: its foreign key is enforced, and the unique
     # constraint (student, programme, year, semester) serves as its index. The other relations
-    # below are copies taken, in the computation's own transaction, from the rows the student
-    # was read with; they are not re-checked row by row by the database, which a million-row
-    # semester could not afford (docs/performance.md), and rows are never deleted.
+    # are either copies taken, in the computation's own transaction, from the rows the student
+    # was read with, or set later by the review services from objects they have just fetched;
+    # the database does not re-check them row by row, which a million-row semester cannot
+    # afford (PostgreSQL checks each foreign key of each inserted row at commit, even a NULL
+    # one; docs/performance.md). None of the rows they point to is ever deleted.
     student = models.ForeignKey(
         Student,
         verbose_name=_("student"),
@@ -214,6 +216,7 @@ class Entitlement(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     notice = models.ForeignKey(
         "AidNotice",
@@ -223,6 +226,7 @@ class Entitlement(models.Model):
         on_delete=models.PROTECT,
         related_name="entitlements",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

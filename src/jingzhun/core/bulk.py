@@ -68,6 +68,25 @@ def copy_arrow(table: str, columns: Sequence[str], data: pa.Table, *, progress: 
     return done
 
 
+def plain_rows(data: pa.Table, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Return rows of an Arrow table as tuples ready for SQLite, without a Python object per
+    decimal or date: decimals and dates go as text (as Django writes them), booleans as 0/1,
+    dictionary columns as their values."""
+    out = []
+    for name in columns:
+        column = data.column(name)
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = kind.value_type
+        if pa.types.is_decimal(kind) or pa.types.is_date(kind):
+            column = column.cast(pa.string())
+        elif pa.types.is_boolean(kind):
+            column = column.cast(pa.int8())
+        out.append(column.to_pylist())
+    return list(zip(*out, strict=True))
+
+
 def update_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
     """Update rows by primary key; each row is (*values, id)."""
     if not rows:
