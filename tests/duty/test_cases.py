@@ -15,6 +15,7 @@ from jingzhun.accounts.roles import Role
 from jingzhun.core.models import AuditEvent
 from jingzhun.duty import services
 from jingzhun.duty.models import CaseStep, DropoutCase
+from jingzhun.identification.models import ChildStatus
 from jingzhun.identification.services import identification_run
 from jingzhun.schools.models import Enrolment
 
@@ -265,3 +266,38 @@ def test_teacher_transfer_hands_open_cases_to_the_new_teacher(county: Any, perso
     assert moved == 1
     case = DropoutCase.objects.get()
     assert case.assignee == successor
+
+
+def test_home_teaching_close_out_is_known_to_identification(county: Any, personas: Any) -> None:
+    drop_out_a(county)
+    identify()
+    open_cases()
+    case = DropoutCase.objects.get()
+    services.case_resolve(
+        actor=personas.teacher_a,
+        case_id=case.pk,
+        outcome="home_teaching",
+        home_teacher="王老师",
+        home_schedule="Tuesdays and Fridays",
+        on=dt.date(2018, 10, 10),
+    )
+    services.case_verify(actor=personas.township_a, case_id=case.pk, today=dt.date(2018, 10, 11))
+    # the next run classifies the child as taught at home, and no new episode opens
+    run = identify(dt.date(2018, 12, 3))
+    status = ChildStatus.objects.get(run=run, person=county.person_a)
+    assert status.category == "home_teaching"
+    assert open_cases().reopened == 0
+    assert DropoutCase.objects.count() == 1
+
+
+def test_a_move_away_is_not_reopened_by_later_runs(county: Any, personas: Any) -> None:
+    drop_out_a(county)
+    identify()
+    open_cases()
+    case = DropoutCase.objects.get()
+    services.case_resolve(
+        actor=personas.teacher_a, case_id=case.pk, outcome="moved", moved_to="Shenzhen, Bao'an"
+    )
+    services.case_verify(actor=personas.township_a, case_id=case.pk, today=dt.date(2018, 10, 11))
+    identify(dt.date(2018, 12, 3))
+    assert open_cases().reopened == 0

@@ -27,10 +27,16 @@ from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.workdays import add_working_days
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
+from jingzhun.identification.services import home_teaching_record
 from jingzhun.registry.models import Area, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 
 COMPULSORY_AGES = (6, 15)
+SETTLED_OUTCOMES = (
+    DropoutCase.Outcome.EXEMPT,
+    DropoutCase.Outcome.MOVED,
+    DropoutCase.Outcome.HOME_TEACHING,
+)
 CASE_CATEGORIES = (ChildStatus.Category.SUSPECTED_DROPOUT, ChildStatus.Category.DROPPED_OUT)
 
 
@@ -437,6 +443,11 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
             continue
         if last is not None and last.closed_on is not None and last.closed_on >= run.as_of:
             continue  # closed after this run looked: the run does not know of the return
+        if last is not None and last.outcome in SETTLED_OUTCOMES:
+            # An exemption or a move away settles the child's case: the rolls will keep showing
+            # no enrolment, and that is no new dropout. Home teaching is recorded for
+            # identification too, so the next run classifies the child as taught at home.
+            continue
         reason = (
             _("Dropped out (roll status)")
             if status.category == ChildStatus.Category.DROPPED_OUT
@@ -684,6 +695,15 @@ def case_verify(*, actor: Any, case_id: int, today: dt.date | None = None) -> Dr
     if updated != 1:
         raise ValidationError(_("This case was already closed."))
     case.refresh_from_db()
+    if case.outcome == DropoutCase.Outcome.HOME_TEACHING:
+        # Identification learns of it, so the child is no longer counted as out of school.
+        home_teaching_record(
+            actor=actor,
+            person=case.person,
+            teacher_name=case.home_teacher,
+            since=case.resolved_on or today,
+            schedule=case.home_schedule,
+        )
     audit_record(actor=actor, action="duty.case_verify", target=case, data={"late": late})
     return case
 
