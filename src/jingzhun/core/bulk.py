@@ -71,10 +71,11 @@ def copy_arrow(table: str, columns: Sequence[str], data: pa.Table, *, progress: 
 def plain_rows(data: pa.Table, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     """Return rows of an Arrow table as tuples ready for SQLite, without a Python object per
     decimal or date: decimals and dates go as text (as Django writes them), booleans as 0/1,
-    dictionary columns as their values."""
+    dictionary columns as their values. Columns go through NumPy, which makes Python values
+    several times faster than Arrow's per-value conversion."""
     out = []
     for name in columns:
-        column = data.column(name)
+        column = data.column(name).combine_chunks()
         kind = column.type
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type)
@@ -83,7 +84,13 @@ def plain_rows(data: pa.Table, columns: Sequence[str]) -> list[tuple[Any, ...]]:
             column = column.cast(pa.string())
         elif pa.types.is_boolean(kind):
             column = column.cast(pa.int8())
-        out.append(column.to_pylist())
+        if column.null_count and not pa.types.is_string(column.type):
+            # NumPy would turn a missing number into NaN: fill, convert, then put None back.
+            values = column.fill_null(0).to_numpy(zero_copy_only=False).astype(object)
+            values[column.is_null().to_numpy(zero_copy_only=False)] = None
+            out.append(values.tolist())
+        else:
+            out.append(column.to_numpy(zero_copy_only=False).tolist())
     return list(zip(*out, strict=True))
 
 
