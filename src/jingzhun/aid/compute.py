@@ -275,12 +275,12 @@ def write_changes(
             [c for c in ENTITLEMENT_COLUMNS if c in changes.inserts.column_names]
         )
         table = (
-            table.append_column("school_year", pa.array([school_year] * n, pa.int16()))
-            .append_column("semester", pa.array([semester] * n, pa.string()))
-            .append_column("rule_book_id", pa.array([rule_book_id] * n, pa.int64()))
-            .append_column("computation_id", pa.array([computation_id] * n, pa.int64()))
-            .append_column("review", pa.array(["pending"] * n, pa.string()))
-            .append_column("review_reason", pa.array([""] * n, pa.string()))
+            table.append_column("school_year", pa.repeat(pa.scalar(school_year, pa.int16()), n))
+            .append_column("semester", pa.repeat(pa.scalar(semester, pa.string()), n))
+            .append_column("rule_book_id", pa.repeat(pa.scalar(rule_book_id, pa.int64()), n))
+            .append_column("computation_id", pa.repeat(pa.scalar(computation_id, pa.int64()), n))
+            .append_column("review", pa.repeat(pa.scalar("pending", pa.string()), n))
+            .append_column("review_reason", pa.repeat(pa.scalar("", pa.string()), n))
         )
 
         def report(done: int) -> None:
