@@ -18,8 +18,8 @@ from ninja.security import HttpBearer, SessionAuth
 
 from jingzhun.accounts.services import api_token_authenticate
 from jingzhun.aid.api import router as aid_router
-from jingzhun.duty.api import router as duty_router
 from jingzhun.core.audit import audit_record
+from jingzhun.duty.api import router as duty_router
 from jingzhun.identification.api import router as identification_router
 from jingzhun.registry.api import router as registry_router
 from jingzhun.schools.api import router as schools_router
