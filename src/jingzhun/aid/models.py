@@ -12,21 +12,14 @@ from django.utils.translation import pgettext_lazy
 
 from jingzhun.core.money import MoneyField
 from jingzhun.core.periods import SemesterKind
+from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import School, SchoolClass, Student
 
 
 def _aid_scope(scope: Any) -> Q | None:
     """A township sees its children and its schools' students; a school and a class their own."""
-    if scope.level in ("county", "township"):
-        return Q(village_code__startswith=scope.area_code) | Q(
-            school__township__code__startswith=scope.area_code
-        )
-    if scope.level == "school":
-        return Q(school_id=scope.school_id)
-    if scope.level == "class":
-        return Q(school_class_id=scope.class_id)
-    return None
+    return place_scope_q(scope)
 
 
 class RuleBookVersion(models.Model):
@@ -456,10 +449,4 @@ class Loan(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
-        if scope.level in ("county", "township"):
-            return Q(village_code__startswith=scope.area_code) | Q(
-                school__township__code__startswith=scope.area_code
-            )
-        if scope.level == "school":
-            return Q(school_id=scope.school_id)
-        return None
+        return place_scope_q(scope, class_field=None)

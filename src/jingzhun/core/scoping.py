@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 M = TypeVar("M", bound=Model)
@@ -43,6 +43,29 @@ def scope_of(user: Any) -> Scope:
         return NO_SCOPE
     scope = getattr(user, "scope", NO_SCOPE)
     return scope if isinstance(scope, Scope) else NO_SCOPE
+
+
+def place_scope_q(
+    scope: Scope,
+    *,
+    area_field: str = "village_code",
+    school_field: str = "school",
+    class_field: str | None = "school_class",
+) -> Q | None:
+    """Scope rows that name where a child lives (an area code) and where they study.
+
+    A county or township sees the rows of children who live in it and of those who study in
+    its schools; a school its own; a class its own (only when the row knows the class).
+    """
+    if scope.level in ("county", "township"):
+        return Q(**{f"{area_field}__startswith": scope.area_code}) | Q(
+            **{f"{school_field}__township__code__startswith": scope.area_code}
+        )
+    if scope.level == "school":
+        return Q(**{f"{school_field}_id": scope.school_id})
+    if scope.level == "class" and class_field is not None:
+        return Q(**{f"{class_field}_id": scope.class_id})
+    return None
 
 
 def scope_queryset(queryset: QuerySet[M], user: Any) -> QuerySet[M]:

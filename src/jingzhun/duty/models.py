@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Area, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 
@@ -134,15 +135,10 @@ class Assignment(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
-        if scope.level in ("county", "township"):
-            return Q(area_code__startswith=scope.area_code) | Q(
-                school__township__code__startswith=scope.area_code
-            )
-        if scope.level == "school":
-            return Q(school_id=scope.school_id)
-        if scope.level == "class":
-            return Q(school_class_id=scope.class_id) | Q(holder__school_class_id=scope.class_id)
-        return None
+        q = place_scope_q(scope, area_field="area_code")
+        if q is not None and scope.level == "class":
+            q |= Q(holder__school_class_id=scope.class_id)
+        return q
 
 
 class DropoutCase(models.Model):
@@ -274,15 +270,7 @@ class DropoutCase(models.Model):
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
-        if scope.level in ("county", "township"):
-            return Q(village_code__startswith=scope.area_code) | Q(
-                school__township__code__startswith=scope.area_code
-            )
-        if scope.level == "school":
-            return Q(school_id=scope.school_id)
-        if scope.level == "class":
-            return Q(school_class_id=scope.class_id)
-        return None
+        return place_scope_q(scope)
 
 
 def evidence_path(instance: CaseStep, filename: str) -> str:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment, School, Student
 
@@ -19,15 +20,7 @@ def _township_scope(scope: Any, *, by_class: bool = False) -> Q | None:
     A township sees the children who live in it and those who study in its schools;
     a school its own students; a class (only where the row knows the enrolment) its own.
     """
-    if scope.level in ("county", "township"):
-        return Q(village_code__startswith=scope.area_code) | Q(
-            school__township__code__startswith=scope.area_code
-        )
-    if scope.level == "school":
-        return Q(school_id=scope.school_id)
-    if scope.level == "class" and by_class:
-        return Q(enrolment__school_class_id=scope.class_id)
-    return None
+    return place_scope_q(scope, class_field="enrolment__school_class" if by_class else None)
 
 
 class IdentificationRun(models.Model):
