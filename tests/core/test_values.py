@@ -57,3 +57,10 @@ def test_resident_id_parse_normalises_and_derives() -> None:
 def test_resident_id_rejects(bad: str) -> None:
     with pytest.raises(ValueError):
         ResidentId.parse(bad)
+
+
+def test_semester_named_by_school_year_and_kind() -> None:
+    autumn = Semester.named(2018, "autumn")
+    spring = Semester.named(2018, "spring")
+    assert (autumn.first_day, autumn.last_day) == (dt.date(2018, 9, 1), dt.date(2019, 2, 28))
+    assert (spring.first_day, spring.last_day) == (dt.date(2019, 3, 1), dt.date(2019, 8, 31))

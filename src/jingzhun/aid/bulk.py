@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jingzhun.aid.rulebook import RuleBook, semester_first_day, semester_last_day
+from jingzhun.aid.rulebook import RuleBook
+from jingzhun.core.periods import Semester
 
 MONEY = pa.decimal128(14, 2)
 
@@ -76,8 +77,8 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     missing = [f.name for f in PROFILE_SCHEMA if f.name not in profiles.column_names]
     if missing:
         raise ValueError("profiles lack columns: " + ", ".join(missing))
-    first = semester_first_day(book.school_year, semester)
-    last = semester_last_day(book.school_year, semester)
+    first = Semester.named(book.school_year, semester).first_day
+    last = Semester.named(book.school_year, semester).last_day
 
     encoded = _encode(profiles)
     # The household qualifies: registered, or left poverty within the transition years.

@@ -19,9 +19,10 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from jingzhun.aid.bulk import MONEY, evaluate_bulk
-from jingzhun.aid.rulebook import ENTITLED_KINDS, RuleBook, semester_first_day, semester_last_day
+from jingzhun.aid.rulebook import ENTITLED_KINDS, RuleBook
 from jingzhun.core.bulk import copy_arrow, fetch_arrow, insert_rows, plain_rows, update_rows
 from jingzhun.core.importing import duck
+from jingzhun.core.periods import Semester
 
 PROFILE_SQL = """
 SELECT s.id, l.person_id, e.id, e.school_id, e.school_class_id, e.stage, e.grade, e.boarding,
@@ -72,7 +73,7 @@ EXISTING_SCHEMA = pa.schema(
 
 def load_raw(county_code: str, school_year: int) -> pa.Table:
     """Return every enrolment of the school year of every identified student of the county."""
-    year_start = semester_first_day(school_year, "autumn")
+    year_start = Semester.named(school_year, "autumn").first_day
     return fetch_arrow(PROFILE_SQL, [year_start, school_year, f"{county_code}%"], RAW_SCHEMA)
 
 
@@ -82,8 +83,8 @@ def load_profiles(county_code: str, school_year: int, semester: str) -> pa.Table
     An inactive enrolment without a status date counts as left before the year began. A
     student with two enrolments in the semester (a transfer) is taken at the later one.
     """
-    first = semester_first_day(school_year, semester)
-    last = semester_last_day(school_year, semester)
+    first = Semester.named(school_year, semester).first_day
+    last = Semester.named(school_year, semester).last_day
     raw = load_raw(county_code, school_year)
     con = duck()
     try:

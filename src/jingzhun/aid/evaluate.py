@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from jingzhun.aid.rulebook import RuleBook, semester_first_day, semester_last_day
+from jingzhun.aid.rulebook import RuleBook
+from jingzhun.core.periods import Semester
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ class Line:
 
 def attends(profile: Profile, school_year: int, semester: str) -> bool:
     """Return whether the enrolment covers the semester (started by its end, active at its start)."""
-    first = semester_first_day(school_year, semester)
-    last = semester_last_day(school_year, semester)
+    first = Semester.named(school_year, semester).first_day
+    last = Semester.named(school_year, semester).last_day
     if profile.enrolled_on is not None and profile.enrolled_on > last:
         return False
     return not (profile.left_on is not None and profile.left_on <= first)

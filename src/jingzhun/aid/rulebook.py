@@ -21,6 +21,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from jingzhun.core.money import to_yuan
+from jingzhun.core.periods import Semester
 
 STAGES = ("preschool", "primary", "junior", "senior", "vocational", "university")
 LOCATIONS = ("in_county", "in_province", "out_of_province")
@@ -188,7 +189,7 @@ class RuleBook:
 
     def rules_for(self, semester_kind: str) -> list[tuple[Rule, Decimal]]:
         """Return the rules in force on the first day of a semester, with their semester amount."""
-        start = semester_first_day(self.school_year, semester_kind)
+        start = Semester.named(self.school_year, semester_kind).first_day
         out = []
         for rule in self.rules:
             if not rule.valid_on(start):
@@ -200,16 +201,6 @@ class RuleBook:
 
     def may_stack(self, a: str, b: str) -> bool:
         return a == b or any(a in group and b in group for group in self.stacking)
-
-
-def semester_first_day(school_year: int, kind: str) -> dt.date:
-    return dt.date(school_year, 9, 1) if kind == "autumn" else dt.date(school_year + 1, 3, 1)
-
-
-def semester_last_day(school_year: int, kind: str) -> dt.date:
-    if kind == "autumn":
-        return dt.date(school_year + 1, 3, 1) - dt.timedelta(days=1)
-    return dt.date(school_year + 1, 8, 31)
 
 
 class _Checker:

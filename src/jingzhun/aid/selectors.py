@@ -25,14 +25,13 @@ from jingzhun.aid.models import (
 from jingzhun.aid.rulebook import (
     RuleBook,
     load_rulebook,
-    semester_first_day,
-    semester_last_day,
     shipped_source,
 )
 from jingzhun.aid.services import SOURCE, book_of, profile_of, rulebook_latest
 from jingzhun.core import permissions as P
 from jingzhun.core.bulk import fetch_arrow
 from jingzhun.core.importing import duck
+from jingzhun.core.periods import Semester
 from jingzhun.core.scoping import Scope, get_object_for_user, scope_of, scope_queryset
 from jingzhun.funds.models import Allocation, Payment, PaymentBatch
 from jingzhun.registry.models import Area
@@ -307,6 +306,7 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
         pa.schema([("id", pa.int64()), ("name", pa.string())]),
     )
     where, params = _scope_filter(scope)
+    period = Semester.named(school_year, semester)
     con = duck()
     try:
         for name, table in (
@@ -332,18 +332,13 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
                 ORDER BY (coalesce(r.enrolled_on, DATE '1900-01-01') <= $last
                           AND (r.left_on IS NULL OR r.left_on > $first)) DESC,
                          r.enrolled_on DESC NULLS LAST, r.enrolment_id DESC) = 1
-            """.replace("$last", "?")
-            .replace("$first", "?")
-            .replace("$year", "?")
-            .replace("$transition", "?"),
-            [
-                semester_last_day(school_year, semester),
-                semester_first_day(school_year, semester),
-                school_year,
-                book.transition_years,
-                semester_last_day(school_year, semester),
-                semester_first_day(school_year, semester),
-            ],
+            """,
+            {
+                "first": period.first_day,
+                "last": period.last_day,
+                "year": school_year,
+                "transition": book.transition_years,
+            },
         )
         con.execute(f"DELETE FROM pop WHERE NOT ({where})", params)
         con.execute(

@@ -45,6 +45,11 @@ class Semester:
     kind: str
 
     @classmethod
+    def named(cls, school_year: int, kind: str) -> Semester:
+        """Return the autumn or spring semester of the school year starting in `school_year`."""
+        return cls(SchoolYear(school_year), kind)
+
+    @classmethod
     def of(cls, day: dt.date) -> Semester:
         """Return the semester a date falls in."""
         year = SchoolYear.of(day)

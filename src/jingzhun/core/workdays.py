@@ -79,9 +79,3 @@ def add_working_days(start: dt.date, count: int) -> dt.date:
         if is_working_day(day):
             left -= 1
     return day
-
-
-def working_days_between(first: dt.date, last: dt.date) -> int:
-    """Return the number of working days from first to last, both included (0 if last < first)."""
-    days = (last - first).days + 1
-    return sum(1 for i in range(max(0, days)) if is_working_day(first + dt.timedelta(days=i)))
