@@ -49,23 +49,19 @@ GAP_REASONS = {
 
 
 def may_manage(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.AID_MANAGE) and user.scope.level == "county")
+    return P.user_can(user, P.AID_MANAGE) and user.scope.level == "county"
 
 
 def may_pay(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.PAY) and user.scope.level == "county")
+    return P.user_can(user, P.PAY) and user.scope.level == "county"
 
 
 def may_class_check(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.AID_CLASS_REVIEW))
+    return P.user_can(user, P.AID_CLASS_REVIEW)
 
 
 def may_school_review(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.AID_SCHOOL_REVIEW))
+    return P.user_can(user, P.AID_SCHOOL_REVIEW)
 
 
 # --- lists ----------------------------------------------------------------------------------

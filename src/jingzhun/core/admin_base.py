@@ -25,6 +25,7 @@ from unfold.contrib.filters.admin import RelatedDropdownFilter
 
 from jingzhun.core import crypto, permissions
 from jingzhun.core.normalize import check_id_number
+from jingzhun.core.permissions import user_can
 from jingzhun.core.scoping import scope_of, scope_queryset
 
 # Columns that hold a sealed value or its lookup key: never shown, never searched as text.
@@ -48,14 +49,6 @@ def id_number_term(term: str) -> str | None:
         return check_id_number(text)  # the normalisation the imports index with
     except ValueError:
         return text  # a bad checksum may still be on a roll, indexed as written
-
-
-def user_can(user: Any, capability: str | None) -> bool:
-    """Return whether the user's role grants a capability (anonymous users have none)."""
-    if not capability:
-        return False
-    can = getattr(user, "can", None)
-    return bool(callable(can) and can(capability))
 
 
 def user_can_write(user: Any, capability: str | None) -> bool:

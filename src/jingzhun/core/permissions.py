@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 VIEW = "view"  # see records in one's jurisdiction
 VIEW_FULL_ID = "view_full_id"  # see a whole ID or bank number (with a reason, logged)
 EXPORT_SENSITIVE = "export_sensitive"  # export lists with whole numbers
@@ -35,3 +37,11 @@ ALL = [
     CASEWORK,
     CASE_VERIFY,
 ]
+
+
+def user_can(user: Any, capability: str | None) -> bool:
+    """Return whether the user's role grants a capability (anonymous users have none)."""
+    if not capability:
+        return False
+    can = getattr(user, "can", None)
+    return bool(callable(can) and can(capability))

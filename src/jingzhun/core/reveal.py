@@ -99,8 +99,7 @@ def sensitive_reveal(
     for an unknown field, a missing reason or an empty value.
     """
     spec = revealable_for(obj, field)
-    can = getattr(user, "can", None)
-    if not (callable(can) and can(permissions.VIEW_FULL_ID)):
+    if not permissions.user_can(user, permissions.VIEW_FULL_ID):
         raise _deny(user=user, obj=obj, field=field, why="capability", request=request)
     in_scope = scope_queryset(type(obj)._default_manager.filter(pk=obj.pk), user).exists()
     if not in_scope:

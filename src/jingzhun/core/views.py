@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods
 from unfold.widgets import UnfoldAdminTextareaWidget
 
 from jingzhun.core import permissions
-from jingzhun.core.admin_base import user_can
 from jingzhun.core.audit import audit_record
+from jingzhun.core.permissions import user_can
 from jingzhun.core.reveal import (
     REASON_MAX_LENGTH,
     REASON_MIN_LENGTH,

@@ -21,18 +21,15 @@ from jingzhun.registry.models import Area
 
 
 def may_assign(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.DUTY_ASSIGN))
+    return P.user_can(user, P.DUTY_ASSIGN)
 
 
 def may_casework(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.CASEWORK))
+    return P.user_can(user, P.CASEWORK)
 
 
 def may_verify(user: Any) -> bool:
-    can = getattr(user, "can", None)
-    return bool(can and can(P.CASE_VERIFY))
+    return P.user_can(user, P.CASE_VERIFY)
 
 
 def assignment_list(*, user: Any, current_only: bool = True) -> QuerySet[Assignment]:

@@ -33,8 +33,7 @@ TOWNSHIP_CODE_LENGTH = selectors.TOWNSHIP_CODE_LENGTH
 
 def may_export_whole_ids(user: Any) -> bool:
     """Return whether the user may export whole ID numbers (a list, not one number)."""
-    can = getattr(user, "can", None)
-    return bool(can and can(P.VIEW_FULL_ID) and can(P.EXPORT_SENSITIVE))
+    return P.user_can(user, P.VIEW_FULL_ID) and P.user_can(user, P.EXPORT_SENSITIVE)
 
 
 def _labels(choices: Iterable[tuple[str, Any]]) -> dict[str, str]:

@@ -64,14 +64,12 @@ def running_run(*, user: Any) -> IdentificationRun | None:
 
 def may_start_run(user: Any) -> bool:
     """Return whether the user may start an identification run (aid centre, county admin)."""
-    can = getattr(user, "can", None)
-    return bool(can and can(P.IMPORT_DATA))
+    return P.user_can(user, P.IMPORT_DATA)
 
 
 def may_review(user: Any) -> bool:
     """Return whether the user may accept or reject candidates (the service checks again)."""
-    can = getattr(user, "can", None)
-    return bool(can and can(P.VIEW)) and getattr(user, "role", "") != Role.INSPECTOR
+    return P.user_can(user, P.VIEW) and getattr(user, "role", "") != Role.INSPECTOR
 
 
 def may_record_cases(user: Any) -> bool:
@@ -79,12 +77,11 @@ def may_record_cases(user: Any) -> bool:
 
     County staff who edit the registry, and township officers (who close dropout cases).
     """
-    can = getattr(user, "can", None)
-    if not can or getattr(user, "role", "") == Role.INSPECTOR:
+    if getattr(user, "role", "") == Role.INSPECTOR:
         return False
-    if can(P.EDIT_REGISTRY):
+    if P.user_can(user, P.EDIT_REGISTRY):
         return True
-    return getattr(user, "role", "") == Role.TOWNSHIP_OFFICER and bool(can(P.VIEW))
+    return getattr(user, "role", "") == Role.TOWNSHIP_OFFICER and P.user_can(user, P.VIEW)
 
 
 # --------------------------------------------------------------------------- rows of a run
