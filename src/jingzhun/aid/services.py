@@ -17,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import CharField, Exists, Max, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -582,8 +583,10 @@ def loan_record(
 
 def payable(county_code: str, school_year: int, semester: str) -> QuerySet[Entitlement]:
     """Return approved cash entitlements of a semester that have no live payment."""
-    live = Payment.objects.filter(source__startswith=SOURCE).exclude(status=Payment.Status.FAILED)
-    live_ids = [int(s[len(SOURCE) :]) for s in live.values_list("source", flat=True)]
+    # A correlated subquery on the payment's source, so no list of ids travels through Python.
+    live = Payment.objects.filter(
+        source=Concat(Value(SOURCE), Cast(OuterRef("pk"), CharField()))
+    ).exclude(status=Payment.Status.FAILED)
     return (
         Entitlement.objects.filter(
             school_year=school_year,
@@ -592,7 +595,7 @@ def payable(county_code: str, school_year: int, semester: str) -> QuerySet[Entit
             review=Entitlement.Review.APPROVED,
             kind="cash",
         )
-        .exclude(pk__in=live_ids)
+        .exclude(Exists(live))
         .select_related("person__household")
         .order_by("school_id", "student_id", "programme")
     )
