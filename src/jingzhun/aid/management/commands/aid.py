@@ -13,7 +13,7 @@ from jingzhun.aid import services
 from jingzhun.aid.evaluate import Profile, explain
 from jingzhun.aid.rulebook import RuleBookError, load_rulebook, shipped_source
 from jingzhun.core.progress import Progress
-from jingzhun.registry.models import Area
+from jingzhun.registry.cli import county_option
 
 
 class Command(BaseCommand):
@@ -36,14 +36,6 @@ class Command(BaseCommand):
         rb.add_argument("--check", default="", help="YAML file to check.")
         rb.add_argument("--school-year", type=int, default=None)
         rb.add_argument("--county", default="")
-
-    def _county(self, county: str) -> str:
-        if county:
-            return county
-        counties = list(Area.objects.filter(level="county").values_list("code", flat=True))
-        if len(counties) != 1:
-            raise CommandError(f"Give --county: the database holds {len(counties)} counties.")
-        return counties[0]
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -84,7 +76,7 @@ class Command(BaseCommand):
         )
 
     def _compute(self, options: dict[str, Any]) -> None:
-        county = self._county(options["county"])
+        county = county_option(options["county"])
         actor = None
         if options["user"]:
             actor = get_user_model().objects.filter(username=options["user"]).first()
@@ -118,7 +110,7 @@ class Command(BaseCommand):
             return
         if options["school_year"] is None:
             raise CommandError("Give --check FILE or --school-year YEAR.")
-        county = self._county(options["county"])
+        county = county_option(options["county"])
         version = services.rulebook_install(
             actor=None, county_code=county, school_year=options["school_year"]
         )

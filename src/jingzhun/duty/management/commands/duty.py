@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from jingzhun.duty import services
 from jingzhun.duty.models import DropoutCase
-from jingzhun.registry.models import Area
+from jingzhun.registry.cli import county_option
 
 
 class Command(BaseCommand):
@@ -22,16 +22,8 @@ class Command(BaseCommand):
         led = sub.add_parser("ledger", help="Print the unclosed cases, overdue first.")
         led.add_argument("--county", default="")
 
-    def _county(self, county: str) -> str:
-        if county:
-            return county
-        counties = list(Area.objects.filter(level="county").values_list("code", flat=True))
-        if len(counties) != 1:
-            raise CommandError(f"Give --county: the database holds {len(counties)} counties.")
-        return counties[0]
-
     def handle(self, *args: Any, **options: Any) -> None:
-        county = self._county(options["county"])
+        county = county_option(options["county"])
         if options["action"] == "open-cases":
             result = services.cases_open_from_identification(actor=None, county_code=county)
             self.stdout.write(

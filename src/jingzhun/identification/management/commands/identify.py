@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jingzhun.core.progress import Progress
 from jingzhun.identification import services
-from jingzhun.registry.models import Area
+from jingzhun.registry.cli import county_option
 
 
 class Command(BaseCommand):
@@ -34,12 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        county = options["county"]
-        if not county:
-            counties = list(Area.objects.filter(level="county").values_list("code", flat=True))
-            if len(counties) != 1:
-                raise CommandError(f"Give --county: the database holds {len(counties)} counties.")
-            county = counties[0]
+        county = county_option(options["county"])
         actor = None
         if options["user"]:
             actor = get_user_model().objects.filter(username=options["user"]).first()
