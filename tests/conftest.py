@@ -7,10 +7,12 @@ a school with one class, a household with a child, and an enrolment.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
@@ -210,3 +212,19 @@ def audit_flushable(transactional_db: Any) -> Any:
         cursor.execute("DELETE FROM core_auditevent")
         for _name, sql in triggers:
             cursor.execute(sql)
+
+
+def subprocess_env() -> dict[str, str]:
+    """Return the environment for a child process that uses this test's database."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{s['NAME']}"
+    else:
+        url = f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "JINGZHUN_TESTING": "1",
+        "DJANGO_SETTINGS_MODULE": "jingzhun.settings",
+        "JINGZHUN_VAR_DIR": str(settings.VAR_DIR),
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import threading
@@ -11,11 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from tests.aid.world import approve_school, identify
-from tests.conftest import make_user
+from tests.conftest import make_user, subprocess_env
 
 from jingzhun.accounts.roles import Role
 from jingzhun.aid import services
@@ -202,13 +200,6 @@ def test_sixteen_simultaneous_creations_give_one_batch(
     assert PaymentBatch.objects.count() == 1 and Payment.objects.count() == 1
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
 CRASH = """
 import os, django
 django.setup()
@@ -224,13 +215,7 @@ os._exit(9)  # the process dies before anyone approves
 def test_a_crash_between_creation_and_approval_loses_nothing(
     approved: Any, personas: Any, audit_flushable: Any
 ) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "JINGZHUN_TESTING": "1",
-        "DJANGO_SETTINGS_MODULE": "jingzhun.settings",
-        "JINGZHUN_VAR_DIR": str(settings.VAR_DIR),
-    }
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-c", CRASH], env=env, capture_output=True, timeout=120)
     assert proc.returncode == 9, proc.stderr.decode()[-800:]
     connection.close()

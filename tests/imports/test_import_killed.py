@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from tests.conftest import subprocess_env
 from tests.imports.helpers import ROLLS_HEADER, base_county, make_id, write_csv
 
 from jingzhun.core.importing import imports_sweep
@@ -22,13 +23,6 @@ from jingzhun.core.models import AuditEvent, ImportBatch
 from jingzhun.schools.models import Enrolment, SchoolClass, Student
 
 pytestmark = pytest.mark.slow
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 def _big_rolls(path: Path, n: int) -> Path:
@@ -63,12 +57,7 @@ def test_kill_during_write_leaves_database_unchanged(audit_flushable: Any, tmp_p
     # given a county with its schools, and a large roll file
     base_county(tmp_path)
     path = _big_rolls(tmp_path / "rolls.csv", 120_000)
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "JINGZHUN_TESTING": "1",
-        "JINGZHUN_VAR_DIR": str(settings.VAR_DIR),
-    }
+    env = subprocess_env()
     # when the import is killed while its write transaction is open
     proc = subprocess.Popen(
         [sys.executable, "-m", "jingzhun.cli", "import", "rolls", str(path), "--county", "420101"],
