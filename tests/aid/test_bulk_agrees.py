@@ -19,7 +19,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jingzhun.aid.bulk import PROFILE_SCHEMA, evaluate_bulk
+from jingzhun.aid.bulk import PROFILE_SCHEMA, eligible_rows, evaluate_bulk
 from jingzhun.aid.evaluate import Profile, evaluate_case
 from jingzhun.aid.rulebook import LOCATIONS, STAGES, RuleBook, load_rulebook, shipped_source
 
@@ -176,3 +176,24 @@ def test_bulk_text_columns_group_by_value() -> None:
     assert len(values) == len(set(values))
     counts = {d["values"]: d["counts"] for d in programme.value_counts().to_pylist()}
     assert counts == {"boarding_subsidy": 2, "compulsory_waiver": 2}
+
+
+def test_eligible_rows_follow_the_transition_rule() -> None:
+    book = load_rulebook(shipped_source(2018))
+    cases = [
+        ("registered", None),
+        ("left_poverty", 2015),
+        ("left_poverty", 2016),
+        ("left_poverty", None),
+        ("removed", None),
+    ]
+    profiles = pa.table(
+        {
+            "student_id": list(range(len(cases))),
+            "household_status": [c[0] for c in cases],
+            "exit_year": pa.array([c[1] for c in cases], pa.int16()),
+        }
+    )
+    kept = eligible_rows(book, profiles).column("student_id").to_pylist()
+    assert kept == [i for i, (s, y) in enumerate(cases) if book.household_eligible(s, y)]
+    assert kept == [0, 2]

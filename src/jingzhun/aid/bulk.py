@@ -66,6 +66,29 @@ def _flags(column: pa.ChunkedArray, *, null: bool) -> np.ndarray:
     return np.asarray(pc.fill_null(column, null).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _eligible(
+    book: RuleBook, household_status: pa.DictionaryArray, exit_year: pa.ChunkedArray
+) -> np.ndarray:
+    """Return which households qualify: registered, or left poverty within the transition years."""
+    status, statuses = _codes(household_status)
+    exit_year = pc.fill_null(exit_year.cast(pa.int32()), -10_000)
+    recent = np.asarray(
+        pc.less(book.school_year, pc.add(exit_year, book.transition_years)).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    return (status == _code_of(statuses, "registered")) | (
+        (status == _code_of(statuses, "left_poverty")) & recent
+    )
+
+
+def eligible_rows(book: RuleBook, profiles: pa.Table) -> pa.Table:
+    """Return the profiles whose household qualifies under the book (see RuleBook.household_eligible)."""
+    status = profiles.column("household_status").combine_chunks().dictionary_encode()
+    return profiles.filter(pa.array(_eligible(book, status, profiles.column("exit_year"))))
+
+
 def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table:
     """Return one row per (profile, programme line): the profile's columns plus the line's.
 
@@ -81,18 +104,7 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     last = Semester.named(book.school_year, semester).last_day
 
     encoded = _encode(profiles)
-    # The household qualifies: registered, or left poverty within the transition years.
-    status, statuses = _codes(encoded["household_status"])
-    exit_year = pc.fill_null(profiles.column("exit_year").cast(pa.int32()), -10_000)
-    recent = np.asarray(
-        pc.less(book.school_year, pc.add(exit_year, book.transition_years)).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
-    )
-    eligible = (status == _code_of(statuses, "registered")) | (
-        (status == _code_of(statuses, "left_poverty")) & recent
-    )
+    eligible = _eligible(book, encoded["household_status"], profiles.column("exit_year"))
     # The enrolment covers the semester: started by its last day, active on its first.
     started = _flags(
         pc.less_equal(profiles.column("enrolled_on"), pa.scalar(last, pa.date32())), null=True

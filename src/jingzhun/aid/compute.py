@@ -77,32 +77,41 @@ def load_raw(county_code: str, school_year: int) -> pa.Table:
     return fetch_arrow(PROFILE_SQL, [year_start, school_year, f"{county_code}%"], RAW_SCHEMA)
 
 
-def load_profiles(county_code: str, school_year: int, semester: str) -> pa.Table:
-    """Return one profile per identified student whose enrolment covers the semester.
+def semester_enrolments(raw: pa.Table, school_year: int, semester: str) -> pa.Table:
+    """Return one enrolment per student with `attends`: whether it covers the semester.
 
-    An inactive enrolment without a status date counts as left before the year began. A
-    student with two enrolments in the semester (a transfer) is taken at the later one.
+    An enrolment covers the semester when it started by its last day and was still active on
+    its first; an inactive enrolment without a status date counts as left before the year
+    began. A student with two covering enrolments (a transfer) is taken at the later one; a
+    student with none, at their latest enrolment of the year.
     """
-    first = Semester.named(school_year, semester).first_day
-    last = Semester.named(school_year, semester).last_day
-    raw = load_raw(county_code, school_year)
+    period = Semester.named(school_year, semester)
     con = duck()
     try:
         con.register("raw", raw)
         return con.sql(
             """
-            SELECT * FROM raw
-            WHERE (enrolled_on IS NULL OR enrolled_on <= $last)
-              AND (left_on IS NULL OR left_on > $first)
+            SELECT * FROM (
+                SELECT *, (coalesce(enrolled_on, DATE '1900-01-01') <= $last
+                           AND (left_on IS NULL OR left_on > $first)) AS attends
+                FROM raw
+            )
             QUALIFY row_number() OVER (
-                PARTITION BY student_id ORDER BY enrolled_on DESC NULLS LAST, enrolment_id DESC
+                PARTITION BY student_id
+                ORDER BY attends DESC, enrolled_on DESC NULLS LAST, enrolment_id DESC
             ) = 1
             ORDER BY student_id
             """,
-            params={"first": first, "last": last},
+            params={"first": period.first_day, "last": period.last_day},
         ).to_arrow_table()
     finally:
         con.close()
+
+
+def load_profiles(county_code: str, school_year: int, semester: str) -> pa.Table:
+    """Return one profile per identified student whose enrolment covers the semester."""
+    chosen = semester_enrolments(load_raw(county_code, school_year), school_year, semester)
+    return chosen.filter(chosen.column("attends")).drop_columns(["attends"])
 
 
 @dataclass

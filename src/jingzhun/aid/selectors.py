@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.aid import compute
-from jingzhun.aid.bulk import MONEY
+from jingzhun.aid.bulk import MONEY, eligible_rows
 from jingzhun.aid.evaluate import Line, evaluate_case
 from jingzhun.aid.models import (
     Adjustment,
@@ -31,7 +31,6 @@ from jingzhun.aid.services import SOURCE, book_of, profile_of, rulebook_latest
 from jingzhun.core import permissions as P
 from jingzhun.core.bulk import fetch_arrow
 from jingzhun.core.importing import duck
-from jingzhun.core.periods import Semester
 from jingzhun.core.scoping import Scope, get_object_for_user, scope_of, scope_queryset
 from jingzhun.funds.models import Allocation, Payment, PaymentBatch
 from jingzhun.registry.models import Area
@@ -275,7 +274,11 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
     if scope.is_empty or book is None:
         return empty
     county = scope.county_code
-    raw = compute.load_raw(county, school_year)
+    # Each qualifying student's enrolment for the semester, attending or not.
+    chosen = eligible_rows(
+        book,
+        compute.semester_enrolments(compute.load_raw(county, school_year), school_year, semester),
+    )
     ents = fetch_arrow(
         "SELECT e.id, e.student_id, e.programme, e.kind, e.amount, e.review, e.review_reason, "
         "h.bank_index IS NOT NULL FROM aid_entitlement e "
@@ -302,11 +305,10 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
         pa.schema([("id", pa.int64()), ("name", pa.string())]),
     )
     where, params = _scope_filter(scope)
-    period = Semester.named(school_year, semester)
     con = duck()
     try:
         for name, table in (
-            ("raw", raw),
+            ("chosen", chosen),
             ("ents", ents),
             ("pays", pays),
             ("schools", schools),
@@ -316,25 +318,9 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
         con.execute(
             """
             CREATE TEMP TABLE pop AS
-            SELECT r.*, sc.township AS school_township, sc.name AS school_name,
-                   (coalesce(r.enrolled_on, DATE '1900-01-01') <= $last
-                    AND (r.left_on IS NULL OR r.left_on > $first)) AS attends
-            FROM raw r JOIN schools sc ON sc.id = r.school_id
-            WHERE (r.household_status = 'registered'
-                   OR (r.household_status = 'left_poverty' AND r.exit_year IS NOT NULL
-                       AND $year < r.exit_year + $transition))
-            QUALIFY row_number() OVER (
-                PARTITION BY r.student_id
-                ORDER BY (coalesce(r.enrolled_on, DATE '1900-01-01') <= $last
-                          AND (r.left_on IS NULL OR r.left_on > $first)) DESC,
-                         r.enrolled_on DESC NULLS LAST, r.enrolment_id DESC) = 1
-            """,
-            {
-                "first": period.first_day,
-                "last": period.last_day,
-                "year": school_year,
-                "transition": book.transition_years,
-            },
+            SELECT c.*, sc.township AS school_township, sc.name AS school_name
+            FROM chosen c JOIN schools sc ON sc.id = c.school_id
+            """
         )
         con.execute(f"DELETE FROM pop WHERE NOT ({where})", params)
         con.execute(
