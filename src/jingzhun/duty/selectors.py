@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from jingzhun.accounts.roles import Role
 from jingzhun.core import permissions as P
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
+from jingzhun.duty.chain import Chain
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.duty.services import due_on, is_overdue
 from jingzhun.identification.models import ChildStatus, IdentificationRun
@@ -226,21 +225,7 @@ def coverage(*, user: Any) -> DutyCoverage:
         .order_by("-id")
         .first()
     )
-    named = set(
-        Assignment.objects.filter(kind=Assignment.Kind.STUDENT, ends_on__isnull=True).values_list(
-            "person_id", flat=True
-        )
-    )
-    contacts = set(
-        Assignment.objects.filter(kind=Assignment.Kind.VILLAGE, ends_on__isnull=True).values_list(
-            "village__code", flat=True
-        )
-    )
-    teachers = set(
-        get_user_model()
-        .objects.filter(role=Role.CLASS_TEACHER, is_active=True, school_class__isnull=False)
-        .values_list("school_class_id", flat=True)
-    )
+    chain = Chain.read()
     township_names = dict(Area.objects.filter(level="township").values_list("code", "name"))
     by_school: dict[str, CoverageRow] = {}
     by_township: dict[str, CoverageRow] = {}
@@ -253,7 +238,7 @@ def coverage(*, user: Any) -> DutyCoverage:
         )
         for s in statuses:
             class_id = s.enrolment.school_class_id if s.enrolment else None
-            ok = s.person_id in named or class_id in teachers or s.village_code in contacts
+            ok = chain.responsible(s.person_id, class_id, s.village_code) is not None
             township = s.village_code[:9]
             rows = [
                 result.students,
@@ -287,7 +272,7 @@ def coverage(*, user: Any) -> DutyCoverage:
         villages = villages.none()
     for village in villages.distinct().order_by("code"):
         result.villages.total += 1
-        if village.code in contacts:
+        if village.code in chain.contacts:
             result.villages.covered += 1
         else:
             result.village_gaps.append(village)

@@ -25,6 +25,7 @@ from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.workdays import add_working_days
+from jingzhun.duty.chain import Chain
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
 from jingzhun.identification.services import home_teaching_record
@@ -303,50 +304,6 @@ def teacher_transfer(*, actor: Any, teacher_id: int, school_class_id: int) -> in
     return moved
 
 
-# --- who answers for a child ----------------------------------------------------------------
-
-
-def responsible_for(person: Person, school_class_id: int | None, village_code: str) -> Any:
-    """Return the child's responsible person: the named one, else the class teacher, else the
-    contact person of their village (for a child with no school)."""
-    named = (
-        Assignment.objects.filter(kind=Assignment.Kind.STUDENT, person=person, ends_on__isnull=True)
-        .select_related("holder")
-        .first()
-    )
-    if named is not None:
-        return named.holder
-    if school_class_id is not None:
-        teacher = (
-            get_user_model()
-            .objects.filter(
-                role=Role.CLASS_TEACHER, school_class_id=school_class_id, is_active=True
-            )
-            .order_by("id")
-            .first()
-        )
-        if teacher is not None:
-            return teacher
-    contact = (
-        Assignment.objects.filter(
-            kind=Assignment.Kind.VILLAGE, village__code=village_code, ends_on__isnull=True
-        )
-        .select_related("holder")
-        .first()
-    )
-    return contact.holder if contact is not None else None
-
-
-def supervisor_for(village_code: str) -> Any:
-    """Return the township officer of the child's township."""
-    return (
-        get_user_model()
-        .objects.filter(role=Role.TOWNSHIP_OFFICER, area__code=village_code[:9], is_active=True)
-        .order_by("id")
-        .first()
-    )
-
-
 # --- dropout cases --------------------------------------------------------------------------
 
 
@@ -359,6 +316,8 @@ class OpenResult:
 
 def _open_case(
     *,
+    chain: Chain,
+    previous: DropoutCase | None,
     person: Person,
     student_id: int | None,
     school_id: int | None,
@@ -371,12 +330,11 @@ def _open_case(
     run_id: int | None = None,
     absence_days: int | None = None,
 ) -> DropoutCase:
-    last = DropoutCase.objects.filter(person=person).order_by("-episode").first()
     case = DropoutCase.objects.create(
         person=person,
         student_id=student_id,
-        episode=(last.episode + 1) if last else 1,
-        previous=last,
+        episode=(previous.episode + 1) if previous else 1,
+        previous=previous,
         source=source,
         identification_run_id=run_id,
         reason=reason[:200],
@@ -386,8 +344,8 @@ def _open_case(
         village_code=village_code,
         school_id=school_id,
         school_class_id=school_class_id,
-        assignee=responsible_for(person, school_class_id, village_code),
-        supervisor=supervisor_for(village_code),
+        assignee=chain.responsible(person.pk, school_class_id, village_code),
+        supervisor=chain.supervisor(village_code),
         last_step_on=opened_on,
     )
     audit_record(
@@ -435,6 +393,7 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
             "person_id", "episode"
         )
     }
+    chain = Chain.read()
     result = OpenResult(0, 0, 0)
     for status in statuses:
         last = last_cases.get(status.person_id)
@@ -454,6 +413,8 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
             else _("Compulsory age, not enrolled")
         )
         _open_case(
+            chain=chain,
+            previous=last,
             person=status.person,
             student_id=status.student_id,
             school_id=status.school_id,
@@ -504,6 +465,8 @@ def case_report_absence(
         .first()
     )
     case = _open_case(
+        chain=Chain.read(),
+        previous=DropoutCase.objects.filter(person=link.person).order_by("-episode").first(),
         person=link.person,
         student_id=student.pk,
         school_id=enrolment.school_id if enrolment else None,
