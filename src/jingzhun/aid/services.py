@@ -55,6 +55,11 @@ def _require(actor: Any, capability: str, *, level: str | None = None) -> None:
         raise PermissionDenied
 
 
+def _check_semester(semester: str) -> None:
+    if semester not in ("autumn", "spring"):
+        raise ValidationError(_("The semester is autumn or spring."))
+
+
 # --- rule books -----------------------------------------------------------------------------
 
 
@@ -199,8 +204,7 @@ def aid_compute(
         _require(actor, P.AID_MANAGE, level="county")
         if actor.scope.county_code != county_code:
             raise PermissionDenied
-    if semester not in ("autumn", "spring"):
-        raise ValidationError(_("The semester is autumn or spring."))
+    _check_semester(semester)
     with transaction.atomic():
         version = rulebook_install(actor=None, county_code=county_code, school_year=school_year)
         book = book_of(version)
@@ -273,11 +277,6 @@ def profile_of(entitlement: Entitlement) -> Profile:
 # --- review ---------------------------------------------------------------------------------
 
 
-def _period(school_year: int, semester: str) -> None:
-    if semester not in ("autumn", "spring"):
-        raise ValidationError(_("The semester is autumn or spring."))
-
-
 def _move(queryset: QuerySet[Entitlement], *, frm: Iterable[str], to: str, **fields: Any) -> int:
     return queryset.filter(review__in=list(frm)).update(review=to, **fields)
 
@@ -288,7 +287,7 @@ def entitlement_class_check(
 ) -> int:
     """Mark a class's pending entitlements as checked by the class; return how many."""
     _require(actor, P.AID_CLASS_REVIEW)
-    _period(school_year, semester)
+    _check_semester(semester)
     school_class = get_object_for_user(SchoolClass.objects.all(), actor, pk=school_class_id)
     rows = scope_queryset(Entitlement.objects.all(), actor).filter(
         school_class=school_class, school_year=school_year, semester=semester
@@ -323,7 +322,7 @@ def entitlement_school_review(
     semester is excluded. A missing reason is refused and nothing changes.
     """
     _require(actor, P.AID_SCHOOL_REVIEW)
-    _period(school_year, semester)
+    _check_semester(semester)
     school = get_object_for_user(School.objects.all(), actor, pk=school_id)
     exclude = exclude or {}
     blank = [sid for sid, reason in exclude.items() if not reason.strip()]
@@ -374,7 +373,7 @@ def notice_post(
 ) -> AidNotice:
     """Put the school's confirmed entitlements on public notice for the required working days."""
     _require(actor, P.AID_SCHOOL_REVIEW)
-    _period(school_year, semester)
+    _check_semester(semester)
     school = get_object_for_user(School.objects.all(), actor, pk=school_id)
     starts_on = starts_on or timezone.localdate()
     rows = scope_queryset(Entitlement.objects.all(), actor).filter(

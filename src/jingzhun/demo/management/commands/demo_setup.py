@@ -71,11 +71,16 @@ class Command(BaseCommand):
         self._aid_cycle()
         self._cases()
 
-    def _identify(self) -> None:
-        """Run the main job: identification as of the demo's school year (2018-2019)."""
+    def _county(self) -> Area:
+        """Return the demo county (the first by code), which the imports created."""
         county = Area.objects.filter(level="county").order_by("code").first()
         if county is None:
             raise CommandError("No county was imported.")
+        return county
+
+    def _identify(self) -> None:
+        """Run the main job: identification as of the demo's school year (2018-2019)."""
+        county = self._county()
         progress = Progress(
             f"identify-{county.code}", echo=lambda line: self.stderr.write(f"  {line}")
         )
@@ -91,8 +96,7 @@ class Command(BaseCommand):
 
     def _compute_aid(self) -> None:
         """Compute the autumn 2018 entitlements (the second half of the main job)."""
-        county = Area.objects.filter(level="county").order_by("code").first()
-        assert county is not None
+        county = self._county()
         progress = Progress(f"aid-{county.code}", echo=lambda line: self.stderr.write(f"  {line}"))
         result = aid.aid_compute(
             actor=None,
@@ -106,8 +110,7 @@ class Command(BaseCommand):
 
     def _aid_cycle(self) -> None:
         """Take the demo principal's school through review, notice and approval to a batch."""
-        county = Area.objects.filter(level="county").order_by("code").first()
-        assert county is not None
+        county = self._county()
         officer = User.objects.get(username="aid")
         principal = User.objects.get(username="principal")
         school = principal.school
@@ -164,8 +167,7 @@ class Command(BaseCommand):
 
     def _cases(self) -> None:
         """Open a dropout case for every compulsory-age child the run found out of school."""
-        county = Area.objects.filter(level="county").order_by("code").first()
-        assert county is not None
+        county = self._county()
         result = cases_open_from_identification(actor=None, county_code=county.code)
         self.stdout.write(
             f"dropout cases: opened {result.opened}, new episodes {result.reopened}, "
@@ -173,9 +175,7 @@ class Command(BaseCommand):
         )
 
     def _users(self, seed: int) -> None:
-        county = Area.objects.filter(level="county").order_by("code").first()
-        if county is None:
-            raise CommandError("No county was imported.")
+        county = self._county()
         township = Area.objects.filter(parent=county, level="township").order_by("code").first()
         # The demo principal runs the school with the most cash aid, so the aid cycle has content.
         cash = dict(
