@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from jingzhun.aid import compute
 from jingzhun.aid.bulk import MONEY, eligible_rows
-from jingzhun.aid.evaluate import Line, evaluate_case
 from jingzhun.aid.models import (
     Adjustment,
     AidComputation,
@@ -27,7 +26,7 @@ from jingzhun.aid.rulebook import (
     load_rulebook,
     shipped_source,
 )
-from jingzhun.aid.services import SOURCE, book_of, profile_of, rulebook_latest
+from jingzhun.aid.services import SOURCE, book_of, rulebook_latest
 from jingzhun.core import permissions as P
 from jingzhun.core.bulk import fetch_arrow
 from jingzhun.core.importing import duck
@@ -180,12 +179,6 @@ def student_entitlements(*, user: Any, student_id: int) -> list[Entitlement]:
         .select_related("rule_book", "school", "student")
         .order_by("school_year", "-semester", "programme")
     )
-
-
-def explain_entitlement(entitlement: Entitlement) -> list[Line]:
-    """Evaluate again the profile an entitlement was computed from, with its own rule book."""
-    book = book_of(entitlement.rule_book)
-    return evaluate_case(book, profile_of(entitlement), entitlement.semester)
 
 
 # --- coverage -------------------------------------------------------------------------------

@@ -63,11 +63,6 @@ def book_labels(book: RuleBook | None, language: str) -> dict[str, str]:
     return {code: p.label(language) for code, p in book.programmes.items()}
 
 
-def get_version(*, user: Any, version_id: int) -> RuleBookVersion:
-    """Return one rule book version of the user's county (404 otherwise)."""
-    return get_object_for_user(RuleBookVersion.objects.all(), user, pk=version_id)
-
-
 # --- students -------------------------------------------------------------------------------
 
 

@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.aid import compute
-from jingzhun.aid.evaluate import Profile
 from jingzhun.aid.models import (
     Adjustment,
     AidComputation,
@@ -257,21 +256,6 @@ def aid_compute(
         Adjustment.objects.filter(computation=computation).select_related("entitlement")[:1000]
     )
     return ComputeResult(computation, changes.counts, adjustments)
-
-
-def profile_of(entitlement: Entitlement) -> Profile:
-    """Return the profile an entitlement was computed from."""
-    e = entitlement
-    return Profile(
-        stage=e.stage,
-        grade=e.grade,
-        boarding=e.boarding,
-        location=e.location,
-        household_status=e.household_status,
-        exit_year=e.exit_year,
-        enrolled_on=e.enrolled_on,
-        left_on=e.left_on,
-    )
 
 
 # --- review ---------------------------------------------------------------------------------
