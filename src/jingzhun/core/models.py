@@ -63,6 +63,9 @@ class ImportBatch(models.Model):
         SCHOOLS = "schools", _("Schools")
         REGISTRY = "registry", _("Poverty registry")
         ROLLS = "rolls", _("Student rolls")
+        UNIVERSITY = "university", _("University students list")
+        OUTSIDE = "outside", _("Out-of-county study confirmations")
+        POOR_VILLAGES = "poor_villages", _("Poor villages list")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -106,6 +109,12 @@ class ImportBatch(models.Model):
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     proposed_mapping = models.JSONField(_("proposed mapping"), default=dict, blank=True)
     file_headers = models.JSONField(_("file headers"), default=list, blank=True)
+    # The school year a file's rows belong to when the file does not say (the national roll
+    # export has no school-year column); None: the working year.
+    school_year = models.PositiveSmallIntegerField(_("school year"), null=True, blank=True)
+    # Strict: the whole file is refused when any row has an error (all or nothing).
+    strict = models.BooleanField(_("all or nothing"), default=False)
+    rows_set_aside = models.PositiveIntegerField(_("set aside"), default=0)
 
     class Meta:
         verbose_name = _("import")
@@ -159,3 +168,126 @@ class ColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.source}"
+
+
+class SetAsideRow(models.Model):
+    """A row an import could not land: kept (encrypted) with its reasons, to fix and land later.
+
+    The original values are sealed, since a row holds ID and bank numbers; only a user who may
+    import sees them. A later import that lands a row with the same key closes it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To fix")
+        FIXED = "fixed", _("Fixed")
+        SUPERSEDED = "superseded", _("Set aside again by a later import")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    batch = models.ForeignKey(
+        ImportBatch, verbose_name=_("import"), on_delete=models.CASCADE, related_name="set_aside"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportBatch.Kind.choices)
+    county_code = models.CharField(_("county code"), max_length=6, blank=True, db_index=True)
+    line = models.PositiveIntegerField(_("line"))
+    # The row's natural key as a keyed blind index (never in plaintext), for closing it when
+    # a corrected file lands the same record.
+    row_key = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    label = models.CharField(_("record"), max_length=100, blank=True)
+    reasons = models.JSONField(_("reasons"), default=list)
+    values_cipher = models.BinaryField(editable=False)
+    values_key = models.PositiveSmallIntegerField(editable=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    fixed_by = models.ForeignKey(
+        ImportBatch,
+        verbose_name=_("fixed by import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("set-aside row")
+        verbose_name_plural = _("set-aside rows")
+        ordering = ["batch", "line"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.line}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> models.Q | None:
+        """County work, like the imports themselves."""
+        if scope.level != "county":
+            return None
+        return models.Q(county_code=scope.county_code)
+
+
+class DataQualityTask(models.Model):
+    """A record that landed with a problem someone outside the platform must fix.
+
+    For example a registry person without a usable ID number (sent back to the poverty
+    office), a household that left poverty without its exit year, or one ID on two
+    children's roll rows. The record itself is kept and used; the task says what to check.
+    """
+
+    class Kind(models.TextChoices):
+        ID_MISSING = "id_missing", _("ID number blank")
+        ID_EXCEL_NUMBER = "id_excel_number", _("ID number turned into a number by Excel")
+        ID_DISABILITY_CARD = "id_disability_card", _("Disability-card number in the ID column")
+        ID_INVALID = "id_invalid", _("ID number fails its checks")
+        EXIT_YEAR_UNKNOWN = "exit_year_unknown", _("Left poverty, exit year unknown")
+        SHARED_ID = "shared_id", _("One ID number on two children's roll rows")
+        DUPLICATE_ROLL = "duplicate_roll", _("Duplicate roll records of one child (重复学籍)")
+        VERIFY_OUTSIDE = "verify_outside", _("Reported in school, not on the county's rolls")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices, db_index=True)
+    county_code = models.CharField(_("county code"), max_length=6, db_index=True)
+    # Where the record lies, for scoping: a village code or a school's township code.
+    area_code = models.CharField(_("area code"), max_length=12, blank=True, db_index=True)
+    entity = models.CharField(_("entity"), max_length=32)
+    object_id = models.BigIntegerField(_("object id"))
+    label = models.CharField(_("record"), max_length=100, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    batch = models.ForeignKey(
+        ImportBatch,
+        verbose_name=_("import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data-quality task")
+        verbose_name_plural = _("data-quality tasks")
+        ordering = ["kind", "area_code", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "entity", "object_id"],
+                condition=models.Q(status="open"),
+                name="dq_task_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.entity}:{self.object_id}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> models.Q | None:
+        if scope.level == "county":
+            return models.Q(county_code=scope.county_code)
+        if scope.level == "township":
+            return models.Q(area_code__startswith=scope.area_code)
+        return None

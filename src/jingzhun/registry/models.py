@@ -69,11 +69,16 @@ class Household(models.Model):
     village = models.ForeignKey(
         Area, verbose_name=_("village"), on_delete=models.PROTECT, related_name="households"
     )
-    registration_year = models.PositiveSmallIntegerField(_("registration year"))
+    # The national export carries no registration year.
+    registration_year = models.PositiveSmallIntegerField(
+        _("registration year"), null=True, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.REGISTERED
     )
     exit_year = models.PositiveSmallIntegerField(_("year left poverty"), null=True, blank=True)
+    # 返贫: left poverty once and registered again (its status history shows when).
+    relapsed = models.BooleanField(_("returned to poverty (返贫)"), default=False, db_default=False)
     poverty_cause = models.CharField(_("poverty cause"), max_length=100, blank=True)
     minimum_income = models.BooleanField(_("minimum-income (dibao)"), default=False)
     bank_name = models.CharField(_("benefits-card bank"), max_length=100, blank=True)
@@ -158,11 +163,42 @@ class Person(models.Model):
     household = models.ForeignKey(
         Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="members"
     )
+
+    class IdStatus(models.TextChoices):
+        VALID = "valid", _("Valid")
+        MISSING = "missing", _("Blank")
+        EXCEL_NUMBER = "excel_number", _("Turned into a number by Excel")
+        INVALID = "invalid", _("Fails its checks")
+
+    # 人口编号: the person's number in the national poverty-alleviation system. It keys a
+    # person whose ID number is blank or unusable.
+    person_no = models.CharField(
+        _("person number"), max_length=40, null=True, blank=True, unique=True
+    )
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    id_index = models.CharField(max_length=64, unique=True, editable=False)
-    id_masked = models.CharField(_("resident ID"), max_length=32, editable=False)
+    # NULL when the registry gives no usable ID (then person_no keys the person).
+    id_index = models.CharField(max_length=64, null=True, unique=True, editable=False)
+    id_masked = models.CharField(_("resident ID"), max_length=32, blank=True, editable=False)
+    id_status = models.CharField(
+        _("ID number"),
+        max_length=16,
+        choices=IdStatus.choices,
+        default=IdStatus.VALID,
+        db_default=IdStatus.VALID,
+    )
+    # The digits an Excel-mangled ID still holds (the first 15), as a keyed index: partial
+    # evidence for linking.
+    id15_index = models.CharField(
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
+    education = models.CharField(
+        _("education (文化程度)"), max_length=20, blank=True, db_default=""
+    )
+    school_status = models.CharField(
+        _("in-school status (在校生状况)"), max_length=20, blank=True, db_default=""
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     relation = models.CharField(_("relation to head"), max_length=20, blank=True)

@@ -157,6 +157,22 @@ class Student(models.Model):
     id_status = models.CharField(
         _("ID status"), max_length=8, choices=IdStatus.choices, default=IdStatus.MISSING
     )
+    # The first 15 digits of a valid ID as a keyed index: what an Excel-mangled registry ID
+    # still holds, for linking.
+    id15_index = models.CharField(
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
+    # The ID inside a national roll number ("G" + the ID at first registration), when it
+    # differs from the ID column: a second witness of who the student is.
+    roll_id_index = models.CharField(
+        max_length=64, null=True, blank=True, db_index=True, editable=False
+    )
+    # Several roll rows give one ID to different children (a sibling's ID typed in), or
+    # one child has two roll records (重复学籍); identification decides.
+    shared_id = models.BooleanField(
+        _("ID shared with another roll row"), default=False, db_default=False
+    )
+    migrant = models.BooleanField(_("migrant child (随迁子女)"), default=False, db_default=False)
     sex = models.CharField(_("sex"), max_length=1, choices=Person.Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     poor_flag = models.BooleanField(_("marked registered-poor on the roll"), default=False)
@@ -189,6 +205,12 @@ class Student(models.Model):
         if scope.level == "class":
             return Q(enrolments__school_class_id=scope.class_id)
         return None
+
+
+class Degree(models.TextChoices):
+    ASSOCIATE = "associate", _("Associate (专科)")
+    BACHELOR = "bachelor", _("Bachelor (本科)")
+    GRADUATE = "graduate", _("Graduate (研究生)")
 
 
 class Enrolment(models.Model):
@@ -229,6 +251,11 @@ class Enrolment(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ENROLLED
     )
+    # University study: the degree level (never guessed from the grade) and a freshman flag.
+    degree = models.CharField(
+        _("degree level"), max_length=12, choices=Degree.choices, blank=True, db_default=""
+    )
+    freshman = models.BooleanField(_("freshman"), default=False, db_default=False)
     status_date = models.DateField(_("status date"), null=True, blank=True)
     enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
