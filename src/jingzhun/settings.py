@@ -141,6 +141,9 @@ else:
 SQLITE_BULK_CACHE_KIB = env_int("JINGZHUN_SQLITE_BULK_CACHE_KIB", 1024 * 1024)
 # An import that has reported no progress for this long is taken as interrupted.
 IMPORT_STALE_SECONDS = env_int("JINGZHUN_IMPORT_STALE_SECONDS", 600)
+# A file with more than this share of rows in error is refused whole (a wrong mapping is more
+# likely than that many bad rows); below it, good rows land and bad ones are set aside.
+IMPORT_MAX_BAD_PERCENT = env_int("JINGZHUN_IMPORT_MAX_BAD_PERCENT", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -241,12 +241,20 @@ def write_csv(
 
 
 def run_import(
-    kind: str, path: Path, *, actor: Any = None, source: str = "", county: str = ""
+    kind: str,
+    path: Path,
+    *,
+    actor: Any = None,
+    source: str = "",
+    county: str = "",
+    strict: bool = False,
+    school_year: int | None = None,
 ) -> ImportBatch:
     batch = import_create(actor=actor, kind=kind, path=path, file_name=path.name, source=source)
-    if county:
-        batch.county_code = county
-        batch.save()
+    batch.county_code = county
+    batch.strict = strict
+    batch.school_year = school_year
+    batch.save()
     return import_run(batch=batch)
 
 

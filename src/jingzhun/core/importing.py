@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import shutil
 import time
 from abc import ABC, abstractmethod
@@ -32,7 +33,7 @@ from django.utils.translation import gettext_lazy
 from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import copy_arrow, fetch_arrow, fetch_columns, insert_rows, update_rows
-from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange
+from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange, SetAsideRow
 from jingzhun.core.progress import Progress, read_progress
 from jingzhun.core.tabular import TabularError, read_table
 
@@ -164,6 +165,9 @@ class Importer(ABC):
         return codes.pop() if len(codes) == 1 else ""
 
     county_column: str = ""
+    # The fields whose raw value keys a row (the first one present): a set-aside row is
+    # closed when a later import lands a row with the same key.
+    key_fields: tuple[str, ...] = ()
 
     @abstractmethod
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
@@ -259,10 +263,10 @@ def mapping_save(*, actor: Any, kind: str, source: str, mapping: dict[str, str])
     return kept
 
 
-def _parse_column(f: Field, raw: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Return (typed values, error codes) for one column."""
+def _parse_column(f: Field, raw: pa.Array, *, csv: bool = False) -> tuple[pa.Array, pa.Array]:
+    """Return (typed values, error codes) for one column (`csv`: the file is plain text)."""
     if f.kind in ("id",):
-        return normalize.normalize_id_numbers(raw)
+        return normalize.normalize_id_numbers(raw, excel_zeros=not csv)
     if f.kind == "date":
         return normalize.parse_dates(raw)
     if f.kind == "bool":
@@ -336,10 +340,19 @@ class NeedsMapping(Exception):
     """The file's headers do not cover the required fields; the user must map them."""
 
 
+@dataclass
+class Parsed:
+    """A file read, mapped and typed."""
+
+    data: pa.Table  # typed columns, `_line` and `_key_raw`
+    headers: dict[str, str]  # field name -> header text in the file
+    raw: Any  # the RawTable as read (original cells), for rows set aside
+
+
 def parse_file(
     batch: ImportBatch, importer: Importer, report: Report, progress: Callable[..., None]
-) -> tuple[pa.Table, dict[str, str]]:
-    """Read, map and type a file; return (typed table with `_line`, field -> header)."""
+) -> Parsed:
+    """Read, map and type a file."""
     aliases = set().union(*(f.labels() for f in importer.fields))
     progress(_("Reading the file"), force=True)
     raw = read_table(Path(batch.stored_path), header_aliases=aliases)
@@ -376,7 +389,7 @@ def parse_file(
         else:
             col = pa.nulls(n, pa.string())
             headers[f.name] = f.zh
-        values, errors = _parse_column(f, col)
+        values, errors = _parse_column(f, col, csv=Path(batch.stored_path).suffix == ".csv")
         if f.required:
             missing_mask = pc.and_(pc.is_null(col), pc.is_null(errors))
             errors = pc.if_else(missing_mask, pa.scalar("required"), errors)
@@ -388,7 +401,16 @@ def parse_file(
             columns[f"{f.name}__error"] = errors
         columns[f.name] = values
     columns["_line"] = lines
-    return pa.table(columns), headers
+    key: pa.Array = pa.nulls(n, pa.string())
+    for name in reversed(importer.key_fields):
+        if name in mapping:
+            text = pc.utf8_trim_whitespace(
+                raw.table.column(mapping[name]).combine_chunks().cast(pa.string())
+            )
+            text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+            key = pc.coalesce(pc.binary_join_element_wise(name, text, ":"), key)
+    columns["_key_raw"] = key
+    return Parsed(pa.table(columns), headers, raw)
 
 
 def write_report(batch: ImportBatch, report: Report) -> str:
@@ -491,6 +513,132 @@ def _finish(batch: ImportBatch, status: str, message: str = "") -> None:
     batch.save()
 
 
+def _reject(batch: ImportBatch, report: Report, limit: int) -> None:
+    """Refuse the whole file, with the first errors and the report."""
+    batch.rows_rejected = report.rejected_lines
+    batch.report_path = write_report(batch, report)
+    first = sorted(report.errors, key=lambda e: e.line)[:5]
+    lines = [
+        _("line %(line)d, %(column)s: %(reason)s")
+        % {"line": e.line, "column": e.column, "reason": e.reason}
+        for e in first
+    ]
+    if batch.strict:
+        head = _(
+            "%(n)d rows have errors; nothing was imported (all or nothing). Open the error report."
+        ) % {"n": batch.rows_rejected}
+    else:
+        head = _(
+            "%(n)d of %(total)d rows have errors, more than %(limit)d%%: the columns are probably "
+            "mapped wrong, so nothing was imported. Check the mapping and the error report."
+        ) % {"n": batch.rows_rejected, "total": batch.rows_total, "limit": limit}
+    with transaction.atomic():
+        _finish(batch, ImportBatch.Status.REJECTED, "\n".join([head, *lines]))
+        audit_record(
+            actor=batch.created_by,
+            action="import.rejected",
+            target=batch,
+            data={"errors": len(report.errors), "rows": batch.rows_rejected},
+        )
+
+
+def _row_keys(kind: str, values: list[str | None]) -> list[str]:
+    """Return the keyed index of each row key ('' for none): never the plaintext."""
+    keyed = crypto.blind_index_many(
+        [f"{kind}:{v}" if v else None for v in values], purpose="setaside"
+    )
+    return [k or "" for k in keyed]
+
+
+def _set_aside(
+    batch: ImportBatch,
+    importer: Importer,
+    parsed: Parsed,
+    report: Report,
+    bad_lines: set[int],
+    landed_keys: pa.Array,
+) -> int:
+    """Keep the rows in error (sealed, with their reasons); close earlier ones now landed.
+
+    Return how many earlier set-aside rows this import fixed.
+    """
+    now = timezone.now()
+    fixed = 0
+    landed = [k for k in _row_keys(batch.kind, landed_keys.to_pylist()) if k]
+    for start in range(0, len(landed), 900):
+        fixed += SetAsideRow.objects.filter(
+            kind=batch.kind, status=SetAsideRow.Status.OPEN, row_key__in=landed[start : start + 900]
+        ).update(status=SetAsideRow.Status.FIXED, fixed_by=batch, closed_at=now)
+    if not bad_lines:
+        return fixed
+    raw = parsed.raw
+    lines = raw.line_numbers.to_pylist()
+    positions = [i for i, line in enumerate(lines) if line in bad_lines]
+    heads = raw.headers
+    taken = raw.table.take(positions) if positions else raw.table.slice(0, 0)
+    cols = [taken.column(j).to_pylist() for j in range(taken.num_columns)]
+    rows = [[col[r] for col in cols] for r in range(taken.num_rows)]
+    reasons: dict[int, list[dict[str, str]]] = {}
+    for e in report.errors:
+        reasons.setdefault(e.line, []).append(
+            {"column": e.column, "value": e.value, "reason": e.reason}
+        )
+    key_values = parsed.data.column("_key_raw").to_pylist()
+    data_lines = parsed.data.column("_line").to_pylist()
+    key_of = {line: key for line, key in zip(data_lines, key_values, strict=True)}
+    keys = _row_keys(batch.kind, [key_of.get(lines[i]) for i in positions])
+    again = [k for k in keys if k]
+    for start in range(0, len(again), 900):
+        SetAsideRow.objects.filter(
+            kind=batch.kind, status=SetAsideRow.Status.OPEN, row_key__in=again[start : start + 900]
+        ).update(status=SetAsideRow.Status.SUPERSEDED, closed_at=now)
+    plain = [
+        json.dumps(
+            {
+                (heads[j] if j < len(heads) else "") or f"#{j + 1}": _cell(v)
+                for j, v in enumerate(row)
+            },
+            ensure_ascii=False,
+        )
+        for row in rows
+    ]
+    sealed = crypto.encrypt_many(plain, purpose="setaside")
+    version = crypto.keyring().current_version
+    SetAsideRow.objects.bulk_create(
+        [
+            SetAsideRow(
+                batch=batch,
+                kind=batch.kind,
+                county_code=batch.county_code,
+                line=lines[i],
+                row_key=key,
+                label=_("line %(line)d") % {"line": lines[i]},
+                reasons=reasons.get(lines[i], []),
+                values_cipher=cipher,
+                values_key=version,
+            )
+            for i, key, cipher in zip(positions, keys, sealed, strict=True)
+        ],
+        batch_size=1000,
+    )
+    return fixed
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def set_aside_values(row: SetAsideRow) -> dict[str, str]:
+    """Return a set-aside row's original cells {header: text}; callers check permission."""
+    text = crypto.decrypt(bytes(row.values_cipher), version=row.values_key, purpose="setaside")
+    values: dict[str, str] = json.loads(text)
+    return values
+
+
 def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None) -> ImportBatch:
     """Run an import to the end: rejected with a report, needs mapping, or landed whole."""
     importer = importer_for(batch.kind)
@@ -499,60 +647,67 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
     batch.save(update_fields=["status"])
     report = Report()
     try:
-        data, headers = parse_file(batch, importer, report, progress)
+        parsed = parse_file(batch, importer, report, progress)
     except NeedsMapping as exc:
         _finish(batch, ImportBatch.Status.NEEDS_MAPPING, str(exc))
         return batch
     except TabularError as exc:
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
+    data, headers = parsed.data, parsed.headers
     ctx = Context(batch=batch, report=report, progress=progress, headers=headers)
     if not batch.county_code:
         batch.county_code = importer.county_of(data)
     batch.rows_total = data.num_rows
     progress(_("Checking rows"), force=True)
-    data = importer.check(data, ctx)
+    try:
+        data = importer.check(data, ctx)
+    except ImportFailure as exc:
+        _finish(batch, ImportBatch.Status.REJECTED, str(exc))
+        return batch
     batch.warnings = len(report.warnings)
-    if report.errors:
-        batch.rows_rejected = report.rejected_lines
-        batch.report_path = write_report(batch, report)
-        with transaction.atomic():
-            first = sorted(report.errors, key=lambda e: e.line)[:5]
-            lines = [
-                _("line %(line)d, %(column)s: %(reason)s")
-                % {"line": e.line, "column": e.column, "reason": e.reason}
-                for e in first
-            ]
-            _finish(
-                batch,
-                ImportBatch.Status.REJECTED,
-                "\n".join(
-                    [
-                        _("%(n)d rows have errors; nothing was imported. Open the error report.")
-                        % {"n": batch.rows_rejected},
-                        *lines,
-                    ]
-                ),
-            )
-            audit_record(
-                actor=batch.created_by,
-                action="import.rejected",
-                target=batch,
-                data={"errors": len(report.errors), "rows": batch.rows_rejected},
-            )
+    bad_lines = {e.line for e in report.errors}
+    limit = settings.IMPORT_MAX_BAD_PERCENT
+    if bad_lines and (batch.strict or len(bad_lines) * 100 > limit * max(1, batch.rows_total)):
+        _reject(batch, report, limit)
         progress(_("Rejected"), force=True)
         return batch
+    if bad_lines:
+        data = data.filter(
+            pc.invert(
+                pc.is_in(data.column("_line"), value_set=pa.array(sorted(bad_lines), pa.int64()))
+            )
+        )
+    keys = data.column("_key_raw")
+    data = data.drop_columns(["_key_raw"])
     progress.phase = "apply"
     bulk_write_settings(True)
     try:
         with transaction.atomic():
-            counts = importer.apply(data, ctx)
+            counts = importer.apply(data, ctx) if data.num_rows else Counts()
             batch.rows_created, batch.rows_updated = counts.created, counts.updated
             batch.rows_unchanged = counts.unchanged
+            batch.rows_rejected = batch.rows_set_aside = len(bad_lines)
+            closed = _set_aside(batch, importer, parsed, report, bad_lines, keys)
             batch.warnings = len(report.warnings)  # the writing step may add some
-            if report.warnings:
+            if report.warnings or report.errors:
                 batch.report_path = write_report(batch, report)
-            _finish(batch, ImportBatch.Status.DONE, "\n".join(counts.notes))
+            notes = list(counts.notes)
+            if bad_lines:
+                notes.insert(
+                    0,
+                    _(
+                        "%(n)d rows were set aside to fix (see the list of rows to fix); "
+                        "the other rows landed."
+                    )
+                    % {"n": len(bad_lines)},
+                )
+            if closed:
+                notes.append(
+                    _("%(n)d rows set aside by earlier imports are fixed by this file.")
+                    % {"n": closed}
+                )
+            _finish(batch, ImportBatch.Status.DONE, "\n".join(notes))
             audit_record(
                 actor=batch.created_by,
                 action="import.done",
@@ -564,14 +719,17 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
                     "created": counts.created,
                     "updated": counts.updated,
                     "unchanged": counts.unchanged,
+                    "set_aside": len(bad_lines),
                 },
             )
     except ImportFailure as exc:
         batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
+        batch.rows_set_aside = 0
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
     except Exception:
         batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
+        batch.rows_set_aside = 0
         _finish(
             batch,
             ImportBatch.Status.FAILED,

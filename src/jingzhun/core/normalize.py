@@ -77,8 +77,13 @@ CALENDAR_LAST_YEAR = 2199
 _EXCEL_EPOCH_OFFSET = 25569
 _EXCEL_SERIAL_MAX = 80000
 
-_TRUE_WORDS = frozenset({"是", "y", "yes", "1", "true", "t", "√", "✓", "✔", "有", "对"})
-_FALSE_WORDS = frozenset({"否", "n", "no", "0", "false", "f", "×", "✗", "✘", "无", "不是"})
+# 住校/走读 is how the national roll export says boarding or not (就读方式).
+_TRUE_WORDS = frozenset(
+    {"是", "y", "yes", "1", "true", "t", "√", "✓", "✔", "有", "对", "住校", "寄宿", "住读"}
+)
+_FALSE_WORDS = frozenset(
+    {"否", "n", "no", "0", "false", "f", "×", "✗", "✘", "无", "不是", "走读", "非寄宿", "非住校"}
+)
 
 _DATE_RE = (
     r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
@@ -298,7 +303,9 @@ def _id_parts(ids: pa.Array) -> _IdParts:
     return _IdParts(scientific, bad_chars, well_formed, birth, birth_ok, checksum_ok, _mod(n, 10))
 
 
-def normalize_id_numbers(values: ArrayLike) -> tuple[pa.Array, pa.Array]:
+def normalize_id_numbers(
+    values: ArrayLike, *, excel_zeros: bool = True
+) -> tuple[pa.Array, pa.Array]:
     """Normalise and validate 18-character resident ID numbers.
 
     Spaces (also full-width) are removed, full-width digits and ``Ｘ`` become ASCII and a
@@ -310,10 +317,14 @@ def normalize_id_numbers(values: ArrayLike) -> tuple[pa.Array, pa.Array]:
     present = pc.is_valid(ids)
     parts = _id_parts(ids)
     bad_length = pc.not_equal(pc.binary_length(ids), 18)
+    # An ID ending in 000 that fails its checks is one Excel rounded to 15 digits; in a CSV
+    # file (excel_zeros=False), where no spreadsheet touched the text, it is just invalid.
     zeroed = pc.and_(
         pc.and_(parts.well_formed, pc.ends_with(ids, "000")),
         pc.or_(pc.invert(parts.birth_ok), pc.invert(parts.checksum_ok)),
     )
+    if not excel_zeros:
+        zeroed = pc.and_(zeroed, pa.scalar(False))
     conditions = [
         ("id_excel_number", parts.scientific),
         ("id_chars", parts.bad_chars),

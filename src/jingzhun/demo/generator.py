@@ -1547,15 +1547,30 @@ def generate(
     out: Path,
     mess: MessRates = MessRates(),  # noqa: B008 - frozen dataclass, safe as a default
     progress: Progress | None = None,
+    layout: str = "standard",
 ) -> dict[str, Path]:
     """Generate the demo files into ``out`` and return their paths by kind.
 
     ``scale`` is ``"county"`` (one county, .xlsx files), ``"province"`` (100 counties,
     streamed to .csv files) or ``"tiny"`` (one township, for tests). The output is
     deterministic for a given seed.
+
+    ``layout`` is ``"standard"`` (the import formats of docs/formats.md) or ``"national"``
+    (the files national systems export, see :mod:`jingzhun.demo.national`; county or tiny
+    scale only).
     """
+    if layout not in ("standard", "national"):
+        raise ValueError(f"unknown layout {layout!r}: use standard or national")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if layout == "national":
+        if scale not in _SCALES:
+            raise ValueError(f"the national layout needs scale county or tiny, not {scale!r}")
+        from jingzhun.demo.national import generate_national
+
+        return generate_national(
+            seed=seed, scale=_SCALES[scale], out=out, mess=mess, progress=progress
+        )
     if scale == "province":
         return _generate_province(seed=seed, out=out, mess=mess, progress=progress)
     if scale not in _SCALES:

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jingzhun.core import crypto
-from jingzhun.core.bulk import fetch_columns, insert_rows
-from jingzhun.core.importing import Context, Counts, Field, Importer, duck, hash_expr, sync_rows
+from jingzhun.core import crypto, normalize
+from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows
+from jingzhun.core.importing import (
+    ERROR_MESSAGES,
+    Context,
+    Counts,
+    Field,
+    Importer,
+    duck,
+    hash_expr,
+    sync_rows,
+)
+from jingzhun.core.models import DataQualityTask
+from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.sensitive import seal_array
+from jingzhun.registry.derive import areas_derive
 from jingzhun.registry.models import Area
 
 LEVELS = {
@@ -35,6 +50,19 @@ HOUSEHOLD_STATUS = {
     "已清退": "removed",
     "清退": "removed",
     "removed": "removed",
+    # 返贫: left poverty once and registered again; lands as registered, marked relapsed.
+    "返贫": "relapsed",
+    "relapsed": "relapsed",
+}
+# The kind digit of a disability-card number (GB/T 26341): 残疾人证号 = ID + kind + grade.
+DISABILITY_DIGITS = {
+    "1": "视力",
+    "2": "听力",
+    "3": "言语",
+    "4": "肢体",
+    "5": "智力",
+    "6": "精神",
+    "7": "多重",
 }
 SEX = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 
@@ -150,6 +178,7 @@ class AreaImporter(Importer):
 class RegistryImporter(Importer):
     kind = "registry"
     county_column = "village_code"
+    key_fields = ("person_no", "id_number")
     fields = (
         Field(
             "household_no",
@@ -160,20 +189,41 @@ class RegistryImporter(Importer):
             aliases=("建档立卡户编号", "户码", "家庭编号"),
         ),
         Field(
+            "person_no",
+            "人口编号",
+            "person_no",
+            max_length=40,
+            aliases=("人员编号", "成员编号", "个人编号"),
+        ),
+        # The national export has no village code: it is the first 12 digits of 户编号.
+        Field(
             "village_code",
             "村代码",
             "village_code",
             "code",
-            required=True,
             lengths=(12,),
             aliases=("行政村代码", "村级代码"),
         ),
+        Field(
+            "township_name",
+            "乡（镇）",
+            "township_name",
+            max_length=100,
+            aliases=("乡镇", "乡", "乡镇名称", "乡（镇、街道）", "乡镇（街道）"),
+        ),
+        Field(
+            "village_name",
+            "行政村",
+            "village_name",
+            max_length=100,
+            aliases=("村", "村名称", "村名", "行政村名称"),
+        ),
+        Field("village_is_poor", "是否贫困村", "village_is_poor", "bool", aliases=("贫困村",)),
         Field(
             "registration_year",
             "识别年度",
             "registration_year",
             "int",
-            required=True,
             lo=2000,
             hi=2100,
             aliases=("识别年份", "建档年度"),
@@ -184,7 +234,7 @@ class RegistryImporter(Importer):
             "household_status",
             "choice",
             choices=HOUSEHOLD_STATUS,
-            aliases=("贫困户状态", "脱贫状态"),
+            aliases=("贫困户状态", "脱贫状态", "脱贫属性"),
         ),
         Field("exit_year", "脱贫年度", "exit_year", "int", lo=2000, hi=2100, aliases=("脱贫年份",)),
         Field("poverty_cause", "致贫原因", "poverty_cause", aliases=("主要致贫原因",)),
@@ -198,13 +248,21 @@ class RegistryImporter(Importer):
             aliases=("银行账号", "惠民惠农一卡通账号", "账号"),
         ),
         Field("name", "姓名", "name", required=True, max_length=50),
+        # Blank, Excel-mangled or otherwise unusable IDs land when 人口编号 keys the person:
+        # they become data-quality tasks, and identification links by name, birth and village.
         Field(
             "id_number",
             "身份证号",
             "id_number",
             "id",
-            required=True,
             aliases=("证件号码", "身份证号码", "公民身份号码"),
+            soft_errors=(
+                "id_excel_number",
+                "id_length",
+                "id_chars",
+                "id_birth_date",
+                "id_checksum",
+            ),
         ),
         Field("sex", "性别", "sex", "choice", choices=SEX),
         Field("birth_date", "出生日期", "birth_date", "date"),
@@ -212,43 +270,168 @@ class RegistryImporter(Importer):
         Field("ethnicity", "民族", "ethnicity", max_length=20),
         Field("disability_kind", "残疾类别", "disability_kind", max_length=20),
         Field("disability_grade", "残疾等级", "disability_grade", "int", lo=1, hi=4),
+        Field(
+            "disability_card",
+            "残疾证号",
+            "disability_card",
+            max_length=30,
+            aliases=("残疾证号码", "残疾人证号"),
+        ),
+        Field("education", "文化程度", "education", max_length=20),
+        Field(
+            "school_status",
+            "在校生状况",
+            "school_status",
+            max_length=20,
+            aliases=("在校生情况", "在校状况", "在校生状态"),
+        ),
         Field("left_behind", "是否留守儿童", "left_behind", "bool", aliases=("留守儿童",)),
         Field("guardian_name", "监护人姓名", "guardian_name", max_length=50),
         Field("guardian_id_number", "监护人身份证号", "guardian_id_number", "id"),
         Field("phone", "联系电话", "phone", max_length=20, aliases=("电话", "手机号码")),
     )
 
+    def _resolve(self, data: pa.Table) -> pa.Table:
+        """Derive what the national export leaves implicit.
+
+        The village code is the first 12 digits of 户编号; a 20-character disability-card
+        number in the ID column (or in 残疾证号 when the ID is blank) gives the ID (its first
+        18 characters), the disability kind and grade; `_id_status` says what the ID is.
+        """
+        raw = pc.utf8_upper(
+            pc.replace_substring_regex(
+                data.column("id_number__raw").cast(pa.string()), "[\\s\u3000]", ""
+            )
+        )
+        card = pc.utf8_upper(
+            pc.replace_substring_regex(
+                data.column("disability_card").cast(pa.string()), "[\\s\u3000]", ""
+            )
+        )
+        is_card = pc.fill_null(pc.match_substring_regex(raw, r"^\d{17}[\dX]\d{2}$"), False)
+        card_ok = pc.fill_null(pc.match_substring_regex(card, r"^\d{17}[\dX]\d{2}$"), False)
+        from_card = pc.if_else(
+            is_card,
+            pc.utf8_slice_codeunits(raw, 0, 18),
+            pc.if_else(
+                pc.and_(pc.is_null(raw), card_ok),
+                pc.utf8_slice_codeunits(card, 0, 18),
+                pa.scalar(None, pa.string()),
+            ),
+        )
+        card_ids, card_errors = normalize.normalize_id_numbers(from_card)
+        use_card = pc.and_(pc.is_valid(card_ids), pc.is_null(data.column("id_number")))
+        ids = pc.if_else(use_card, card_ids, data.column("id_number"))
+        errors = pc.if_else(use_card, pa.scalar(None, pa.string()), data.column("id_number__error"))
+        status = pc.case_when(
+            pc.make_struct(
+                pc.is_valid(ids),
+                pc.is_null(raw),
+                pc.fill_null(pc.equal(errors, "id_excel_number"), False),
+                field_names=["a", "b", "c"],
+            ),
+            "valid",
+            "missing",
+            "excel_number",
+            "invalid",
+        )
+        whole_card = pc.if_else(
+            is_card, raw, pc.if_else(card_ok, card, pa.scalar(None, pa.string()))
+        )
+        kind_digit = pc.utf8_slice_codeunits(whole_card, 18, 19)
+        grade_digit = pc.utf8_slice_codeunits(whole_card, 19, 20)
+        kinds = pa.array(
+            [DISABILITY_DIGITS.get(d or "") for d in kind_digit.to_pylist()], pa.string()
+        )
+        grades = pc.if_else(
+            pc.fill_null(pc.match_substring_regex(grade_digit, r"^[1-4]$"), False),
+            grade_digit,
+            pa.scalar(None, pa.string()),
+        ).cast(pa.int64())
+        household = data.column("household_no").cast(pa.string())
+        derived = pc.if_else(
+            pc.fill_null(pc.match_substring_regex(household, r"^\d{12}"), False),
+            pc.utf8_slice_codeunits(household, 0, 12),
+            pa.scalar(None, pa.string()),
+        )
+
+        def put(t: pa.Table, name: str, column: pa.Array) -> pa.Table:
+            i = t.schema.get_field_index(name)
+            return t.set_column(i, name, column) if i >= 0 else t.append_column(name, column)
+
+        data = put(data, "id_number", ids)
+        data = put(data, "id_number__error", errors)
+        data = put(data, "_id_status", status)
+        data = put(data, "_id_from_card", use_card)
+        data = put(data, "_id_raw_clean", raw)
+        data = put(data, "disability_kind", pc.coalesce(data.column("disability_kind"), kinds))
+        data = put(
+            data,
+            "disability_grade",
+            pc.coalesce(data.column("disability_grade").cast(pa.int64()), grades),
+        )
+        return put(data, "village_code", pc.coalesce(data.column("village_code"), derived))
+
     def check(self, data: pa.Table, ctx: Context) -> pa.Table:
+        data = self._resolve(data)
         con = duck()
         con.register("f", data)
-        villages = {
-            c: i
-            for c, i in fetch_columns("SELECT code, id FROM registry_area WHERE level = 'village'")
-        }
+        areas = dict(fetch_columns("SELECT code, level FROM registry_area"))
         h = ctx.header
-        for line, code in con.execute(
-            "SELECT _line, village_code FROM f WHERE village_code IS NOT NULL"
+        for line, code, village_name in con.execute(
+            "SELECT _line, village_code, village_name FROM f"
         ).fetchall():
-            if code not in villages:
+            if code is None:
+                ctx.report.add(
+                    line,
+                    h("village_code"),
+                    None,
+                    _("No village code, and 户编号 does not start with one (12 digits)."),
+                )
+            elif areas.get(code) != "village" and not village_name:
                 ctx.report.add(
                     line,
                     h("village_code"),
                     code,
-                    _("Unknown village code; import the area list first."),
+                    _(
+                        "Unknown village code; import the area list first, or a file that "
+                        "names the township and village."
+                    ),
                 )
-        for line, value in (
-            con.execute("""
-                SELECT _line, id_number FROM f WHERE id_number IS NOT NULL
-                QUALIFY count(*) OVER (PARTITION BY id_number) > 1
-                    AND row_number() OVER (PARTITION BY id_number ORDER BY _line) > 1""").fetchall()
-        ):
-            ctx.report.add(
-                line,
-                h("id_number"),
-                value,
-                _("This ID number appears more than once in the file."),
-                sensitive=True,
-            )
+        # A person without a usable ID is kept only when 人口编号 keys them.
+        for line, raw, error, person_no, birth in con.execute("""
+                SELECT _line, id_number__raw, id_number__error, person_no, birth_date FROM f
+                WHERE _id_status <> 'valid'""").fetchall():
+            if not person_no:
+                reason = str(ERROR_MESSAGES.get(error or "required", ""))
+                ctx.report.add(
+                    line,
+                    h("id_number"),
+                    raw,
+                    _("%(reason)s Without 人口编号 this person cannot be kept: fix the ID number.")
+                    % {"reason": reason},
+                    sensitive=True,
+                )
+            elif birth is None:
+                ctx.report.add(
+                    line,
+                    h("birth_date"),
+                    None,
+                    _("The ID number is unusable, so the birth date is required."),
+                )
+        for col, what in (("id_number", _("ID number")), ("person_no", _("person number"))):
+            for line, value, first in con.execute(f"""
+                    SELECT _line, {col}, first_value(_line) OVER w FROM f WHERE {col} IS NOT NULL
+                    WINDOW w AS (PARTITION BY {col} ORDER BY _line)
+                    QUALIFY row_number() OVER w > 1""").fetchall():
+                ctx.report.add(
+                    line,
+                    h(col),
+                    value,
+                    _("This %(what)s appears more than once in the file (first on line %(first)d).")
+                    % {"what": what, "first": first},
+                    sensitive=col == "id_number",
+                )
         for col in (
             "village_code",
             "registration_year",
@@ -275,7 +458,12 @@ class RegistryImporter(Importer):
                 line,
                 h("exit_year"),
                 None,
-                _("A household that left poverty needs the year it left."),
+                _(
+                    "Left poverty, but the year it left is not given: listed for the poverty "
+                    "office; the transition rule applies as the setting "
+                    "JINGZHUN_UNKNOWN_EXIT_YEAR says."
+                ),
+                warning=True,
             )
         for line, value in con.execute("""
                 SELECT _line, birth_date FROM f WHERE birth_date IS NOT NULL AND id_number IS NOT NULL
@@ -287,10 +475,25 @@ class RegistryImporter(Importer):
                 _("The birth date differs from the one in the ID number."),
                 warning=True,
             )
+        for line, raw in con.execute(
+            "SELECT _line, _id_raw_clean FROM f WHERE _id_from_card"
+        ).fetchall():
+            ctx.report.add(
+                line,
+                h("id_number"),
+                raw,
+                _(
+                    "A disability-card number (ID + kind + grade) stands in the ID column: the ID "
+                    "was taken from its first 18 characters; listed for the poverty office."
+                ),
+                warning=True,
+                sensitive=True,
+            )
         return data
 
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         con = duck()
+        derived = areas_derive(data, ctx)
         village_rows = fetch_columns("SELECT code, id FROM registry_area WHERE level = 'village'")
         con.register(
             "v",
@@ -301,7 +504,24 @@ class RegistryImporter(Importer):
                 }
             ),
         )
-        data = data.drop_columns([c for c in data.column_names if c.endswith(("__raw", "__error"))])
+        raw_clean = data.column("_id_raw_clean")
+        data = data.drop_columns(
+            [
+                c
+                for c in data.column_names
+                if c.endswith(("__raw", "__error")) or c == "_id_raw_clean"
+            ]
+        )
+        # What an Excel-rounded ID still holds: its first 15 digits, when 18 digits were kept.
+        id15 = [
+            r[:15] if st == "excel_number" and r and len(r) == 18 and r.isdigit() else None
+            for r, st in zip(
+                raw_clean.to_pylist(), data.column("_id_status").to_pylist(), strict=True
+            )
+        ]
+        data = data.append_column(
+            "id15_index", pa.array(crypto.blind_index_many(id15, purpose="id15"), pa.string())
+        )
         data = data.append_column(
             "id_index",
             pa.array(
@@ -330,6 +550,7 @@ class RegistryImporter(Importer):
             "village_id",
             "registration_year",
             "status",
+            "relapsed",
             "exit_year",
             "poverty_cause",
             "minimum_income",
@@ -338,11 +559,14 @@ class RegistryImporter(Importer):
         ]
         hh = con.sql(f"""
             WITH first AS (
-                SELECT f.*, v.village_id, coalesce(household_status, 'registered') AS status
+                SELECT f.*, v.village_id,
+                       CASE WHEN household_status = 'relapsed' THEN 'registered'
+                            ELSE coalesce(household_status, 'registered') END AS status,
+                       household_status IS NOT DISTINCT FROM 'relapsed' AS relapsed
                 FROM f JOIN v ON v.code = f.village_code
                 QUALIFY row_number() OVER (PARTITION BY household_no ORDER BY _line) = 1)
             SELECT household_no AS _key, household_no, village_id, registration_year, status,
-                   exit_year, coalesce(poverty_cause, '') AS poverty_cause,
+                   relapsed, exit_year, coalesce(poverty_cause, '') AS poverty_cause,
                    coalesce(minimum_income, false) AS minimum_income,
                    coalesce(bank_name, '') AS bank_name, bank_index, bank_account AS _bank,
                    {hash_expr(hh_cols)} AS row_hash, {ctx.batch.pk} AS import_batch_id
@@ -364,8 +588,18 @@ class RegistryImporter(Importer):
         )
         self._record_status_changes(hh, households.ids, old_status, ctx)
         con.register("h", households.ids)
+        existing = fetch_arrow(
+            "SELECT id_index, person_no FROM registry_person WHERE id_index IS NOT NULL",
+            [],
+            pa.schema([("id_index", pa.string()), ("person_no", pa.string())]),
+        )
+        con.register("ex", existing)
         p_cols = [
             "household_id",
+            "person_no",
+            "id_index",
+            "id_status",
+            "id15_index",
             "name",
             "sex",
             "birth_date",
@@ -377,20 +611,30 @@ class RegistryImporter(Importer):
             "guardian_name",
             "guardian_id_index",
             "phone",
+            "education",
+            "school_status",
         ]
+        # A person keeps the key they have: found by ID, a person first imported without
+        # 人口编号 stays keyed by the ID (the update then adds the number).
         persons = con.sql(f"""
             WITH x AS (
-              SELECT f.id_index AS _key, f.id_number AS _id, f.guardian_id_number AS _gid,
-                     h.id AS household_id, f.name,
+              SELECT CASE WHEN ex.id_index IS NOT NULL THEN coalesce(ex.person_no, ex.id_index)
+                          ELSE coalesce(f.person_no, f.id_index) END AS _key,
+                     f.id_number AS _id, f.guardian_id_number AS _gid,
+                     h.id AS household_id, f.person_no, f.id_index, f._id_status AS id_status,
+                     f.id15_index, f.name,
                      coalesce(f.sex, CASE WHEN CAST(substr(f.id_number, 17, 1) AS INTEGER) % 2 = 1
-                                          THEN 'M' ELSE 'F' END) AS sex,
+                                          THEN 'M' WHEN f.id_number IS NOT NULL THEN 'F'
+                                          ELSE '' END) AS sex,
                      coalesce(f.birth_date, strptime(substr(f.id_number, 7, 8), '%Y%m%d')::DATE) AS birth_date,
                      coalesce(relation, '') AS relation, coalesce(ethnicity, '') AS ethnicity,
                      coalesce(disability_kind, '') AS disability_kind, disability_grade,
                      coalesce(left_behind, false) AS left_behind,
                      coalesce(guardian_name, '') AS guardian_name, guardian_id_index,
-                     coalesce(phone, '') AS phone, id_index
-              FROM f JOIN h ON h._key = f.household_no)
+                     coalesce(phone, '') AS phone, coalesce(education, '') AS education,
+                     coalesce(school_status, '') AS school_status, f.village_code AS _village,
+                     f._line AS _line, f._id_from_card AS _from_card
+              FROM f JOIN h ON h._key = f.household_no LEFT JOIN ex ON ex.id_index = f.id_index)
             SELECT *, {hash_expr(p_cols)} AS row_hash FROM x""").to_arrow_table()
         sealed = {
             **seal_array(persons.column("_id"), prefix="id", purpose="id", with_index=False),
@@ -400,23 +644,119 @@ class RegistryImporter(Importer):
         }
         for name, column in sealed.items():
             persons = persons.append_column(name, column)
-        persons = persons.append_column("_label", persons.column("id_masked"))
-        persons = persons.drop_columns(["_id", "_gid"])
+        persons = persons.append_column(
+            "_label",
+            pc.if_else(
+                pc.equal(persons.column("id_masked"), ""),
+                pc.coalesce(persons.column("person_no"), pa.scalar("")),
+                persons.column("id_masked"),
+            ),
+        )
+        facts = persons.select(["_key", "id_status", "_from_card", "_village", "_label", "name"])
+        persons = persons.drop_columns(["_id", "_gid", "_village", "_line", "_from_card"])
         result = sync_rows(
             ctx=ctx,
             table="registry_person",
             entity="person",
             rows=persons,
-            key_sql="id_index",
+            key_sql="coalesce(person_no, id_index)",
             diff_columns=p_cols,
-            sensitive={"guardian_id_index": "guardian_id_number"},
+            sensitive={"guardian_id_index": "guardian_id_number", "id_index": "id_number"},
         )
+        opened = self._quality_tasks(con, facts, result.ids, hh, households.ids, ctx)
         counts = Counts(result.created, result.updated, result.unchanged)
         counts.notes.append(
             _("Households: %(c)d new, %(u)d updated.")
             % {"c": households.created, "u": households.updated}
         )
+        if derived[0] or derived[1]:
+            counts.notes.append(
+                _(
+                    "Areas taken from the registry: %(t)d townships and %(v)d villages (check "
+                    "their names and poor-village flags on the areas page)."
+                )
+                % {"t": derived[0], "v": derived[1]}
+            )
+        if opened:
+            counts.notes.append(
+                _("%(n)d records need checking at their source (data-quality tasks).")
+                % {"n": opened}
+            )
         return counts
+
+    def _quality_tasks(
+        self,
+        con: Any,
+        facts: pa.Table,
+        person_ids: pa.Table,
+        hh: pa.Table,
+        household_ids: pa.Table,
+        ctx: Context,
+    ) -> int:
+        """Open a task for every person without a usable ID and every unknown exit year;
+        resolve the tasks of records this file now gives clean."""
+        con.register("facts", facts)
+        con.register("pid", person_ids)
+        rows = con.sql("""SELECT pid.id, facts.id_status, facts._from_card, facts._village,
+                                 facts._label, facts.name
+                          FROM facts JOIN pid ON pid._key = facts._key""").fetchall()
+        county = ctx.batch.county_code
+        kinds = {
+            "missing": DataQualityTask.Kind.ID_MISSING,
+            "excel_number": DataQualityTask.Kind.ID_EXCEL_NUMBER,
+            "invalid": DataQualityTask.Kind.ID_INVALID,
+        }
+        opened = 0
+        checked = [r[0] for r in rows]
+        for status, kind in kinds.items():
+            found = [
+                Finding(pk, f"{name} {label}", "", village)
+                for pk, st, _card, village, label, name in rows
+                if st == status
+            ]
+            opened += tasks_sync(
+                kind=kind,
+                entity="person",
+                county_code=county,
+                findings=found,
+                checked=checked,
+                batch=ctx.batch,
+            )[0]
+        opened += tasks_sync(
+            kind=DataQualityTask.Kind.ID_DISABILITY_CARD,
+            entity="person",
+            county_code=county,
+            findings=[
+                Finding(pk, f"{name} {label}", "", village)
+                for pk, _st, card, village, label, name in rows
+                if card
+            ],
+            checked=checked,
+            batch=ctx.batch,
+        )[0]
+        con.register("hh", hh)
+        con.register("hid", household_ids)
+        unknown = con.sql("""SELECT hid.id, hh.household_no, hh.status, hh.exit_year
+                             FROM hh JOIN hid ON hid._key = hh._key""").fetchall()
+        village_of = dict(
+            fetch_columns(
+                "SELECT h.id, a.code FROM registry_household h "
+                "JOIN registry_area a ON a.id = h.village_id"
+            )
+        )
+        opened += tasks_sync(
+            kind=DataQualityTask.Kind.EXIT_YEAR_UNKNOWN,
+            entity="household",
+            county_code=county,
+            findings=[
+                Finding(pk, no, "", village_of.get(pk, ""))
+                for pk, no, status, year in unknown
+                if status == "left_poverty" and year is None
+            ],
+            checked=[r[0] for r in unknown],
+            batch=ctx.batch,
+        )[0]
+        return opened
 
     def _record_status_changes(
         self, hh: pa.Table, ids: pa.Table, old_status: dict[str, str], ctx: Context

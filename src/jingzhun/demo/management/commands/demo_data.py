@@ -18,6 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--scale", choices=["county", "province", "tiny"], default="county")
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument(
+            "--layout",
+            choices=["standard", "national"],
+            default="standard",
+            help="standard: the import formats; national: the files national systems export.",
+        )
+        parser.add_argument(
             "--excel-number-rate",
             type=float,
             default=0.0,
@@ -34,6 +40,7 @@ class Command(BaseCommand):
             out=options["out"],
             mess=MessRates(excel_number=options["excel_number_rate"]),
             progress=progress,
+            layout=options["layout"],
         )
         for kind, path in paths.items():
             self.stdout.write(f"{kind}: {path}")
