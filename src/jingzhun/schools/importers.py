@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jingzhun.core import crypto
+from jingzhun.core import crypto, normalize
 from jingzhun.core.bulk import fetch_columns, insert_rows, update_rows
 from jingzhun.core.importing import (
     Context,
@@ -23,7 +23,9 @@ from jingzhun.core.importing import (
 )
 from jingzhun.core.models import ImportChange
 from jingzhun.core.sensitive import seal_array
+from jingzhun.core.working_year import working_year
 from jingzhun.registry.importers import SEX
+from jingzhun.schools.derive import parse_grade, schools_derive
 from jingzhun.schools.models import Enrolment, School
 
 ENROLMENT_KEY_SQL = (
@@ -203,6 +205,7 @@ class SchoolImporter(Importer):
 
 class RollsImporter(Importer):
     kind = "rolls"
+    key_fields = ("roll_number",)
     fields = (
         Field(
             "roll_number",
@@ -233,12 +236,18 @@ class RollsImporter(Importer):
             max_length=30,
             aliases=("学校代码",),
         ),
-        Field("school_year", "学年", "school_year", "year", required=True, aliases=("学年度",)),
-        Field("stage", "学段", "stage", "choice", required=True, choices=STAGES),
-        Field("grade", "年级", "grade", "int", required=True, lo=1, hi=9),
+        Field("school_name", "学校名称", "school_name", max_length=100),
+        # The national export has no school year (it is the export's, given at import) and no
+        # stage (it follows from 年级 written as text: 小班, 一年级, 初二, 高一, 中职一年级 …).
+        Field("school_year", "学年", "school_year", "year", aliases=("学年度",)),
+        Field("stage", "学段", "stage", "choice", choices=STAGES),
+        Field("grade", "年级", "grade", required=True, max_length=20, aliases=("年级名称",)),
         Field("class_name", "班级", "class_name", max_length=30, aliases=("班级名称", "班号")),
         Field("head_teacher", "班主任", "head_teacher", max_length=50),
-        Field("boarding", "是否寄宿", "boarding", "bool", aliases=("是否住校", "寄宿生")),
+        Field(
+            "boarding", "是否寄宿", "boarding", "bool", aliases=("是否住校", "寄宿生", "就读方式")
+        ),
+        Field("migrant", "是否随迁子女", "migrant", "bool", aliases=("随迁子女",)),
         Field("status", "学籍状态", "status", "choice", choices=STATUSES, aliases=("在校状态",)),
         Field("status_date", "状态日期", "status_date", "date", aliases=("变动日期",)),
         Field("enrolled_on", "入学日期", "enrolled_on", "date", aliases=("入学年月",)),
@@ -252,19 +261,24 @@ class RollsImporter(Importer):
     )
 
     def check(self, data: pa.Table, ctx: Context) -> pa.Table:
+        data = self._stage_and_grade(data, ctx)
+        data = self._school_year(data, ctx)
         con = duck()
         con.register("f", data)
         h = ctx.header
         schools = {c for (c,) in fetch_columns("SELECT code FROM schools_school")}
-        for line, code in con.execute(
-            "SELECT DISTINCT _line, school_code FROM f WHERE school_code IS NOT NULL"
+        for line, code, name in con.execute(
+            "SELECT DISTINCT _line, school_code, school_name FROM f WHERE school_code IS NOT NULL"
         ).fetchall():
-            if code not in schools:
+            if code not in schools and not name:
                 ctx.report.add(
                     line,
                     h("school_code"),
                     code,
-                    _("Unknown school code; import the school list first."),
+                    _(
+                        "Unknown school code; import the school list first, or a roll file "
+                        "that names the school (学校名称)."
+                    ),
                 )
         for (
             line,
@@ -277,18 +291,29 @@ class RollsImporter(Importer):
                 crypto.mask_id(roll),
                 _("This roll number appears more than once for the same school year."),
             )
-        for line, value, n_schools in con.execute("""
-                SELECT _line, id_number, count(DISTINCT school_code) OVER w AS n_schools FROM f
+        # One ID on several roll numbers: a sibling's ID typed in, or one child's two records
+        # (重复学籍). Every row lands, marked; identification decides by name and birth date,
+        # with the ID inside 全国学籍号 as a second witness.
+        for line, value, lines in con.execute("""
+                SELECT _line, id_number, list(_line ORDER BY _line) OVER w FROM f
                 WHERE id_number IS NOT NULL AND id_number__error IS NULL
-                WINDOW w AS (PARTITION BY id_number, school_year)
-                QUALIFY count(DISTINCT roll_number) OVER w > 1
-                    AND row_number() OVER (PARTITION BY id_number, school_year ORDER BY _line) > 1""").fetchall():
-            msg = (
-                _("This ID number is enrolled in two schools in one school year.")
-                if n_schools > 1
-                else _("This ID number appears on more than one roll number.")
+                WINDOW w AS (PARTITION BY id_number, school_year
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+                QUALIFY count(DISTINCT roll_number) OVER (PARTITION BY id_number, school_year) > 1
+                """).fetchall():
+            shown = ", ".join(str(x) for x in lines[:-1]) + " " + _("and") + f" {lines[-1]}"
+            ctx.report.add(
+                line,
+                h("id_number"),
+                value,
+                _(
+                    "This ID number is on lines %(lines)s, under different roll numbers: both "
+                    "landed, marked; identification decides who is who by name and birth date."
+                )
+                % {"lines": shown},
+                sensitive=True,
+                warning=True,
             )
-            ctx.report.add(line, h("id_number"), value, msg, sensitive=True)
         for line, value in con.execute("""
                 SELECT _line, birth_date FROM f WHERE birth_date IS NOT NULL AND (
                     birth_date > coalesce(enrolled_on, status_date, make_date(school_year, 9, 1)))""").fetchall():
@@ -297,8 +322,55 @@ class RollsImporter(Importer):
             )
         return data
 
+    def _stage_and_grade(self, data: pa.Table, ctx: Context) -> pa.Table:
+        """Read 年级 as text (一年级, 初二, 高一, 中职一年级, 小班 …) or as a number with 学段."""
+        texts = data.column("grade").to_pylist()
+        stages = data.column("stage").to_pylist()
+        lines = data.column("_line").to_pylist()
+        out_stage: list[str | None] = []
+        out_grade: list[int | None] = []
+        cache: dict[tuple[str | None, str | None], tuple[str, int] | None] = {}
+        for text, stage, line in zip(texts, stages, lines, strict=True):
+            key = (text, stage)
+            if key not in cache:
+                cache[key] = parse_grade(text, stage)
+            found = cache[key]
+            if found is None:
+                if text is not None:
+                    ctx.report.add(
+                        line,
+                        ctx.header("grade"),
+                        text,
+                        _(
+                            "Not a grade we know; write it like 一年级, 初二, 高一, 中职一年级 or "
+                            "小班, or give 学段 and a number."
+                        ),
+                    )
+                out_stage.append(None)
+                out_grade.append(None)
+            else:
+                out_stage.append(found[0])
+                out_grade.append(found[1])
+        data = data.set_column(
+            data.schema.get_field_index("stage"), "stage", pa.array(out_stage, pa.string())
+        )
+        return data.set_column(
+            data.schema.get_field_index("grade"), "grade", pa.array(out_grade, pa.int64())
+        )
+
+    def _school_year(self, data: pa.Table, ctx: Context) -> pa.Table:
+        """Fill the school year a file does not give: the one chosen at import, else the
+        county's working year."""
+        column = data.column("school_year")
+        if column.null_count == 0:
+            return data
+        year = ctx.batch.school_year or working_year(ctx.batch.county_code)
+        filled = pc.fill_null(column, pa.scalar(year, column.type))
+        return data.set_column(data.schema.get_field_index("school_year"), "school_year", filled)
+
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         con = duck()
+        derived = schools_derive(data, ctx)
         # On a roll an invalid ID is kept (normalised as far as it goes), marked invalid.
         raw = data.column("id_number__raw")
         valid = data.column("id_number")
@@ -317,6 +389,27 @@ class RollsImporter(Importer):
             ),
         )
         t = t.append_column("_row", pa.array(range(t.num_rows), pa.int64()))
+        # The ID inside a national roll number (G + the ID at first registration).
+        roll_ids, _roll_errors = normalize.normalize_id_numbers(
+            pc.if_else(
+                pc.fill_null(pc.starts_with(data.column("roll_number"), "G"), False),
+                pc.utf8_slice_codeunits(data.column("roll_number"), 1, 19),
+                pa.scalar(None, pa.string()),
+            )
+        )
+        t = t.append_column(
+            "_roll_id_index",
+            pa.array(crypto.blind_index_many(roll_ids.to_pylist(), purpose="id"), pa.string()),
+        )
+        t = t.append_column(
+            "_id15_index",
+            pa.array(
+                crypto.blind_index_many(
+                    [v[:15] if v else None for v in valid.to_pylist()], purpose="id15"
+                ),
+                pa.string(),
+            ),
+        )
         con.register("f", t)
         schools = fetch_columns(
             "SELECT s.code, s.id, coalesce(a.code, '') FROM schools_school s "
@@ -355,12 +448,28 @@ class RollsImporter(Importer):
         # A student belongs to the county of their school; at a school outside any county
         # (universities, city schools of migrant children) to the importing county, or, in a
         # file that spans several counties, to the county their valid ID was issued in.
-        st_cols = ["name", "id_index", "id_status", "sex", "birth_date", "poor_flag", "county_code"]
+        st_cols = [
+            "name",
+            "id_index",
+            "id_status",
+            "sex",
+            "birth_date",
+            "poor_flag",
+            "county_code",
+            "roll_id_index",
+            "id15_index",
+            "shared_id",
+            "migrant",
+        ]
         students = con.sql(
             """
             SELECT f.roll_index AS _key, f.roll_number AS _roll, f.id_plain AS _id_plain, f.name,
                    f.id_status, coalesce(f.sex, '') AS sex, f.birth_date,
                    coalesce(f.poor_flag, false) AS poor_flag,
+                   f._roll_id_index AS roll_id_index, f._id15_index AS id15_index,
+                   (f.id_status = 'valid' AND count(DISTINCT f.roll_index) OVER (
+                       PARTITION BY f.id_plain, f.school_year) > 1) AS shared_id,
+                   coalesce(f.migrant, false) AS migrant,
                    coalesce(nullif(s.county, ''), nullif($county, ''),
                             CASE WHEN f.id_status = 'valid' THEN substr(f.id_plain, 1, 6) END)
                      AS county_code
@@ -448,6 +557,14 @@ class RollsImporter(Importer):
         counts.notes.append(
             _("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated}
         )
+        if derived[0]:
+            counts.notes.append(
+                _(
+                    "Schools taken from the rolls: %(n)d (kind from the grades taught); "
+                    "%(m)d need their township chosen on the schools page."
+                )
+                % {"n": derived[0], "m": derived[1]}
+            )
         return counts
 
     def _sync_classes(self, con: Any) -> None:
@@ -490,6 +607,14 @@ class RollsImporter(Importer):
         ]
         if len(counties) > 1:
             return ""  # a province's file: each student's county is found row by row
+        if not counties:
+            # Schools taken from the rolls may not have their township yet: the county is
+            # then the one county this installation holds.
+            only = [
+                c for (c,) in fetch_columns("SELECT code FROM registry_area WHERE level = 'county'")
+            ]
+            if len(only) == 1:
+                return str(only[0])
         if len(counties) != 1:
             raise ImportFailure(
                 _("Cannot tell which county these rolls belong to; give the county.")
