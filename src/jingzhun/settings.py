@@ -143,6 +143,9 @@ SQLITE_BULK_CACHE_KIB = env_int("JINGZHUN_SQLITE_BULK_CACHE_KIB", 1024 * 1024)
 IMPORT_STALE_SECONDS = env_int("JINGZHUN_IMPORT_STALE_SECONDS", 600)
 # A file with more than this share of rows in error is refused whole (a wrong mapping is more
 # likely than that many bad rows); below it, good rows land and bad ones are set aside.
+# The county's province as lists of study elsewhere write it (学校所在省份); default: the
+# name the county code's first two digits give.
+PROVINCE_NAME = env_str("JINGZHUN_PROVINCE_NAME", "")
 IMPORT_MAX_BAD_PERCENT = env_int("JINGZHUN_IMPORT_MAX_BAD_PERCENT", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

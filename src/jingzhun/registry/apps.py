@@ -12,10 +12,15 @@ class RegistryConfig(AppConfig):
         from jingzhun.core.importing import register
         from jingzhun.core.sensitive import register_sealed
         from jingzhun.registry import models
-        from jingzhun.registry.importers import AREA_IMPORTER, REGISTRY_IMPORTER
+        from jingzhun.registry.importers import (
+            AREA_IMPORTER,
+            POOR_VILLAGES_IMPORTER,
+            REGISTRY_IMPORTER,
+        )
 
         register(AREA_IMPORTER)
         register(REGISTRY_IMPORTER)
+        register(POOR_VILLAGES_IMPORTER)
         register_sealed(models.Person, "id", "id")
         register_sealed(models.Person, "guardian_id", "id")
         register_sealed(models.Household, "bank", "bank")

@@ -784,5 +784,73 @@ class RegistryImporter(Importer):
         )
 
 
+class PoorVillagesImporter(Importer):
+    """The county's list of poor villages (贫困村名单): sets the flag, by code or by name."""
+
+    kind = "poor_villages"
+    key_fields = ("village_code", "village_name")
+    fields = (
+        Field(
+            "village_code",
+            "村代码",
+            "village_code",
+            "code",
+            lengths=(12,),
+            aliases=("行政村代码", "区划代码", "村级代码"),
+        ),
+        Field("township_name", "乡（镇）", "township_name", max_length=100, aliases=("乡镇", "乡")),
+        Field("village_name", "行政村", "village_name", max_length=100, aliases=("村", "村名称")),
+    )
+
+    def check(self, data: pa.Table, ctx: Context) -> pa.Table:
+        villages = fetch_columns(
+            "SELECT v.code, v.name, t.name FROM registry_area v "
+            "JOIN registry_area t ON t.id = v.parent_id WHERE v.level = 'village'"
+        )
+        codes = {c for c, _v, _t in villages}
+        by_name: dict[tuple[str, str], list[str]] = {}
+        for code, village, town in villages:
+            by_name.setdefault((town, village), []).append(code)
+        found: list[str | None] = []
+        for line, code, town, village in zip(
+            data.column("_line").to_pylist(),
+            data.column("village_code").to_pylist(),
+            data.column("township_name").to_pylist(),
+            data.column("village_name").to_pylist(),
+            strict=True,
+        ):
+            named = by_name.get((town or "", village or ""), [])
+            if code and code in codes:
+                found.append(code)
+            elif not code and len(named) == 1:
+                found.append(named[0])
+            else:
+                found.append(None)
+                ctx.report.add(
+                    line,
+                    ctx.header("village_code" if code else "village_name"),
+                    code or village,
+                    _("Unknown village: import the registry (or the area list) first."),
+                )
+        return data.set_column(
+            data.schema.get_field_index("village_code"),
+            "village_code",
+            pa.array(found, pa.string()),
+        )
+
+    def apply(self, data: pa.Table, ctx: Context) -> Counts:
+        codes = sorted({c for c in data.column("village_code").to_pylist() if c})
+        counts = Counts()
+        for start in range(0, len(codes), 900):
+            chunk = codes[start : start + 900]
+            counts.updated += Area.objects.filter(code__in=chunk, is_poor=False).update(
+                is_poor=True
+            )
+        counts.unchanged = len(codes) - counts.updated
+        ctx.batch.county_code = ctx.batch.county_code or (codes[0][:6] if codes else "")
+        return counts
+
+
 AREA_IMPORTER = AreaImporter()
+POOR_VILLAGES_IMPORTER = PoorVillagesImporter()
 REGISTRY_IMPORTER = RegistryImporter()

@@ -532,11 +532,16 @@ class RollsImporter(Importer):
             "status_date",
             "enrolled_on",
         ]
+        # University lists give the degree level and the freshman flag; rolls do not.
+        extra = ["degree", "freshman"] if "degree" in data.column_names else []
+        en_cols += extra
+        extra_sql = "".join(f", f.{c}" for c in extra)
         en = con.sql(f"""
             WITH x AS (
               SELECT st.id AS student_id, s.school_id, f.school_year, c.class_id AS school_class_id,
                      f.stage, f.grade, coalesce(f.boarding, false) AS boarding,
                      coalesce(f.status, 'enrolled') AS status, f.status_date, f.enrolled_on
+                     {extra_sql}
               FROM f JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code
               LEFT JOIN c ON c.school_id = s.school_id AND c.school_year = f.school_year
                 AND c.stage = f.stage AND c.grade = f.grade AND c.name = f.class_name)
