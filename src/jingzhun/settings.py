@@ -232,6 +232,7 @@ MAKEUP_WORKDAYS = env_list("JINGZHUN_MAKEUP_WORKDAYS")
 AID_NOTICE_WORKING_DAYS = max(5, env_int("JINGZHUN_AID_NOTICE_WORKING_DAYS", 5))
 # Phone number printed on notice sheets for objections ('' prints none).
 AID_OBJECTION_PHONE = env_str("JINGZHUN_AID_OBJECTION_PHONE", "")
+UNKNOWN_EXIT_YEAR = env_str("JINGZHUN_UNKNOWN_EXIT_YEAR", "keep")  # keep | none
 
 # Dropout casework: a teacher's report opens a case after more than this many days of absence;
 # a case with nothing recorded for this many working days is overdue.

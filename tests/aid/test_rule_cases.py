@@ -19,7 +19,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from jingzhun.aid.bulk import PROFILE_SCHEMA, evaluate_bulk
+from jingzhun.aid.bulk import FULL_PROFILE_SCHEMA, evaluate_bulk
 from jingzhun.aid.evaluate import Profile, evaluate_case
 from jingzhun.aid.rulebook import RuleBook, load_rulebook, shipped_source
 
@@ -170,7 +170,7 @@ def single_lines(book: RuleBook, profile: Profile, semester: str) -> list[dict[s
 
 def bulk_lines(book: RuleBook, profile: Profile, semester: str) -> list[dict[str, Any]]:
     row = {"student_id": 1, **vars(profile)}
-    table = pa.Table.from_pylist([row], schema=PROFILE_SCHEMA)
+    table = pa.Table.from_pylist([row], schema=FULL_PROFILE_SCHEMA)
     result = evaluate_bulk(book, table, semester).to_pylist()
     assert {r["student_id"] for r in result} <= {1}
     return normalised(result)

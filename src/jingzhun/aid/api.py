@@ -125,6 +125,7 @@ class InputsOut(Schema):
     location: str
     household_status: str
     exit_year: int | None = None
+    exit_year_assumed: bool = False
 
 
 class StudentEntitlementOut(EntitlementOut):
@@ -140,6 +141,7 @@ class StudentEntitlementOut(EntitlementOut):
             "location": data.get("location", ""),
             "household_status": data.get("household_status", ""),
             "exit_year": data.get("exit_year"),
+            "exit_year_assumed": bool(data.get("exit_year_assumed", False)),
         }
 
 
@@ -160,6 +162,10 @@ class ExplainIn(Schema):
     exit_year: int | None = None
     enrolled_on: dt.date | None = None
     left_on: dt.date | None = None
+    # University: the degree level and freshman flag the university list gives ('' and
+    # false: not known, the grade decides).
+    degree: Literal["", "associate", "bachelor", "graduate"] = ""
+    freshman: bool = False
 
 
 class LineOut(Schema):

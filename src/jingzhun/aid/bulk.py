@@ -38,6 +38,12 @@ PROFILE_SCHEMA = pa.schema(
         ("left_on", pa.date32()),
     ]
 )
+# Columns a profile table may have: the enrolment's degree level and freshman flag from the
+# university list. Missing (or null) they read as '' and False: not known, so the grade
+# decides as before (see aid.evaluate.Profile.rule_degree and new_entrant).
+OPTIONAL_PROFILE_SCHEMA = pa.schema([("degree", pa.string()), ("freshman", pa.bool_())])
+# Every column of a profile (aid.evaluate.Profile's fields and the student's id).
+FULL_PROFILE_SCHEMA = pa.schema([*PROFILE_SCHEMA, *OPTIONAL_PROFILE_SCHEMA])
 
 LINE_COLUMNS = ("programme", "kind", "amount", "rule_id", "clause", "unit", "minimum")
 
@@ -121,8 +127,23 @@ def evaluate_bulk(book: RuleBook, profiles: pa.Table, semester: str) -> pa.Table
     )
     boarding = _flags(profiles.column("boarding"), null=False)
     university = stage == _code_of(stages, "university")
-    graduate = university & (grade >= 5)
-    new_entrant = university & (grade == 1)
+    if "degree" in encoded:
+        degree, degrees = _codes(encoded["degree"])
+        # A null degree is "not known", like ''.
+        known = (degree != -1) & (degree != _code_of(degrees, ""))
+        is_graduate = degree == _code_of(degrees, "graduate")
+    else:
+        known = is_graduate = np.zeros(len(stage), dtype=bool)
+    freshman = (
+        _flags(profiles.column("freshman"), null=False)
+        if "freshman" in profiles.column_names
+        else np.zeros(len(stage), dtype=bool)
+    )
+    # The degree level decides; where it is not known, the fifth year on counts as graduate.
+    graduate = university & np.where(known, is_graduate, grade >= 5)
+    # The freshman flag decides where the university list was imported (a level or the flag
+    # set); otherwise the first university year is the new entrants'.
+    new_entrant = university & np.where(known | freshman, freshman, grade == 1)
     rows_of_stage = {name: np.flatnonzero(ok & (stage == i)) for i, name in enumerate(stages)}
     empty = np.empty(0, dtype=np.int64)
 

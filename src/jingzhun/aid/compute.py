@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -24,12 +26,19 @@ from jingzhun.core.bulk import copy_arrow, fetch_arrow, insert_rows, plain_rows,
 from jingzhun.core.importing import duck
 from jingzhun.core.periods import Semester
 
+# A household that left poverty without a known exit year (the national registry's export has
+# none) is read with the year the setting JINGZHUN_UNKNOWN_EXIT_YEAR gives (the first two
+# parameters: that year, or NULL, and whether one is assumed), and marked as assumed.
 PROFILE_SQL = """
 SELECT s.id, l.person_id, e.id, e.school_id, e.school_class_id, e.stage, e.grade, e.boarding,
-       sc.location, h.status, h.exit_year, e.enrolled_on,
+       sc.location, h.status,
+       CASE WHEN h.status = 'left_poverty' AND h.exit_year IS NULL THEN %s
+            ELSE h.exit_year END,
+       (h.status = 'left_poverty' AND h.exit_year IS NULL AND %s),
+       e.enrolled_on,
        CASE WHEN e.status IN ('enrolled', 'suspended') THEN NULL
             ELSE COALESCE(e.status_date, %s) END,
-       v.code
+       v.code, e.degree, e.freshman
 FROM identification_link l
 JOIN schools_student s ON s.id = l.student_id
 JOIN schools_enrolment e ON e.student_id = s.id AND e.school_year = %s
@@ -53,11 +62,17 @@ RAW_SCHEMA = pa.schema(
         ("location", pa.string()),
         ("household_status", pa.string()),
         ("exit_year", pa.int16()),
+        ("exit_year_assumed", pa.bool_()),
         ("enrolled_on", pa.date32()),
         ("left_on", pa.date32()),
         ("village_code", pa.string()),
+        ("degree", pa.string()),
+        ("freshman", pa.bool_()),
     ]
 )
+
+# What JINGZHUN_UNKNOWN_EXIT_YEAR may say.
+UNKNOWN_EXIT_YEAR_CHOICES = ("keep", "none")
 
 EXISTING_SCHEMA = pa.schema(
     [
@@ -71,10 +86,40 @@ EXISTING_SCHEMA = pa.schema(
 )
 
 
+def unknown_exit_year_mode() -> str:
+    """Return the setting JINGZHUN_UNKNOWN_EXIT_YEAR, checked (ImproperlyConfigured if wrong)."""
+    mode = getattr(settings, "UNKNOWN_EXIT_YEAR", "keep")
+    if mode not in UNKNOWN_EXIT_YEAR_CHOICES:
+        raise ImproperlyConfigured(
+            f"JINGZHUN_UNKNOWN_EXIT_YEAR must be one of {', '.join(UNKNOWN_EXIT_YEAR_CHOICES)}, "
+            f"not {mode!r}."
+        )
+    return str(mode)
+
+
+def assumed_exit_year(school_year: int) -> int | None:
+    """Return the exit year taken for a household that left poverty in an unknown year.
+
+    `keep`: the school year being computed, so that the transition period applies (脱贫不脱政策)
+    and the children keep their aid until the poverty office gives the year. `none`: no year,
+    so no aid until it is known.
+    """
+    return school_year if unknown_exit_year_mode() == "keep" else None
+
+
 def load_raw(county_code: str, school_year: int) -> pa.Table:
-    """Return every enrolment of the school year of every identified student of the county."""
+    """Return every enrolment of the school year of every identified student of the county.
+
+    `exit_year_assumed` marks a household that left poverty in an unknown year whose exit
+    year was taken as the school year (see assumed_exit_year).
+    """
     year_start = Semester.named(school_year, "autumn").first_day
-    return fetch_arrow(PROFILE_SQL, [year_start, school_year, f"{county_code}%"], RAW_SCHEMA)
+    assumed = assumed_exit_year(school_year)
+    return fetch_arrow(
+        PROFILE_SQL,
+        [assumed, assumed is not None, year_start, school_year, f"{county_code}%"],
+        RAW_SCHEMA,
+    )
 
 
 def semester_enrolments(raw: pa.Table, school_year: int, semester: str) -> pa.Table:
@@ -169,6 +214,7 @@ def compute_changes(
             SELECT l.student_id, l.person_id, l.school_id, l.school_class_id, l.village_code,
                    l.stage, l.programme, l.kind, l.amount, l.rule_id, l.clause, l.unit,
                    l.grade, l.boarding, l.location, l.household_status, l.exit_year,
+                   coalesce(l.exit_year_assumed, FALSE) AS exit_year_assumed,
                    l.enrolled_on, l.left_on
             FROM lines_all l
             ANTI JOIN once_taken o ON o.student_id = l.student_id AND o.programme = l.programme
@@ -231,6 +277,7 @@ EXPLANATION = (
     "location",
     "household_status",
     "exit_year",
+    "exit_year_assumed",
     "enrolled_on",
     "left_on",
 )
@@ -253,6 +300,7 @@ ENTITLEMENT_COLUMNS = [
     "location",
     "household_status",
     "exit_year",
+    "exit_year_assumed",
     "enrolled_on",
     "left_on",
     "school_year",

@@ -14,6 +14,9 @@ from typing import Any
 from jingzhun.aid.rulebook import RuleBook
 from jingzhun.core.periods import Semester
 
+# The enrolment's degree levels (schools.models.Degree's values), '' for "not known".
+DEGREE_LEVELS = ("", "associate", "bachelor", "graduate")
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -22,6 +25,8 @@ class Profile:
     Stage, grade, boarding and the school's location come from the student's roll for the
     school year; the household's status from the registry as of the identification date.
     `enrolled_on`/`left_on` bound the enrolment (left_on: the day it stopped being active).
+    `degree` and `freshman` are the enrolment's degree level and freshman flag, which the
+    university list gives ('' and False where no list was imported).
     """
 
     stage: str
@@ -32,15 +37,41 @@ class Profile:
     exit_year: int | None = None
     enrolled_on: dt.date | None = None
     left_on: dt.date | None = None
+    degree: str = ""
+    freshman: bool = False
+
+    def __post_init__(self) -> None:
+        if self.degree not in DEGREE_LEVELS:
+            raise ValueError(
+                f"unknown degree {self.degree!r} (allowed: {', '.join(map(repr, DEGREE_LEVELS))})"
+            )
 
     @property
-    def degree(self) -> str:
-        """University students from the fifth year on are counted as graduate students."""
-        return "graduate" if self.stage == "university" and self.grade >= 5 else "undergraduate"
+    def rule_degree(self) -> str:
+        """Return the rule book's degree: graduate or undergraduate.
+
+        The enrolment's degree level decides; only where it is not known ('': a roll or list
+        that does not say) are university students from the fifth year on counted as
+        graduate students, as before the university list carried the level.
+        """
+        if self.stage != "university":
+            return "undergraduate"
+        if self.degree:
+            return "graduate" if self.degree == "graduate" else "undergraduate"
+        return "graduate" if self.grade >= 5 else "undergraduate"
 
     @property
     def new_entrant(self) -> bool:
-        return self.stage == "university" and self.grade == 1
+        """Return whether the student is newly admitted to university (the freshman grant).
+
+        The university list's freshman flag decides where the list was imported (a degree
+        level or the flag is set); otherwise a first-year university student is a new entrant.
+        """
+        if self.stage != "university":
+            return False
+        if self.degree or self.freshman:
+            return self.freshman
+        return self.grade == 1
 
     def case(self) -> dict[str, Any]:
         return {
@@ -49,7 +80,7 @@ class Profile:
             "boarding": self.boarding,
             "location": self.location,
             "new_entrant": self.new_entrant,
-            "degree": self.degree,
+            "degree": self.rule_degree,
         }
 
     def inputs(self) -> dict[str, Any]:

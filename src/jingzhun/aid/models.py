@@ -168,6 +168,9 @@ class Entitlement(models.Model):
     location = models.CharField(_("school location"), max_length=16)
     household_status = models.CharField(_("household status"), max_length=16)
     exit_year = models.PositiveSmallIntegerField(_("year left poverty"), null=True, blank=True)
+    # The registry did not give the exit year: `exit_year` is the one assumed under the
+    # setting JINGZHUN_UNKNOWN_EXIT_YEAR (the school year computed).
+    exit_year_assumed = models.BooleanField(_("exit year assumed"), default=False, db_default=False)
     enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True)
     left_on = models.DateField(_("left on"), null=True, blank=True)
     school = models.ForeignKey(
@@ -253,6 +256,7 @@ class Entitlement(models.Model):
             "location": self.location,
             "household_status": self.household_status,
             "exit_year": self.exit_year,
+            "exit_year_assumed": self.exit_year_assumed,
             "enrolled_on": self.enrolled_on.isoformat() if self.enrolled_on else None,
             "left_on": self.left_on.isoformat() if self.left_on else None,
             "unit": self.unit,

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.aid import compute
+from jingzhun.aid.evaluate import Profile
 from jingzhun.aid.models import (
     Adjustment,
     AidComputation,
@@ -514,7 +515,9 @@ def loan_record(
         actor=None, county_code=actor.scope.county_code, school_year=school_year
     )
     book = book_of(version)
-    degree = "graduate" if enrolment.grade >= 5 else "undergraduate"
+    degree = Profile(
+        stage=enrolment.stage, grade=enrolment.grade, degree=enrolment.degree
+    ).rule_degree
     rule = next(
         (r for r in book.rules if r.kind == "loan" and r.when.degree and degree in r.when.degree),
         None,

@@ -180,7 +180,8 @@ def inputs_in_words(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     """Return the inputs an entitlement was computed from as (label, value) pairs.
 
     Only what the rules look at: stage, grade, boarding, school location, household status
-    (and the year it left poverty). Never an ID number, an address or a birth date.
+    (and the year it left poverty, or the year assumed when the registry did not give it).
+    Never an ID number, an address or a birth date.
     """
     rows: list[tuple[str, str]] = [
         (_("Stage"), stage_label(str(inputs.get("stage", "")))),
@@ -189,6 +190,15 @@ def inputs_in_words(inputs: dict[str, Any]) -> list[tuple[str, str]]:
         (_("School location"), location_label(str(inputs.get("location", "")))),
         (_("Household status"), household_label(str(inputs.get("household_status", "")))),
     ]
-    if inputs.get("exit_year"):
+    if inputs.get("exit_year") and inputs.get("exit_year_assumed"):
+        rows.append((_("Left poverty in"), exit_year_assumed_note(inputs["exit_year"])))
+    elif inputs.get("exit_year"):
         rows.append((_("Left poverty in"), str(inputs["exit_year"])))
     return rows
+
+
+def exit_year_assumed_note(year: int) -> str:
+    """Return the note that a household's exit year was assumed, not given by the registry."""
+    return _("Exit year unknown: assumed %(year)s (setting JINGZHUN_UNKNOWN_EXIT_YEAR)") % {
+        "year": year
+    }

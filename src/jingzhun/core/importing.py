@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import copy_arrow, fetch_arrow, fetch_columns, insert_rows, update_rows
+from jingzhun.core.mapping import extend_mapping
 from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange, SetAsideRow
 from jingzhun.core.progress import Progress, read_progress
 from jingzhun.core.tabular import TabularError, read_table
@@ -245,7 +246,7 @@ def stored_mapping(kind: str, source: str, headers: list[str]) -> dict[str, int]
         if _fold(header) not in folded:
             return None
         result[name] = folded.index(_fold(header))
-    return result
+    return extend_mapping(result, headers, importer_for(kind))
 
 
 def mapping_save(*, actor: Any, kind: str, source: str, mapping: dict[str, str]) -> ColumnMapping:

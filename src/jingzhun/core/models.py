@@ -291,3 +291,31 @@ class DataQualityTask(models.Model):
         if scope.level == "township":
             return models.Q(area_code__startswith=scope.area_code)
         return None
+
+
+class CountyProfile(models.Model):
+    """A county's own settings, set by ``jingzhun county-setup``: its name and working year.
+
+    The working school year is the year imports and pages assume when a file or a request
+    does not say (see ``jingzhun.core.working_year``).
+    """
+
+    county_code = models.CharField(_("county code"), max_length=6, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    working_year = models.PositiveSmallIntegerField(_("working school year"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("county profile")
+        verbose_name_plural = _("county profiles")
+        ordering = ["county_code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.county_code})"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> models.Q | None:
+        """County settings: visible to the county's users."""
+        if not scope.county_code:
+            return None
+        return models.Q(county_code=scope.county_code)

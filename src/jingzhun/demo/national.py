@@ -365,6 +365,12 @@ class _National:
         if en is not None:
             school = en.school
             if en.status == "辍学":
+                # Out of school is a compulsory-age matter; a child who left kindergarten is
+                # preschool age not enrolled, one who left after junior high is 两后生.
+                if en.stage == "学前":
+                    return "preschool_not_enrolled", "dropped_out:学前"
+                if en.stage in ("高中", "中职", "大学"):
+                    return "finished", f"dropped_out:{en.stage}"
                 return "out_of_school", f"dropped_out:{en.stage}"
             if en.status == "转出":
                 to = self.receiving.get(p.key)
@@ -384,7 +390,7 @@ class _National:
         if sa <= 14:
             return "out_of_school", "severe_disability" if severe else "never_enrolled"
         if severe:
-            return "out_of_school", "severe_disability"
+            return ("out_of_school" if sa <= 15 else "other"), "severe_disability"
         if sa <= 18:
             return "finished", "junior_high_graduate" if sa <= 17 else "senior_high_or_earlier"
         return "other", "not_studying"

@@ -55,6 +55,9 @@ PERSON_SCHEMA = pa.schema(
         ("sex", pa.string()),
         ("household_status", pa.string()),
         ("village_code", pa.string()),
+        ("id15_index", pa.string()),
+        ("education", pa.string()),
+        ("school_status", pa.string()),
     ]
 )
 STUDENT_SCHEMA = pa.schema(
@@ -65,6 +68,8 @@ STUDENT_SCHEMA = pa.schema(
         ("birth_date", pa.date32()),
         ("sex", pa.string()),
         ("poor_flag", pa.bool_()),
+        ("roll_id_index", pa.string()),
+        ("id15_index", pa.string()),
     ]
 )
 ENROLMENT_SCHEMA = pa.schema(
@@ -91,7 +96,8 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
     # `county_code` may also be a province's prefix (two digits): a province-wide run.
     code = f"{county_code}%"
     persons = fetch_arrow(
-        "SELECT p.id, p.name, p.id_index, p.birth_date, p.sex, h.status, a.code "
+        "SELECT p.id, p.name, p.id_index, p.birth_date, p.sex, h.status, a.code, "
+        "p.id15_index, p.education, p.school_status "
         "FROM registry_person p JOIN registry_household h ON h.id = p.household_id "
         "JOIN registry_area a ON a.id = h.village_id "
         "WHERE a.code LIKE %s AND h.status <> 'removed' AND p.birth_date > %s",
@@ -101,7 +107,7 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
     # An ID that failed its checks joins nothing: its index is left out here.
     students = fetch_arrow(
         "SELECT id, name, CASE WHEN id_status = 'valid' THEN id_index END, birth_date, sex, "
-        "poor_flag FROM schools_student WHERE county_code LIKE %s",
+        "poor_flag, roll_id_index, id15_index FROM schools_student WHERE county_code LIKE %s",
         [code],
         STUDENT_SCHEMA,
     )
@@ -161,9 +167,22 @@ def exact_links(con: Any, persons: pa.Table, students: pa.Table) -> pa.Table:
     """
     # The join carries only the birth dates; the few hits whose birth dates differ have
     # their names fetched afterwards and compared by characters, then by pinyin.
+    # Three ways an ID ties a roll row to a person: the ID column; the ID inside a national
+    # roll number (G + the ID at first registration), a second witness when a sibling's ID
+    # was typed in the column; and, for a registry ID Excel rounded, its 15 surviving digits.
+    # Each hit still needs the name or the birth date to agree (the 15 digits hold the birth
+    # date, so for those the name must agree).
     hits = con.sql("""
-        SELECT p.person_id, s.student_id, (p.birth_date = s.birth_date) IS TRUE AS agrees
-        FROM p JOIN s ON s.id_index = p.id_index""").to_arrow_table()
+        WITH h AS (
+            SELECT p.person_id, s.student_id, (p.birth_date = s.birth_date) IS TRUE AS agrees
+            FROM p JOIN s ON s.id_index = p.id_index
+            UNION
+            SELECT p.person_id, s.student_id, (p.birth_date = s.birth_date) IS TRUE
+            FROM p JOIN s ON s.roll_id_index = p.id_index
+            UNION
+            SELECT p.person_id, s.student_id, false
+            FROM p JOIN s ON s.id15_index = p.id15_index WHERE p.id15_index IS NOT NULL)
+        SELECT person_id, student_id, bool_or(agrees) AS agrees FROM h GROUP BY ALL""").to_arrow_table()
     agrees = hits.column("agrees")
     doubtful = hits.filter(pc.invert(agrees))
     # Names of just those rows, picked out of the inputs by a vectorised membership test.
@@ -210,7 +229,15 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
         WITH kids AS (
             SELECT *, (year(DATE '{as_of}') - year(birth_date)
                        - CASE WHEN month(DATE '{as_of}') * 100 + day(DATE '{as_of}')
-                                   < month(birth_date) * 100 + day(birth_date) THEN 1 ELSE 0 END) AS age
+                                   < month(birth_date) * 100 + day(birth_date) THEN 1 ELSE 0 END) AS age,
+                   -- School age is counted on 31 August, when the school year begins.
+                   ({school_year} - year(birth_date)
+                       - CASE WHEN 831 < month(birth_date) * 100 + day(birth_date)
+                              THEN 1 ELSE 0 END) AS sage,
+                   coalesce(school_status, '') NOT IN ('', '非在校生', '否', '不在校')
+                       AS reported_in_school,
+                   coalesce(education, '') IN ('初中', '高中', '中专', '中职', '技校', '大专',
+                       '大专及以上', '本科', '本科及以上', '研究生') AS finished_junior
             FROM p),
         cur AS (
             SELECT * FROM e WHERE school_year = {school_year}
@@ -233,9 +260,16 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
                  WHEN pr.person_id IS NOT NULL THEN 'out_of_county'
                  WHEN c.status = 'graduated' AND c.stage IN ('senior', 'vocational', 'university')
                    THEN 'finished_study'
-                 WHEN k.age <= 5 THEN 'preschool_not_enrolled'
-                 WHEN k.age <= 15 THEN 'suspected_dropout'
-                 WHEN k.age <= 18 THEN 'not_continuing'
+                 WHEN c.status = 'graduated' AND c.stage = 'junior' AND k.sage >= 15
+                   THEN CASE WHEN k.sage <= 18 THEN 'not_continuing' ELSE 'finished_study' END
+                 -- The registry says the child studies, the county's rolls do not have them:
+                 -- most study elsewhere; a receiving school's confirmation settles it.
+                 WHEN k.reported_in_school THEN 'to_verify_outside'
+                 WHEN k.sage <= 5 THEN 'preschool_not_enrolled'
+                 WHEN k.sage >= 15 AND k.finished_junior
+                   THEN CASE WHEN k.sage <= 18 THEN 'not_continuing' ELSE 'finished_study' END
+                 WHEN k.sage <= 15 THEN 'suspected_dropout'
+                 WHEN k.sage <= 18 THEN 'not_continuing'
                  ELSE 'finished_study'
                END AS category,
                (c.status IN ('enrolled', 'suspended') AND d.student_id IS NOT NULL) IS TRUE AS returned,

@@ -121,9 +121,13 @@ class ChildStatus(models.Model):
             _("Compulsory age, not enrolled (suspected dropout)"),
         )
         DROPPED_OUT = "dropped_out", _("Dropped out")
+        TO_VERIFY_OUTSIDE = (
+            "to_verify_outside",
+            _("Reported in school, not on the county's rolls: verify study outside the county"),
+        )
         NOT_CONTINUING = (
             "not_continuing",
-            _("Aged 16-18, not in high or vocational school (两后生)"),
+            _("Finished junior or senior high, not continuing (两后生)"),
         )
         FINISHED_STUDY = "finished_study", _("Finished study")
 

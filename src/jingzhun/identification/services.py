@@ -31,6 +31,8 @@ from jingzhun.identification.models import (
     ReviewCandidate,
 )
 
+RULES_VERSION = 2
+
 
 def identification_settings() -> dict[str, Any]:
     """Return the thresholds and switches a run uses (settings, so a county can tune them)."""
@@ -38,6 +40,8 @@ def identification_settings() -> dict[str, Any]:
         "auto_threshold": settings.IDENTIFICATION_AUTO_THRESHOLD,
         "review_threshold": settings.IDENTIFICATION_REVIEW_THRESHOLD,
         "fuzzy": settings.IDENTIFICATION_FUZZY,
+        # The rules' version: a run under new rules is a new run even on unchanged inputs.
+        "rules": RULES_VERSION,
     }
 
 
