@@ -44,6 +44,7 @@ class Result:
     discrepancies: pa.Table
     counts: dict[str, int]
     model: dict[str, Any]
+    duplicates: pa.Table | None = None  # person_id, student_id, primary_id
 
 
 PERSON_SCHEMA = pa.schema(
@@ -316,6 +317,27 @@ def discrepancies(con: Any, *, school_year: int) -> pa.Table:
         ORDER BY 1, 2""").to_arrow_table()
 
 
+def roll_duplicates(con: Any) -> pa.Table:
+    """Unlinked roll records of a linked child (重复学籍): the same ID as the linked record, or
+    (with no ID or the same one) the same name, birth date and sex. One record per child
+    keeps the link; these are tied to the same person."""
+    return con.sql("""
+        WITH linked AS (
+            SELECT l.person_id, s.student_id AS primary_id, s.name, s.birth_date, s.sex,
+                   s.id_index FROM l JOIN s USING (student_id)),
+        free AS (SELECT * FROM s WHERE student_id NOT IN (SELECT student_id FROM l))
+        SELECT person_id, student_id, primary_id FROM (
+        SELECT linked.person_id, free.student_id, linked.primary_id,
+               count(*) OVER (PARTITION BY free.student_id) AS n
+        FROM free JOIN linked ON (
+            (free.id_index IS NOT NULL AND free.id_index = linked.id_index
+             AND free.name = linked.name)
+            OR (free.name = linked.name AND free.birth_date = linked.birth_date
+                AND coalesce(free.sex, '') IN ('', linked.sex)
+                AND (free.id_index IS NULL OR free.id_index = linked.id_index))))
+        WHERE n = 1 ORDER BY 2""").to_arrow_table()
+
+
 FuzzyStage = Callable[[Any, Inputs, pa.Table], tuple[pa.Table, pa.Table, dict[str, Any]]]
 
 
@@ -372,6 +394,7 @@ def run_engine(
         fuzzy_links, candidates, model = fuzzy(con, inputs, base)
         links = pa.concat_tables([base, fuzzy_links.select(base.column_names).cast(base.schema)])
     con.register("l", links)
+    duplicates = roll_duplicates(con)
     con.register("ht", pa.table({"person_id": pa.array(sorted(inputs.home_teaching), pa.int64())}))
     con.register("pr", pa.table({"person_id": pa.array(sorted(inputs.out_of_county), pa.int64())}))
     say("classify", 2, 3)
@@ -385,5 +408,6 @@ def run_engine(
         counts[f"links_{method}"] = int(n)
     counts["review_candidates"] = candidates.num_rows
     counts["discrepancies"] = found.num_rows
+    counts["roll_duplicates"] = duplicates.num_rows
     con.close()
-    return Result(links, statuses, candidates, found, counts, model)
+    return Result(links, statuses, candidates, found, counts, model, duplicates)

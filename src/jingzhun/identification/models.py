@@ -361,6 +361,35 @@ class HomeTeaching(models.Model):
         return None
 
 
+class RollDuplicate(models.Model):
+    """A second roll record of a linked child (重复学籍): the same child, not another one.
+
+    The child's link stays on one record (aid and casework follow it, so nothing is paid
+    twice); this one is tied to the same person so the county can ask the school to merge
+    the records. Current state, rewritten by every run.
+    """
+
+    run = models.ForeignKey(
+        IdentificationRun, on_delete=models.CASCADE, related_name="roll_duplicates"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+    )
+    student = models.OneToOneField(
+        Student, verbose_name=_("duplicate record"), on_delete=models.CASCADE, related_name="+"
+    )
+    primary = models.ForeignKey(
+        Student, verbose_name=_("linked record"), on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("duplicate roll record")
+        verbose_name_plural = _("duplicate roll records")
+
+    def __str__(self) -> str:
+        return f"{self.student_id} = {self.primary_id}"
+
+
 class OutOfCountyProof(models.Model):
     """A recorded proof that a child studies outside the county (a migrant child's school)."""
 

@@ -29,9 +29,10 @@ from jingzhun.identification.models import (
     Link,
     OutOfCountyProof,
     ReviewCandidate,
+    RollDuplicate,
 )
 
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 
 def identification_settings() -> dict[str, Any]:
@@ -271,8 +272,29 @@ def identification_run(
     return run
 
 
+def _store_duplicates(run: IdentificationRun, result: Result) -> None:
+    """Rewrite the duplicate roll records (current state, a few hundred rows at most)."""
+    RollDuplicate.objects.filter(run__county_code=run.county_code).delete()
+    if result.duplicates is None:
+        return
+    insert_rows(
+        "identification_rollduplicate",
+        ["run_id", "person_id", "student_id", "primary_id"],
+        [
+            (run.pk, p, s, pr)
+            for p, s, pr in zip(
+                result.duplicates.column("person_id").to_pylist(),
+                result.duplicates.column("student_id").to_pylist(),
+                result.duplicates.column("primary_id").to_pylist(),
+                strict=True,
+            )
+        ],
+    )
+
+
 def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
     """Write links, statuses, changes, discrepancies and new review candidates of a run."""
+    _store_duplicates(run, result)
     # Links are the current state: keep those still found, drop the rest, add the new.
     wanted = {
         (p, s): (m, pr)
