@@ -27,6 +27,7 @@ def areas_derive(data: pa.Table, ctx: Any) -> tuple[int, int]:
     towns = data.column("township_name").to_pylist()
     villages = data.column("village_name").to_pylist()
     poor = data.column("village_is_poor").to_pylist()
+    county_names = [n for n in data.column("county_name").to_pylist() if n]
     wanted: dict[str, tuple[str, str, bool | None]] = {}
     for code, town, village, is_poor in zip(codes, towns, villages, poor, strict=True):
         if code and code not in wanted:
@@ -40,7 +41,11 @@ def areas_derive(data: pa.Table, ctx: Any) -> tuple[int, int]:
         town_name, village_name, is_poor = wanted[code]
         county_code, town_code = code[:6], code[:9]
         if county_code not in known:
-            county = Area.objects.create(code=county_code, name=county_code, level="county")
+            county = Area.objects.create(
+                code=county_code,
+                name=county_names[0] if county_names else county_code,
+                level="county",
+            )
             known[county_code] = (county.pk, "county")
         if town_code not in known and town_name:
             town = Area.objects.create(
@@ -76,10 +81,10 @@ def areas_derive(data: pa.Table, ctx: Any) -> tuple[int, int]:
                     changes={"name": village_name, "level": "village"},
                 )
             )
-        elif is_poor is not None and code in known:
-            Area.objects.filter(code=code, level="village").exclude(is_poor=bool(is_poor)).update(
-                is_poor=bool(is_poor)
-            )
+        elif is_poor and code in known:
+            # A flag is only ever set here: an empty cell reads as "no", and a file without
+            # the column must not clear what the poor-villages list set.
+            Area.objects.filter(code=code, level="village", is_poor=False).update(is_poor=True)
     ImportChange.objects.bulk_create(changes, batch_size=1000)
     if created_towns or created_villages:
         ctx.progress(_("Areas taken from the registry"), force=True)

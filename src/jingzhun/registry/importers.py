@@ -205,6 +205,9 @@ class RegistryImporter(Importer):
             aliases=("行政村代码", "村级代码"),
         ),
         Field(
+            "county_name", "县", "county_name", max_length=100, aliases=("县（市、区）", "县名称")
+        ),
+        Field(
             "township_name",
             "乡（镇）",
             "township_name",

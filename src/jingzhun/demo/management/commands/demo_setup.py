@@ -30,6 +30,8 @@ from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass
 
 ORDER = ["areas", "schools", "registry", "rolls"]
+# The national layout: the files a county really holds, in the order a clerk loads them.
+NATIONAL_ORDER = ["registry", "rolls", "university", "outside", "poor_villages"]
 DEMO_AS_OF = dt.date(2018, 10, 8)
 
 
@@ -40,22 +42,33 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2018)
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--scale", default="county", choices=["county", "tiny"])
+        parser.add_argument(
+            "--layout",
+            default="national",
+            choices=["national", "standard"],
+            help="national: the files national systems export (default); standard: templates.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         out: Path = options["out"]
         marker = out / ".complete"
-        if marker.exists():
-            paths = {k: next(out.glob(f"{k}.*")) for k in ORDER}
+        layout = options["layout"]
+        order = NATIONAL_ORDER if layout == "national" else ORDER
+        if marker.exists() and marker.read_text() == layout:
+            paths = {k: next(out.glob(f"{k.replace('_', '-')}.*")) for k in order}
             self.stdout.write(f"Reusing demo files in {out}")
         else:
             self.stdout.write(f"Generating the demo county in {out} ...")
-            paths = generate(seed=options["seed"], scale=options["scale"], out=out)
-            marker.write_text("ok")
-        for kind in ORDER:
+            paths = generate(seed=options["seed"], scale=options["scale"], out=out, layout=layout)
+            marker.write_text(layout)
+        for kind in order:
             path = paths[kind]
             batch = import_create(
                 actor=None, kind=kind, path=path, file_name=path.name, source="demo"
             )
+            # The national roll export carries no school year: it is the demo's.
+            batch.school_year = DEMO_AS_OF.year
+            batch.save(update_fields=["school_year"])
             batch = import_run(batch=batch, echo=lambda line: self.stderr.write(f"  {line}"))
             self.stdout.write(
                 f"import {kind}: {batch.status}; created {batch.rows_created}, updated "
