@@ -176,6 +176,7 @@ def test_student_entitlements_with_inputs_and_404_outside(
         "location": "in_county",
         "household_status": "registered",
         "exit_year": None,
+        "exit_year_assumed": False,
     }
     assert call(personas.township_b, "get", url).status_code == 404
     assert call(personas.nobody, "get", url).status_code == 404

@@ -164,7 +164,7 @@ def test_unknown_exit_year_keeps_aid_and_says_it_was_assumed(county: Any, person
     )
     with translation.override("zh-hans"):
         words = dict(wording.inputs_in_words(e.inputs))
-    assert words["脱贫年份"] == "脱贫年份不详:按 2018 年计(设置 JINGZHUN_UNKNOWN_EXIT_YEAR)"
+    assert words["脱贫年度"] == "脱贫年度不详：按 2018 年计（设置 JINGZHUN_UNKNOWN_EXIT_YEAR）"
     # A household whose year is known is not marked.
     a = Entitlement.objects.get(student=county.student_a, programme="compulsory_waiver")
     assert (a.exit_year, a.exit_year_assumed) == (None, False)
@@ -197,3 +197,30 @@ def test_an_unknown_setting_value_is_refused(county: Any, personas: Any) -> None
     with pytest.raises(ImproperlyConfigured, match="JINGZHUN_UNKNOWN_EXIT_YEAR"):
         aid_compute(personas)
     assert Entitlement.objects.count() == 0
+
+
+def test_the_api_explains_a_profile_with_its_degree_level(county: Any, personas: Any) -> None:
+    from .test_api_aid import call
+
+    profile = {
+        "school_year": 2018,
+        "semester": "autumn",
+        "stage": "university",
+        "grade": 1,
+        "location": "out_of_province",
+        "degree": "graduate",
+        "freshman": False,
+    }
+    data = call(personas.aid_officer, "post", "/api/aid/explain", profile).json()
+    assert [(ln["rule_id"], ln["amount"], ln["minimum"]) for ln in data["lines"]] == [
+        ("origin_loan_graduate", "12000.00", "1000.00")
+    ]
+    freshman = call(
+        personas.aid_officer, "post", "/api/aid/explain", {**profile, "freshman": True}
+    ).json()
+    assert [(ln["rule_id"], ln["amount"]) for ln in freshman["lines"]] == [
+        ("freshman_grant_out_of_province", "1000.00"),
+        ("origin_loan_graduate", "12000.00"),
+    ]
+    bad = call(personas.aid_officer, "post", "/api/aid/explain", {**profile, "degree": "phd"})
+    assert bad.status_code == 422

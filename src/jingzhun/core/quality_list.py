@@ -17,6 +17,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
@@ -27,6 +28,11 @@ from jingzhun.core.setaside import mask_ids_in
 
 TOWNSHIP_CODE_LENGTH = 9
 VILLAGE_CODE_LENGTH = 12
+STATUS_CHOICES: list[tuple[str, Any]] = [
+    (value, pgettext_lazy("data-quality task", "Open") if value == "open" else label)
+    for value, label in DataQualityTask.Status.choices
+]
+STATUS_LABELS = dict(STATUS_CHOICES)
 
 
 def may_see_tasks(user: Any) -> bool:
@@ -117,7 +123,7 @@ def export_quality(*, user: Any, tasks: QuerySet[DataQualityTask], path: Path) -
             ws.write_string(n, 3, township)
             ws.write_string(n, 4, village)
             ws.write_string(n, 5, task.area_code)
-            ws.write_string(n, 6, str(task.get_status_display()))
+            ws.write_string(n, 6, str(STATUS_LABELS.get(task.status, task.status)))
             created = task.created_at
             if timezone.is_aware(created):
                 created = timezone.localtime(created).replace(tzinfo=None)

@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from jingzhun.core import crypto
 from jingzhun.core import permissions as P
@@ -49,6 +50,12 @@ logger = logging.getLogger(__name__)
 ID_LIKE = re.compile(r"(?<![0-9])(?:\d{17}[0-9Xx]|\d{15})(?![0-9Xx])")
 # Fields whose whole value is sensitive even when the importer reads them as text.
 SENSITIVE_FIELD_NAMES = {"roll_number"}
+# The statuses as these pages name them ("Dismissed" alone is an objection's outcome).
+STATUS_CHOICES: list[tuple[str, Any]] = [
+    (value, pgettext_lazy("set-aside row", "Dismissed") if value == "dismissed" else label)
+    for value, label in SetAsideRow.Status.choices
+]
+STATUS_LABELS = dict(STATUS_CHOICES)
 
 
 # --------------------------------------------------------------------------- selectors
@@ -390,7 +397,7 @@ def export_set_aside(*, user: Any, rows: QuerySet[SetAsideRow], path: Path) -> i
             ws.write_string(n, 2, str(row.get_kind_display()))
             ws.write_number(n, 3, row.line)
             ws.write_string(n, 4, mask_ids_in(row.label))
-            ws.write_string(n, 5, str(row.get_status_display()))
+            ws.write_string(n, 5, str(STATUS_LABELS.get(row.status, row.status)))
             ws.write_string(n, 6, reasons_text(row.reasons))
         ws.autofilter(0, 0, max(n, 1), len(heads) - 1)
     finally:

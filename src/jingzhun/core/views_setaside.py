@@ -27,6 +27,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.models import DataQualityTask, ImportBatch, SetAsideRow
+from jingzhun.core.quality_list import STATUS_CHOICES as TASK_STATUSES
+from jingzhun.core.quality_list import STATUS_LABELS as TASK_STATUS_LABELS
 from jingzhun.core.quality_list import (
     area_names,
     export_quality,
@@ -37,6 +39,8 @@ from jingzhun.core.quality_list import (
 )
 from jingzhun.core.reveal import REASON_MAX_LENGTH, REASON_MIN_LENGTH
 from jingzhun.core.setaside import (
+    STATUS_CHOICES,
+    STATUS_LABELS,
     export_set_aside,
     mask_ids_in,
     may_fix,
@@ -122,6 +126,7 @@ def set_aside_list(request: HttpRequest) -> HttpResponse:
     filters = _set_aside_filters(request)
     rows = _paginate(request, set_aside_rows(user=user, **filters))
     for row in rows:
+        row.status_label = STATUS_LABELS.get(row.status, row.status)
         row.shown_reasons = [
             {"column": r.get("column", ""), "reason": mask_ids_in(str(r.get("reason", "")))}
             for r in row.reasons
@@ -134,7 +139,7 @@ def set_aside_list(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "filters": filters,
             "kinds": ImportBatch.Kind.choices,
-            "statuses": SetAsideRow.Status.choices,
+            "statuses": STATUS_CHOICES,
             "batches": set_aside_batches(user=user),
             "filter_query": _without_page(request),
         },
@@ -261,6 +266,7 @@ def set_aside_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "title": _("Row to fix"),
             "row": row,
+            "status_label": STATUS_LABELS.get(row.status, row.status),
             "is_open": row.status == SetAsideRow.Status.OPEN,
             "cells": _cell_rows(cells, submitted),
             "any_masked": any(c.masked for c in cells),
@@ -298,6 +304,8 @@ def quality_list(request: HttpRequest) -> HttpResponse:
     names = area_names([t.area_code for t in tasks])
     for task in tasks:
         task.township_name, task.village_name = where(task.area_code, names)
+        task.label, task.detail = mask_ids_in(task.label), mask_ids_in(task.detail)
+        task.status_label = TASK_STATUS_LABELS.get(task.status, task.status)
     return _page(
         request,
         "imports/quality_list.html",
@@ -307,7 +315,7 @@ def quality_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "counts": quality_counts(user=user, status=filters["status"]),
             "kinds": DataQualityTask.Kind.choices,
-            "statuses": DataQualityTask.Status.choices,
+            "statuses": TASK_STATUSES,
             "filter_query": _without_page(request),
             "may_import": may_fix(user),
         },
