@@ -32,7 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jingzhun-accuracy-"))
     data = args.data or work / "county"
-    env = dict(os.environ, JINGZHUN_TESTING="1", JINGZHUN_PROVINCE_NAME="江汉省")
+    env = dict(os.environ, JINGZHUN_TESTING="1")
     env["DATABASE_URL"] = args.postgres or f"sqlite:///{work / 'db.sqlite3'}"
 
     def run(*cmd: str) -> None:

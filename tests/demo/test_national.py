@@ -393,7 +393,7 @@ def test_university_and_outside_coverage(county: dict[str, Any]) -> None:
     assert {r["学年"] for r in county["outside"]} == {"2018-2019"}
     assert {r["年级"] for r in county["outside"]} <= GRADES
     places = {r["学校所在地"] for r in county["outside"]}
-    assert "江汉省江城市" in places and "广东省东莞市" in places
+    assert "湖北省江城市" in places and "广东省东莞市" in places
 
 
 def test_true_status_counts(county: dict[str, Any]) -> None:

@@ -73,10 +73,34 @@ def test_a_siblings_id_on_a_roll_is_not_linked_by_id(tmp_path: Path) -> None:
 def test_missing_id_is_not_linked_by_the_exact_stage(tmp_path: Path) -> None:
     rows = rolls_rows()
     rows[0][2] = ""
+    rows[0][0] = "L201800000000000013"  # and no ID inside the roll number either
     build(tmp_path, rolls=rows)
     run = identify()
     assert statuses(run)[MING[0]] == "suspected_dropout"
     assert not Link.objects.filter(person__name=MING[0]).exists()
+
+
+def test_the_id_inside_the_national_roll_number_links_a_row_without_id(tmp_path: Path) -> None:
+    rows = rolls_rows()
+    rows[0][2] = ""  # the ID column is blank; 全国学籍号 is G + Ming's ID
+    build(tmp_path, rolls=rows)
+    run = identify()
+    assert statuses(run)[MING[0]] == "in_county"
+    assert Link.objects.get(person__name=MING[0]).method == "exact"
+
+
+def test_a_siblings_id_typed_in_is_overruled_by_the_roll_numbers_witness(tmp_path: Path) -> None:
+    # given Hong's ID typed on Ming's row, whose 全国学籍号 still carries Ming's own ID
+    rows = rolls_rows()
+    rows[0][2] = HONG[1]
+    build(tmp_path, rolls=rows)
+    # when
+    run = identify()
+    # then Ming is linked to his row, and Hong stays a suspected dropout
+    link = Link.objects.get(person__name=MING[0])
+    assert link.student.name == MING[0] and link.method == "exact"
+    assert not Link.objects.filter(person__name=HONG[0]).exists()
+    assert statuses(run)[HONG[0]] == "suspected_dropout"
 
 
 def test_same_name_typo_in_birth_date_still_verified(tmp_path: Path) -> None:

@@ -62,12 +62,14 @@ def identify(actor: Any = None) -> IdentificationRun:
 def make_world(tmp: Path, *, ming_without_id: bool = True) -> World:
     """Import, identify, and add one pending review candidate in each township.
 
-    With `ming_without_id`, MING's roll record has no ID number, so the exact stage leaves
-    him unlinked (a suspected dropout) and the candidate proposes his roll record.
+    With `ming_without_id`, MING's roll record has no ID number, neither in the ID column nor
+    in the roll number (an L number), so the exact stage leaves him unlinked (a suspected
+    dropout) and the candidate proposes his roll record.
     """
     rows = rolls_rows()
     if ming_without_id:
         rows[0][2] = ""
+        rows[0][0] = "L201800000000000013"
     build(tmp, rolls=rows)
     county = Area.objects.get(code="420101")
     school_a = School.objects.get(code="2142010001")

@@ -150,7 +150,7 @@ _LEVEL_OF_STAGE = {
     "中职": "中专",
     "大学": "大专及以上",
 }
-_PROVINCE_OF = {"42": "江汉省", "31": "上海市", "44": "广东省", "50": "重庆市"}
+_PROVINCE_OF = {"42": "湖北省", "31": "上海市", "44": "广东省", "50": "重庆市"}
 _STAGE_ORDER = {"学前": 0, "小学": 1, "初中": 2, "高中": 3, "中职": 4}
 
 
@@ -173,8 +173,8 @@ class NationalMess:
 def _out_schools() -> list[tuple[_School, str]]:
     """Invented out-of-county high and vocational schools, with their place."""
     rows = [
-        ("3420102031", "江城市第三高级中学", "普通高中", "江汉省江城市"),
-        ("3420502007", "清江市职业技术学校", "中等职业学校", "江汉省清江市"),
+        ("3420102031", "江城市第三高级中学", "普通高中", "湖北省江城市"),
+        ("3420502007", "清江市职业技术学校", "中等职业学校", "湖北省清江市"),
         ("3441190017", "东莞市机电工程学校", "中等职业学校", "广东省东莞市"),
     ]
     return [
@@ -230,8 +230,8 @@ class _National:
     def prepare(self) -> None:
         county, rng = self.county, self.rng
         shared = county.shared
-        self.place[shared.city_primary.code] = "江汉省江城市"
-        self.place[shared.city_junior.code] = "江汉省江城市"
+        self.place[shared.city_primary.code] = "湖北省江城市"
+        self.place[shared.city_junior.code] = "湖北省江城市"
         for school, place in self.out_schools:
             self.place[school.code] = place
         highs = [s for s, _ in self.out_schools if s.kind == "普通高中"]
@@ -505,10 +505,12 @@ def generate_national(
         stage="registry",
     )
 
-    # -- rolls: in-county schools, enrolled students only
+    # -- rolls: in-county schools, students on the roll (在籍: enrolled or suspended)
     all_enrolments = county.enrolments
     county.enrolments = [
-        en for en in all_enrolments if en.school.location == "县内" and en.status == "在读"
+        en
+        for en in all_enrolments
+        if en.school.location == "县内" and en.status in ("在读", "休学")
     ]
     rolls, truth = county.roll_rows()
     enrolled = county.enrolments
@@ -602,7 +604,7 @@ def generate_national(
                     m.name,
                     id_,
                     en.school.name,
-                    _PROVINCE_OF.get(en.school.code[2:4], "江汉省"),
+                    _PROVINCE_OF.get(en.school.code[2:4], "湖北省"),
                     level,
                     grade,
                     _yn(en.grade == 1),
