@@ -24,6 +24,7 @@ from jingzhun.core.audit import audit_record
 from jingzhun.core.sensitive import unseal
 from jingzhun.identification import selectors
 from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
+from jingzhun.identification.wording import why_listed
 from jingzhun.registry.models import Household, Person
 from jingzhun.schools.models import Stage
 
@@ -235,6 +236,8 @@ def ledger_headers() -> list[str]:
         _("Class"),
         _("Head teacher"),
         _("Identification status"),
+        _("Why listed"),
+        _("What takes them off"),
     ]
 
 
@@ -251,10 +254,13 @@ LEDGER_FIELDS = (
     "enrolment__school_class__name",
     "enrolment__school_class__head_teacher_name",
     "category",
+    "person__school_status",
+    "person__education",
+    "person__id_status",
 )
 
 
-def _ledger_rows(qs: Any, names: dict[str, str]) -> Iterator[list[Any]]:
+def _ledger_rows(qs: Any, names: dict[str, str], school_year: int) -> Iterator[list[Any]]:
     sex = _labels(Person.Sex.choices)
     category = _labels(ChildStatus.Category.choices)
     stage = _labels(Stage.choices)
@@ -275,6 +281,14 @@ def _ledger_rows(qs: Any, names: dict[str, str]) -> Iterator[list[Any]]:
             r["enrolment__school_class__name"] or "",
             r["enrolment__school_class__head_teacher_name"] or "",
             category.get(r["category"], r["category"]),
+            *why_listed(
+                category=r["category"],
+                birth_date=r["person__birth_date"],
+                school_year=school_year,
+                school_status=r["person__school_status"],
+                education=r["person__education"],
+                id_status=r["person__id_status"],
+            ),
         ]
 
 
@@ -294,7 +308,10 @@ def export_ledger(
         user=user, run=run, ledger=ledger, township=township, school_id=school_id, group=group
     )
     n = write_table(
-        path, ledger_headers(), _ledger_rows(qs, _area_names(qs)), title=str(ledger.title)
+        path,
+        ledger_headers(),
+        _ledger_rows(qs, _area_names(qs), run.school_year),
+        title=str(ledger.title),
     )
     audit_record(
         actor=user,

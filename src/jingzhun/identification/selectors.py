@@ -183,6 +183,11 @@ LEDGERS: dict[str, Ledger] = {
             Q(category=Category.SUSPECTED_DROPOUT),
         ),
         Ledger("dropped", _("Ledger of confirmed dropouts"), Q(category=Category.DROPPED_OUT)),
+        Ledger(
+            "verify-outside",
+            _("Children to verify as studying outside the county"),
+            Q(category=Category.TO_VERIFY_OUTSIDE),
+        ),
     )
 }
 

@@ -20,6 +20,8 @@ from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows
 from jingzhun.core.importing import duck
+from jingzhun.core.models import DataQualityTask
+from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.identification import fuzzy as splink_stage
 from jingzhun.identification.engine import Inputs, Result, load_inputs, run_engine
@@ -251,6 +253,7 @@ def identification_run(
         result = run_engine(inputs, as_of=as_of, fuzzy=stage, progress=progress)
         with transaction.atomic():
             _store(run, result, inputs)
+            _quality_tasks(run, result)
             run.status = IdentificationRun.Status.DONE
             run.counts = result.counts
             run.model = result.model
@@ -289,6 +292,70 @@ def _store_duplicates(run: IdentificationRun, result: Result) -> None:
                 strict=True,
             )
         ],
+    )
+
+
+def _quality_tasks(run: IdentificationRun, result: Result) -> None:
+    """Open a task per child to verify outside the county and per duplicate roll record;
+    resolve those this run no longer finds."""
+    st = result.statuses
+    names = dict(
+        fetch_columns(
+            "SELECT p.id, p.name || ' ' || coalesce(nullif(p.id_masked, ''), p.person_no, '') "
+            "FROM registry_person p JOIN identification_childstatus c ON c.person_id = p.id "
+            "WHERE c.run_id = %s AND c.category = 'to_verify_outside'",
+            [run.pk],
+        )
+    )
+    rows = zip(
+        st.column("person_id").to_pylist(),
+        st.column("category").to_pylist(),
+        st.column("village_code").to_pylist(),
+        strict=True,
+    )
+    tasks_sync(
+        kind=DataQualityTask.Kind.VERIFY_OUTSIDE,
+        entity="person",
+        county_code=run.county_code,
+        findings=[
+            Finding(pid, names.get(pid, str(pid)), "", village)
+            for pid, category, village in rows
+            if category == "to_verify_outside"
+        ],
+        checked=st.column("person_id").to_pylist(),
+    )
+    found = []
+    for student_id, label, village, school in fetch_columns(
+        "SELECT d.student_id, s.name || ' ' || s.roll_masked, a.code, sc.name "
+        "FROM identification_rollduplicate d JOIN schools_student s ON s.id = d.student_id "
+        "JOIN registry_person p ON p.id = d.person_id "
+        "JOIN registry_household h ON h.id = p.household_id "
+        "JOIN registry_area a ON a.id = h.village_id "
+        "LEFT JOIN schools_enrolment e ON e.student_id = d.primary_id "
+        "LEFT JOIN schools_school sc ON sc.id = e.school_id WHERE d.run_id = %s",
+        [run.pk],
+    ):
+        found.append(
+            Finding(
+                student_id,
+                label,
+                _("The same child as the linked roll record at %(school)s: merge the records.")
+                % {"school": school or "—"},
+                village,
+            )
+        )
+    checked = [
+        pk
+        for (pk,) in fetch_columns(
+            "SELECT id FROM schools_student WHERE county_code LIKE %s", [f"{run.county_code}%"]
+        )
+    ]
+    tasks_sync(
+        kind=DataQualityTask.Kind.DUPLICATE_ROLL,
+        entity="student",
+        county_code=run.county_code,
+        findings=found,
+        checked=checked,
     )
 
 

@@ -34,6 +34,7 @@ from jingzhun.identification import exports, selectors
 from jingzhun.identification.models import ChildStatus, IdentificationRun, RunChange
 from jingzhun.identification.services import review_decide
 from jingzhun.identification.tasks import identify, progress_job
+from jingzhun.identification.wording import why_listed
 from jingzhun.registry.models import Household
 from jingzhun.schools.models import Enrolment, School, Stage
 
@@ -383,6 +384,14 @@ def ledger(request: HttpRequest, slug: str) -> HttpResponse:
         stages = dict(Stage.choices)
         for status in rows:  # one page of rows
             status.stage_label = stages.get(status.stage, status.stage)
+            status.why, status.evidence = why_listed(
+                category=status.category,
+                birth_date=status.person.birth_date,
+                school_year=run.school_year,
+                school_status=status.person.school_status,
+                education=status.person.education,
+                id_status=status.person.id_status,
+            )
         context.update(rows=rows, groups=selectors.ledger_groups(user=user, run=run, ledger=book))
     return _page(request, "identification/ledger.html", context)
 

@@ -21,7 +21,8 @@ from jingzhun.core.importing import (
     hash_expr,
     sync_rows,
 )
-from jingzhun.core.models import ImportChange
+from jingzhun.core.models import DataQualityTask, ImportChange
+from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.sensitive import seal_array
 from jingzhun.core.working_year import working_year
 from jingzhun.registry.importers import SEX
@@ -523,6 +524,7 @@ class RollsImporter(Importer):
             sensitive={"id_index": "id_number"},
         )
         con.register("st", sres.ids)
+        self._shared_id_tasks(con, ctx)
         en_cols = [
             "school_class_id",
             "stage",
@@ -571,6 +573,39 @@ class RollsImporter(Importer):
                 % {"n": derived[0], "m": derived[1]}
             )
         return counts
+
+    def _shared_id_tasks(self, con: Any, ctx: Context) -> None:
+        """One task per roll row whose ID another row of the file also carries."""
+        rows = con.sql("""
+            SELECT st.id, f.name, s.code, s.county, f._line, f.shared
+            FROM (SELECT *, count(DISTINCT roll_index) OVER (
+                      PARTITION BY id_plain, school_year) > 1 AND id_status = 'valid' AS shared
+                  FROM f) f
+            JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code""").fetchall()
+        towns = dict(
+            fetch_columns(
+                "SELECT s.code, coalesce(a.code, '') FROM schools_school s "
+                "LEFT JOIN registry_area a ON a.id = s.township_id"
+            )
+        )
+        tasks_sync(
+            kind=DataQualityTask.Kind.SHARED_ID,
+            entity="student",
+            county_code=ctx.batch.county_code,
+            findings=[
+                Finding(
+                    pk,
+                    name,
+                    _("Line %(line)d: the same ID number as another roll row of this file.")
+                    % {"line": line},
+                    towns.get(code, "") or (county or ""),
+                )
+                for pk, name, code, county, line, shared in rows
+                if shared
+            ],
+            checked=[r[0] for r in rows],
+            batch=ctx.batch,
+        )
 
     def _sync_classes(self, con: Any) -> None:
         """Create the classes the file names, and take their head teachers from it."""
