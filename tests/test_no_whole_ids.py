@@ -73,8 +73,13 @@ def test_no_whole_id_anywhere(
         == "done"
     )
     bad = registry_rows() + [registry_rows()[1]]
-    rejected = run_import("registry", write_csv(tmp_path / "bad.csv", REGISTRY_HEADER, bad))
+    rejected = run_import(
+        "registry", write_csv(tmp_path / "bad.csv", REGISTRY_HEADER, bad), strict=True
+    )
     assert rejected.status == "rejected"
+    # and one that lands its good rows and sets the bad one aside (kept sealed)
+    aside = run_import("registry", write_csv(tmp_path / "bad2.csv", REGISTRY_HEADER, bad))
+    assert aside.status == "done" and aside.rows_set_aside == 1
     call_command("import", "registry", str(tmp_path / "r.csv"))
     # when every page and export a county officer can reach is read
     client = Client()

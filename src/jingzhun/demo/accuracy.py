@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jingzhun.core import crypto
-from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
+from jingzhun.identification.models import ChildStatus, IdentificationRun, Link, RollDuplicate
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Student
 
@@ -61,7 +61,7 @@ def measure(truth_dir: Path, county_code: str) -> dict[str, Score]:
     for pk, cipher, key in Student.objects.filter(county_code=county_code).values_list(
         "id", "roll_cipher", "roll_key"
     ):
-        if cipher is not None:
+        if cipher is not None and key is not None:
             roll_of[pk] = crypto.decrypt(bytes(cipher), version=key, purpose="roll")
     linked: dict[str, str] = {}
     for student_id, person_id in Link.objects.values_list("student_id", "person_id"):
@@ -94,10 +94,6 @@ def measure(truth_dir: Path, county_code: str) -> dict[str, Score]:
 
 def _duplicates() -> list[tuple[int, int]]:
     """(student, person) of roll records identification found to duplicate a linked one."""
-    try:
-        from jingzhun.identification.models import RollDuplicate
-    except ImportError:
-        return []
     return list(RollDuplicate.objects.values_list("student_id", "person_id"))
 
 

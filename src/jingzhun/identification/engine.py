@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.utils.translation import gettext as _
 
 from jingzhun.core.bulk import fetch_arrow, fetch_columns
 from jingzhun.core.importing import duck
@@ -355,7 +356,7 @@ def run_engine(
     con.register("p", inputs.persons)
     con.register("s", inputs.students)
     con.register("e", inputs.enrolments)
-    say("exact", 0, 3)
+    say(_("Matching by ID number"), 0, 3)
     exact = exact_links(con, inputs.persons, inputs.students)
     accepted = pa.table(
         {
@@ -379,7 +380,7 @@ def run_engine(
     base = con.sql("""SELECT * FROM base
         QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY method = 'reviewed' DESC,
                                    person_id) = 1""").to_arrow_table()
-    say("fuzzy", 1, 3)
+    say(_("Linking the rest by name, birth date and place"), 1, 3)
     candidates = pa.table(
         {
             "person_id": pa.array([], pa.int64()),
@@ -397,7 +398,7 @@ def run_engine(
     duplicates = roll_duplicates(con)
     con.register("ht", pa.table({"person_id": pa.array(sorted(inputs.home_teaching), pa.int64())}))
     con.register("pr", pa.table({"person_id": pa.array(sorted(inputs.out_of_county), pa.int64())}))
-    say("classify", 2, 3)
+    say(_("Classifying every child"), 2, 3)
     statuses = classify(con, as_of=as_of, school_year=school_year)
     found = discrepancies(con, school_year=school_year)
     con.register("statuses", statuses)

@@ -7,9 +7,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from jingzhun.core.progress import Progress
 from jingzhun.identification import services
+from jingzhun.identification.models import ChildStatus, Link
 from jingzhun.registry.cli import county_option
 
 
@@ -45,6 +47,22 @@ class Command(BaseCommand):
         run = services.identification_run(
             actor=actor, county_code=county, as_of=options["as_of"], fuzzy=fuzzy, progress=progress
         )
-        self.stdout.write(f"identification run #{run.pk} as of {run.as_of}: {run.status}")
-        for key in sorted(run.counts):
-            self.stdout.write(f"  {key}: {run.counts[key]}")
+        self.stdout.write(
+            _("Identification run #%(n)d as of %(date)s: %(status)s")
+            % {"n": run.pk, "date": run.as_of, "status": run.get_status_display()}
+        )
+        for key, label in count_labels(run.counts):
+            self.stdout.write(f"  {label}: {run.counts[key]}")
+
+
+def count_labels(counts: dict[str, int]) -> list[tuple[str, str]]:
+    """Return (key, label in the user's language) of a run's counts, in a fixed order."""
+    labels: dict[str, str] = {
+        "children": str(_("Children aged 3-22")),
+        **{f"links_{k}": str(_("Links: %(how)s") % {"how": v}) for k, v in Link.Method.choices},
+        **{k: str(v) for k, v in ChildStatus.Category.choices},
+        "review_candidates": str(_("Waiting for review")),
+        "discrepancies": str(_("Discrepancies")),
+        "roll_duplicates": str(_("Duplicate roll records")),
+    }
+    return [(k, labels.get(k, k)) for k in sorted(counts, key=lambda k: (k not in labels, k))]
