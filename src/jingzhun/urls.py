@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from jingzhun.accounts import views_setup
 from jingzhun.api import api
 from jingzhun.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("setup/", views_setup.setup, name="setup"),  # first run only, then a 404
     path("admin/", admin.site.urls),
     path("reveal/<str:model>/<int:pk>/<str:field>/", core_views.reveal, name="reveal"),
     # API and imports routes are added below by their owners

@@ -239,7 +239,7 @@ def test_file_errors_follow_the_language(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- pages
 
 
-def test_login_page_speaks_chinese_by_default_and_english_on_request() -> None:
+def test_login_page_speaks_chinese_by_default_and_english_on_request(db: None) -> None:
     default = Client().get("/admin/login/").content.decode()
     chinese = Client().get("/admin/login/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     english = Client().get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -250,7 +250,7 @@ def test_login_page_speaks_chinese_by_default_and_english_on_request() -> None:
     assert "欢迎回到" not in english
 
 
-def test_language_cookie_wins_over_the_browser() -> None:
+def test_language_cookie_wins_over_the_browser(db: None) -> None:
     client = Client()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()

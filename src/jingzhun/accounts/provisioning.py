@@ -1,13 +1,14 @@
 """Accounts made from the command line: passwords, jurisdictions named by code, updates.
 
-Used by ``jingzhun county-setup`` and ``jingzhun create-user``. Areas, schools and classes are
-reached through the user's foreign keys, not imported: accounts does not import the apps
-downstream of it.
+Used by ``jingzhun county-setup`` (and its web twin, the first-run page /setup/) and
+``jingzhun create-user``. Areas, schools and classes are reached through the user's foreign
+keys, not imported: accounts does not import the apps downstream of it.
 """
 
 from __future__ import annotations
 
 import getpass
+import re
 import secrets
 import sys
 from dataclasses import dataclass
@@ -23,8 +24,14 @@ from django.utils.translation import gettext as _
 
 from jingzhun.accounts.models import User
 from jingzhun.accounts.roles import ROLE_LEVELS, Role
-from jingzhun.accounts.services import jurisdiction_county_code, validate_jurisdiction
+from jingzhun.accounts.services import (
+    jurisdiction_county_code,
+    user_create,
+    validate_jurisdiction,
+)
 from jingzhun.core.audit import audit_record
+from jingzhun.core.models import CountyProfile
+from jingzhun.core.periods import SchoolYear
 from jingzhun.core.working_year import parse_school_year
 
 # Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.
@@ -329,3 +336,198 @@ def user_update(
     if password is not None:
         audit_record(actor=None, actor_name="cli", action="user.password_set", target=user)
     return changes
+
+
+# --------------------------------------------------------------------------- county setup
+#
+# ``jingzhun county-setup`` and the first-run page (/setup/) both check with
+# :func:`county_setup_plan`, then write with :func:`county_setup`.
+
+COUNTY_CODE = re.compile(r"^\d{6}$")
+
+
+@dataclass
+class CountyPlan:
+    """What a county setup will write, once its values have been checked."""
+
+    code: str
+    name: str
+    year: int
+    username: str
+    area: Any = None  # the county's area, if it exists already
+    admin: User | None = None  # the administrator, if they exist already
+
+
+@dataclass
+class CountySetupResult:
+    lines: list[str]  # what was done, one line per step, for the person who asked
+    changed: bool
+    county: Any
+    admin: User
+
+
+def county_setup_plan(*, code: str, name: str, school_year: str, username: str) -> CountyPlan:
+    """Check a county setup's values against the database (CommandError names what is wrong)."""
+    code = code.strip()
+    if not COUNTY_CODE.match(code):
+        raise CommandError(
+            _("A county code has 6 digits, like 420101 (got %(code)s).") % {"code": code}
+        )
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise CommandError(_("Give the county's name (at most 100 characters)."))
+    try:
+        year = parse_school_year(school_year)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    area = area_model().objects.filter(code=code).first()
+    if area is not None and area.level != "county":
+        raise CommandError(
+            _("The code %(code)s belongs to %(area)s, which is not a county.")
+            % {"code": code, "area": area}
+        )
+    username = username.strip()
+    if not username:
+        raise CommandError(_("Give the administrator's username."))
+    admin = User.objects.filter(username=username).first()
+    if admin is not None and (
+        admin.role != Role.COUNTY_ADMIN
+        or admin.area_id is None
+        or admin.area_id != getattr(area, "pk", None)
+    ):
+        raise CommandError(
+            _(
+                "The user %(user)s already exists with another role or jurisdiction; "
+                "nothing was changed. Choose another username for the county administrator "
+                "(or change that user with create-user --update)."
+            )
+            % {"user": username}
+        )
+    return CountyPlan(code, name, year, username, area, admin)
+
+
+@transaction.atomic
+def county_setup(
+    plan: CountyPlan,
+    *,
+    full_name: str | None,
+    password: Password | None,
+    actor_name: str = "cli",
+    request: Any = None,
+) -> CountySetupResult:
+    """Create or update the county's area, its profile (working year) and its administrator.
+
+    A new administrator needs a password; an existing one is left as they are (password too).
+    Every change goes to the audit log under ``actor_name`` (and the request's address).
+    """
+    who = {"actor": None, "actor_name": actor_name, "request": request}
+    lines: list[str] = []
+    changed = _setup_area(plan, lines, who)
+    changed |= _setup_year(plan, lines, who)
+    county = area_model().objects.get(code=plan.code)
+    changed_admin, admin = _setup_admin(plan, county, full_name, password, lines)
+    return CountySetupResult(lines, changed or changed_admin, county, admin)
+
+
+def _setup_area(plan: CountyPlan, lines: list[str], who: dict[str, Any]) -> bool:
+    code, name, area = plan.code, plan.name, plan.area
+    if area is None:
+        area = area_model()(code=code, name=name, level="county", parent=None)
+        area.full_clean()
+        area.save()
+        audit_record(
+            action="county.setup",
+            target=area,
+            data={"created": {"code": code, "name": name}},
+            **who,
+        )
+        lines.append(_("County %(code)s %(name)s: created.") % {"code": code, "name": name})
+        return True
+    if area.name != name:
+        old = area.name
+        area.name = name
+        area.full_clean()
+        area.save(update_fields=["name"])
+        audit_record(
+            action="county.setup", target=area, data={"changes": {"name": [old, name]}}, **who
+        )
+        lines.append(
+            _("County %(code)s: name changed from %(old)s to %(new)s.")
+            % {"code": code, "old": old, "new": name}
+        )
+        return True
+    lines.append(_("County %(code)s %(name)s: unchanged.") % {"code": code, "name": name})
+    return False
+
+
+def _setup_year(plan: CountyPlan, lines: list[str], who: dict[str, Any]) -> bool:
+    code, name, year = plan.code, plan.name, plan.year
+    shown = str(SchoolYear(year))
+    profile = CountyProfile.objects.filter(county_code=code).first()
+    if profile is None:
+        profile = CountyProfile.objects.create(county_code=code, name=name, working_year=year)
+        audit_record(
+            action="county.working_year", target=profile, data={"working_year": year}, **who
+        )
+        lines.append(_("Working school year: %(year)s (set).") % {"year": shown})
+        return True
+    changes: dict[str, list[Any]] = {}
+    if profile.name != name:
+        changes["name"] = [profile.name, name]
+        profile.name = name
+    if profile.working_year != year:
+        changes["working_year"] = [profile.working_year, year]
+        lines.append(
+            _("Working school year changed from %(old)s to %(new)s.")
+            % {"old": SchoolYear(profile.working_year), "new": shown}
+        )
+        profile.working_year = year
+    else:
+        lines.append(_("Working school year %(year)s: unchanged.") % {"year": shown})
+    if not changes:
+        return False
+    profile.save()
+    audit_record(action="county.working_year", target=profile, data={"changes": changes}, **who)
+    return True
+
+
+def _setup_admin(
+    plan: CountyPlan,
+    county: Any,
+    full_name: str | None,
+    password: Password | None,
+    lines: list[str],
+) -> tuple[bool, User]:
+    label = role_label(Role.COUNTY_ADMIN)
+    username = plan.username
+    if plan.admin is None:
+        if password is None:
+            raise CommandError(_("The password is empty; nothing was changed."))
+        admin = user_create(
+            actor=None,
+            username=username,
+            password=password.value,
+            role=Role.COUNTY_ADMIN,
+            area=county,
+            full_name=full_name or "",
+        )
+        lines.append(_("%(role)s %(user)s: created.") % {"role": label, "user": username})
+        return True, admin
+    changes = user_update(
+        user=plan.admin,
+        role=Role.COUNTY_ADMIN,
+        jurisdiction=Jurisdiction(area=county),
+        full_name=full_name,
+        password=None,
+    )
+    if changes:
+        lines.append(
+            _("%(role)s %(user)s: name changed to %(name)s (password not changed).")
+            % {"role": label, "user": username, "name": full_name}
+        )
+        return True, plan.admin
+    lines.append(
+        _("%(role)s %(user)s: already exists, unchanged (password not changed).")
+        % {"role": label, "user": username}
+    )
+    return False, plan.admin

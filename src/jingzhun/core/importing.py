@@ -140,6 +140,7 @@ class Context:
     report: Report
     progress: Callable[..., None]
     headers: dict[str, str]  # field name -> header text in the file
+    mapped: set[str] = field(default_factory=set)  # the fields the file has a column for
 
     def header(self, name: str) -> str:
         return self.headers.get(name, name)
@@ -348,6 +349,7 @@ class Parsed:
     data: pa.Table  # typed columns, `_line` and `_key_raw`
     headers: dict[str, str]  # field name -> header text in the file
     raw: Any  # the RawTable as read (original cells), for rows set aside
+    mapped: set[str] = field(default_factory=set)  # the fields the file has a column for
 
 
 def parse_file(
@@ -411,7 +413,7 @@ def parse_file(
             text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
             key = pc.coalesce(pc.binary_join_element_wise(name, text, ":"), key)
     columns["_key_raw"] = key
-    return Parsed(pa.table(columns), headers, raw)
+    return Parsed(pa.table(columns), headers, raw, set(mapping))
 
 
 def write_report(batch: ImportBatch, report: Report) -> str:
@@ -469,8 +471,14 @@ def import_create(
     file_name: str,
     source: str = "",
     mapping: dict[str, str] | None = None,
+    school_year: int | None = None,
+    strict: bool = False,
 ) -> ImportBatch:
-    """Record a new import of a file (not yet run)."""
+    """Record a new import of a file (not yet run).
+
+    `school_year`: the year of rows whose file does not say (the national roll export);
+    `strict`: refuse the whole file if any row has an error.
+    """
     importer_for(kind)
     suffix = Path(file_name).suffix.lower()
     if suffix not in (".xlsx", ".xls", ".csv"):
@@ -487,6 +495,8 @@ def import_create(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             county_code=getattr(scope, "county_code", "") or "",
             mapping=mapping or {},
+            school_year=school_year,
+            strict=strict,
         )
         audit_record(
             actor=actor,
@@ -587,7 +597,12 @@ def _set_aside(
     key_values = parsed.data.column("_key_raw").to_pylist()
     data_lines = parsed.data.column("_line").to_pylist()
     key_of = {line: key for line, key in zip(data_lines, key_values, strict=True)}
-    keys = _row_keys(batch.kind, [key_of.get(lines[i]) for i in positions])
+    # A row without a key is known by its place in the same file: importing the file again
+    # supersedes it instead of listing it twice.
+    keys = _row_keys(
+        batch.kind,
+        [key_of.get(lines[i]) or f"file:{batch.sha256}:{lines[i]}" for i in positions],
+    )
     again = [k for k in keys if k]
     for start in range(0, len(again), 900):
         SetAsideRow.objects.filter(
@@ -656,7 +671,9 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
     data, headers = parsed.data, parsed.headers
-    ctx = Context(batch=batch, report=report, progress=progress, headers=headers)
+    ctx = Context(
+        batch=batch, report=report, progress=progress, headers=headers, mapped=parsed.mapped
+    )
     if not batch.county_code:
         batch.county_code = importer.county_of(data)
     batch.rows_total = data.num_rows
@@ -666,6 +683,8 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
     except ImportFailure as exc:
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
+    if not batch.county_code:  # a column the check derived (the village from 户编号)
+        batch.county_code = importer.county_of(data)
     batch.warnings = len(report.warnings)
     bad_lines = {e.line for e in report.errors}
     limit = settings.IMPORT_MAX_BAD_PERCENT

@@ -30,6 +30,7 @@ from jingzhun.core.models import ImportBatch, ImportChange
 from jingzhun.core.progress import read_progress
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.tasks import import_file
+from jingzhun.core.working_year import working_year
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
@@ -48,8 +49,34 @@ def _require(request: HttpRequest, capability: str) -> None:
         raise PermissionDenied
 
 
+# The files a county holds, in the order of a first load; the templates' lists last.
+KIND_ORDER = ("registry", "rolls", "university", "outside", "poor_villages", "areas", "schools")
+
+
+def _kind_choices() -> list[tuple[str, str]]:
+    labels = dict(ImportBatch.Kind.choices)
+    return [(k, labels[k]) for k in KIND_ORDER if k in labels]
+
+
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("Kind of file"), choices=ImportBatch.Kind.choices)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of file"), choices=_kind_choices)
+    school_year = forms.IntegerField(
+        label=gettext_lazy("School year"),
+        min_value=2000,
+        max_value=2100,
+        required=False,
+        help_text=gettext_lazy(
+            "For a file without a school-year column (the national roll export): the year it "
+            "was exported in, e.g. 2018 for 2018-2019. Empty: the working year."
+        ),
+    )
+    strict = forms.BooleanField(
+        label=gettext_lazy("All or nothing"),
+        required=False,
+        help_text=gettext_lazy(
+            "Refuse the whole file if any row has an error, instead of setting those rows aside."
+        ),
+    )
     source = forms.CharField(
         label=gettext_lazy("Source"),
         max_length=100,
@@ -72,7 +99,11 @@ class UploadForm(forms.Form):
 def import_list(request: HttpRequest) -> HttpResponse:
     """List the imports the user may see, and upload a new file."""
     _require(request, P.IMPORT_DATA)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"school_year": working_year(getattr(request.user.scope, "county_code", ""))},
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         batch = import_create(
@@ -81,6 +112,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
             path=upload,
             file_name=upload.name,
             source=form.cleaned_data["source"],
+            school_year=form.cleaned_data["school_year"],
+            strict=form.cleaned_data["strict"],
         )
         import_file.enqueue(batch.pk)
         return redirect("imports:detail", pk=batch.pk)
@@ -233,6 +266,8 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             file_name=batch.file_name,
             source=batch.source,
             mapping=mapping,
+            school_year=batch.school_year,
+            strict=batch.strict,
         )
         import_file.enqueue(again.pk)
         return redirect("imports:detail", pk=again.pk)

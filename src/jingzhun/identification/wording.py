@@ -29,54 +29,42 @@ def why_listed(
     age = school_age(birth_date, school_year) if birth_date else None
     said = school_status or _("nothing")
     no_id = (
-        " "
-        + _(
-            "The registry gives no usable ID number: a roll row may exist that could not be "
-            "matched by name and birth date; see the review queue."
-        )
+        " " + _("No usable ID number in the registry: check the review queue.")
         if id_status != "valid"
         else ""
     )
     if category == "suspected_dropout":
         return (
             _(
-                "Compulsory school age (%(age)s on 31 August); on no roll of the county and on "
-                "no confirmation of study elsewhere; the registry's in-school status says: "
-                "%(said)s."
+                "Aged %(age)s on 31 August; on no roll and no confirmation list; the registry "
+                "says: %(said)s."
             )
             % {"age": age, "said": said}
             + no_id,
             _(
-                "An enrolment on the county's rolls, a receiving school's confirmation (outside "
-                "or university list), home teaching recorded, or the child's return found at a "
-                "home visit."
+                "An enrolment, a confirmation of study elsewhere, home teaching, or the child back "
+                "at school."
             ),
         )
     if category == "dropped_out":
         return (
-            _("The school's roll marks the child dropped out."),
-            _("Back on a roll as enrolled; the dropout case records the persuasion and return."),
+            _("Marked dropped out on the school's roll."),
+            _("Back on a roll as enrolled (the dropout case records the return)."),
         )
     if category == "to_verify_outside":
         return (
-            _(
-                "The registry says the child studies (%(said)s), but the child is on no roll of "
-                "the county and on no confirmation list."
-            )
+            _("The registry says in school (%(said)s); on no roll and no confirmation list.")
             % {"said": said}
             + no_id,
             _(
-                "The receiving school's confirmation (import an outside or university list); a "
-                "visit that finds the child out of school makes them a suspected dropout."
+                "The receiving school's confirmation; if a visit finds the child out of school, "
+                "a dropout case."
             ),
         )
     if category == "not_continuing":
         return (
-            _(
-                "Aged %(age)s on 31 August with junior high behind them (education: "
-                "%(education)s), and studying nowhere: 两后生."
-            )
+            _("Aged %(age)s on 31 August, education %(education)s, studying nowhere (两后生).")
             % {"age": age, "education": education or _("unknown")},
-            _("An enrolment in a high or vocational school, or a confirmation of one elsewhere."),
+            _("An enrolment in a high or vocational school."),
         )
     return "", ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -173,6 +175,30 @@ class AreaImporter(Importer):
             else:
                 counts.unchanged += 1
         return counts
+
+
+def surviving_digits(raw: str | None) -> str | None:
+    """Return the first 15 digits an Excel-rounded ID still holds, or None.
+
+    Excel keeps 15 significant digits: an 18-digit ID typed into a number cell comes back as
+    18 digits ending in 000, or (from a number cell) as 4.2010120100503E+17. Fewer than 12
+    digits in the mantissa (a text such as 4.22827E+17, as a CSV shows it) lost too much; and
+    the birth date the 15 digits hold must be a real date.
+    """
+    if not raw:
+        return None
+    if len(raw) == 18 and raw.isdigit():
+        digits = raw[:15]
+    else:
+        m = re.fullmatch(r"(\d)\.(\d+)E\+17", raw.upper())
+        if m is None or len(m.group(2)) < 11:
+            return None
+        digits = (m.group(1) + m.group(2)).ljust(15, "0")[:15]
+    try:
+        dt.date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return None
+    return digits
 
 
 class RegistryImporter(Importer):
@@ -381,8 +407,8 @@ class RegistryImporter(Importer):
         con.register("f", data)
         areas = dict(fetch_columns("SELECT code, level FROM registry_area"))
         h = ctx.header
-        for line, code, village_name in con.execute(
-            "SELECT _line, village_code, village_name FROM f"
+        for line, code, village_name, township_name in con.execute(
+            "SELECT _line, village_code, village_name, township_name FROM f"
         ).fetchall():
             if code is None:
                 ctx.report.add(
@@ -391,7 +417,9 @@ class RegistryImporter(Importer):
                     None,
                     _("No village code, and 户编号 does not start with one (12 digits)."),
                 )
-            elif areas.get(code) != "village" and not village_name:
+            elif areas.get(code) != "village" and not (
+                village_name and (areas.get(code[:9]) == "township" or township_name)
+            ):
                 ctx.report.add(
                     line,
                     h("village_code"),
@@ -455,11 +483,12 @@ class RegistryImporter(Importer):
                     value if col != "bank_account" else crypto.mask_account(value),
                     _("Household fields must agree on every member's row."),
                 )
+        exit_header = h("exit_year") if "exit_year" in ctx.mapped else h("household_status")
         for (line,) in con.execute("""SELECT _line FROM f WHERE household_status = 'left_poverty'
                                       AND exit_year IS NULL""").fetchall():
             ctx.report.add(
                 line,
-                h("exit_year"),
+                exit_header,
                 None,
                 _(
                     "Left poverty, but the year it left is not given: listed for the poverty "
@@ -517,7 +546,7 @@ class RegistryImporter(Importer):
         )
         # What an Excel-rounded ID still holds: its first 15 digits, when 18 digits were kept.
         id15 = [
-            r[:15] if st == "excel_number" and r and len(r) == 18 and r.isdigit() else None
+            surviving_digits(r) if st == "excel_number" else None
             for r, st in zip(
                 raw_clean.to_pylist(), data.column("_id_status").to_pylist(), strict=True
             )
@@ -849,7 +878,8 @@ class PoorVillagesImporter(Importer):
             counts.updated += Area.objects.filter(code__in=chunk, is_poor=False).update(
                 is_poor=True
             )
-        counts.unchanged = len(codes) - counts.updated
+        # Every row is counted once: a village named twice is unchanged the second time.
+        counts.unchanged = data.num_rows - counts.updated
         ctx.batch.county_code = ctx.batch.county_code or (codes[0][:6] if codes else "")
         return counts
 

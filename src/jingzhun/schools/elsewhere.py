@@ -134,6 +134,12 @@ class StudyElsewhereImporter(Importer):
                 None,
                 _("A valid ID number is needed to find the student in the registry."),
             )
+        # 研一 … is graduate study whatever its grade number (大五 is not).
+        graduate = [
+            bool(t) and str(t).strip().startswith(("研", "硕", "博"))
+            for t in data.column("grade").to_pylist()
+        ]
+        data = _put(data, "_graduate_grade", pa.array(graduate, pa.bool_()))
         data = _put(data, "stage", pa.array(stages, pa.string()))
         return _put(data, "grade", pa.array(grades, pa.int64()))
 
@@ -251,11 +257,9 @@ class UniversityImporter(StudyElsewhereImporter):
     def extra_columns(self, data: pa.Table) -> dict[str, Any]:
         n = data.num_rows
         degree = data.column("degree").to_pylist()
-        grade = data.column("grade").to_pylist()
-        # 研一 is graduate study whatever the level column says (when it says nothing).
-        filled = [
-            d or ("graduate" if (g or 0) >= 5 else "") for d, g in zip(degree, grade, strict=True)
-        ]
+        graduate = data.column("_graduate_grade").to_pylist()
+        # A grade written 研一 is graduate study when the level column says nothing.
+        filled = [d or ("graduate" if g else "") for d, g in zip(degree, graduate, strict=True)]
         fresh = data.column("freshman").to_pylist()
         return {
             "degree": pa.array(filled, pa.string()),
