@@ -300,3 +300,27 @@ def test_import_changes_are_shown_in_the_users_language(personas: Personas) -> N
         (row,) = change_rows([change])
         assert str(row["entity"]) == "poor household"
         assert [str(f["label"]) for f in row["fields"]] == ["status", "benefits-card account"]
+
+
+@pytest.mark.slow
+def test_every_source_text_is_in_the_catalogue(tmp_path: Path) -> None:
+    """makemessages over the sources finds no text the Chinese catalogue lacks."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("xgettext") is None:
+        pytest.skip("GNU gettext (xgettext) is not installed")
+    source = Path(settings.BASE_DIR)
+    copy = tmp_path / "jingzhun"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-obsolete"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+        env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "jingzhun.settings"},
+    )
+    fresh = {e.key for e in parse_po(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")}
+    kept = {e.key for e in _catalogue("zh_Hans")}
+    assert sorted(fresh - kept) == []
