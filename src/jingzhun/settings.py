@@ -200,11 +200,34 @@ TASKS = {
     }
 }
 
+LOG_DIR = VAR_DIR / "log"
+LOG_DIR.mkdir(parents=True, exist_ok=True)
+# Libraries' chatter (Splink's training, django-axes) goes to the log file, not to the
+# terminal a clerk reads; the platform's own messages go to both.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("JINGZHUN_LOG_LEVEL", "INFO")},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "jingzhun.log"),
+            "maxBytes": 10 * 1024 * 1024,
+            "backupCount": 5,
+            "encoding": "utf-8",
+            "formatter": "plain",
+        },
+    },
+    # Under test they still reach the root, so that tests see every log line.
+    "loggers": {
+        name: {"handlers": ["file"], "level": "INFO", "propagate": TESTING}
+        for name in ("splink", "axes", "duckdb")
+    },
+    "root": {
+        "handlers": ["console", "file"],
+        "level": os.environ.get("JINGZHUN_LOG_LEVEL", "INFO"),
+    },
 }
 
 UNFOLD = {

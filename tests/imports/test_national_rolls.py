@@ -10,8 +10,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.utils import timezone
+from tests.conftest import make_user
 from tests.imports.helpers import AREAS_HEADER, make_id, run_import, write_csv
 
+from jingzhun.accounts.roles import Role
 from jingzhun.core import crypto
 from jingzhun.core.models import (
     CountyProfile,
@@ -22,7 +24,9 @@ from jingzhun.core.models import (
 )
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.sensitive import unseal
+from jingzhun.registry.models import Area
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
+from jingzhun.schools.services import school_update
 
 pytestmark = pytest.mark.django_db
 
@@ -216,6 +220,26 @@ def test_schools_taken_from_the_rolls(areas: Path) -> None:
         "Schools taken from the rolls: 6 (kind from the grades taught); 3 need their township "
         "chosen on the schools page." in batch.message
     )
+
+
+def test_a_school_without_its_township_is_a_task_until_placed(areas: Path) -> None:
+    # given rolls naming three schools whose township cannot be told from the name
+    land(write_rolls(areas / "rolls.csv", the_rolls()), school_year=2018)
+    open_tasks = DataQualityTask.objects.filter(kind="school_township", status="open")
+    unplaced = {SECONDARY[0], VOCATIONAL[0], NINE_YEAR[0]}
+    assert {School.objects.get(pk=t.object_id).code for t in open_tasks} == unplaced
+    # when the clerk chooses the township of one of them
+    clerk = make_user("clerk", Role.COUNTY_ADMIN, area=Area.objects.get(level="county"))
+    school = School.objects.get(code=SECONDARY[0])
+    school_update(
+        actor=clerk, instance=school, data={"township": Area.objects.get(code=TOWN["甲镇"])}
+    )
+    # then its task is resolved and the others stay open
+    assert {School.objects.get(pk=t.object_id).code for t in open_tasks.all()} == unplaced - {
+        SECONDARY[0]
+    }
+    done = DataQualityTask.objects.get(kind="school_township", status="resolved")
+    assert done.object_id == school.pk
 
 
 def test_known_schools_are_left_as_they_are(areas: Path) -> None:

@@ -242,6 +242,7 @@ class DataQualityTask(models.Model):
         SHARED_ID = "shared_id", _("One ID number on two children's roll rows")
         DUPLICATE_ROLL = "duplicate_roll", _("Duplicate roll records of one child (重复学籍)")
         VERIFY_OUTSIDE = "verify_outside", _("Reported in school, not on the county's rolls")
+        SCHOOL_TOWNSHIP = "school_township", _("School taken from the rolls without its township")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

@@ -564,6 +564,7 @@ class RollsImporter(Importer):
         counts.notes.append(
             _("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated}
         )
+        self._unplaced_school_tasks(ctx)
         if derived[0]:
             counts.notes.append(
                 _(
@@ -573,6 +574,28 @@ class RollsImporter(Importer):
                 % {"n": derived[0], "m": derived[1]}
             )
         return counts
+
+    def _unplaced_school_tasks(self, ctx: Context) -> None:
+        """One task per school in the county whose township nobody has chosen yet."""
+        schools = fetch_columns("SELECT id, name, code, location, township_id FROM schools_school")
+        county = ctx.batch.county_code
+        tasks_sync(
+            kind=DataQualityTask.Kind.SCHOOL_TOWNSHIP,
+            entity="school",
+            county_code=county,
+            findings=[
+                Finding(
+                    pk,
+                    f"{name} {code}",
+                    _("Choose its township on the schools page."),
+                    county,
+                )
+                for pk, name, code, location, township in schools
+                if location == "in_county" and township is None
+            ],
+            checked=[r[0] for r in schools],
+            batch=ctx.batch,
+        )
 
     def _shared_id_tasks(self, con: Any, ctx: Context) -> None:
         """One task per roll row whose ID another row of the file also carries."""

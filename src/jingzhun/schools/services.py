@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions
 from jingzhun.core.audit import audit_record
+from jingzhun.core.models import DataQualityTask
+from jingzhun.core.quality import tasks_sync
 from jingzhun.core.scoping import scope_queryset
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass
@@ -73,6 +75,15 @@ def school_update(*, actor: Any, instance: School, data: SchoolChanges) -> Schoo
     instance.full_clean()
     instance.save(update_fields=list(changes))
     audit_record(actor=actor, action="school.update", target=instance, data={"changes": changes})
+    if instance.township_id is not None:
+        # A school taken from the rolls is placed: its task is done.
+        tasks_sync(
+            kind=DataQualityTask.Kind.SCHOOL_TOWNSHIP,
+            entity="school",
+            county_code="",
+            findings=[],
+            checked=[instance.pk],
+        )
     return instance
 
 
