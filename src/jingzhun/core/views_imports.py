@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.apps import apps
@@ -28,7 +29,7 @@ from jingzhun.core.importing import (
 )
 from jingzhun.core.models import ImportBatch, ImportChange
 from jingzhun.core.progress import read_progress
-from jingzhun.core.scoping import get_object_for_user, scope_queryset
+from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.core.tasks import import_file
 from jingzhun.core.working_year import working_year
 
@@ -53,8 +54,8 @@ def _require(request: HttpRequest, capability: str) -> None:
 KIND_ORDER = ("registry", "rolls", "university", "outside", "poor_villages", "areas", "schools")
 
 
-def _kind_choices() -> list[tuple[str, str]]:
-    labels = dict(ImportBatch.Kind.choices)
+def _kind_choices() -> list[tuple[str, Any]]:
+    labels: dict[str, Any] = dict(ImportBatch.Kind.choices)
     return [(k, labels[k]) for k in KIND_ORDER if k in labels]
 
 
@@ -102,7 +103,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     form = UploadForm(
         request.POST or None,
         request.FILES or None,
-        initial={"school_year": working_year(getattr(request.user.scope, "county_code", ""))},
+        initial={"school_year": working_year(getattr(scope_of(request.user), "county_code", ""))},
     )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
