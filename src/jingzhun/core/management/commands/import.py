@@ -191,13 +191,13 @@ class Command(BaseCommand):
         self.stdout.write(
             _(
                 "import #%(id)d %(kind)s %(status)s: rows %(rows)d, created %(created)d, "
-                "updated %(updated)d, unchanged %(unchanged)d, rejected %(rejected)d, "
-                "warnings %(warnings)d"
+                "updated %(updated)d, unchanged %(unchanged)d, set aside or rejected "
+                "%(rejected)d, warnings %(warnings)d"
             )
             % {
                 "id": batch.pk,
-                "kind": batch.kind,
-                "status": batch.status,
+                "kind": batch.get_kind_display(),
+                "status": batch.get_status_display(),
                 "rows": batch.rows_total,
                 "created": batch.rows_created,
                 "updated": batch.rows_updated,
