@@ -36,7 +36,10 @@ def main() -> int:
     env["DATABASE_URL"] = args.postgres or f"sqlite:///{work / 'db.sqlite3'}"
 
     def run(*cmd: str) -> None:
-        subprocess.run([JINGZHUN, *cmd], check=True, env=env, stdout=subprocess.DEVNULL)
+        done = subprocess.run([JINGZHUN, *cmd], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout + done.stderr)
+            raise SystemExit(f"failed: jingzhun {' '.join(cmd)}")
 
     started = time.perf_counter()
     if not (data / "truth-links.csv").exists():
