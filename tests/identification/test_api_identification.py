@@ -88,6 +88,23 @@ def test_statuses_are_scoped_filtered_and_masked(w: World) -> None:
     assert get(w.nobody, "/api/identification/statuses").json()["count"] == 0
 
 
+def test_each_listed_child_says_why_and_what_takes_them_off(w: World) -> None:
+    suspected = get(
+        w.county_officer, "/api/identification/statuses", run=w.run.pk, category="suspected_dropout"
+    ).json()["items"]
+    hong = next(s for s in suspected if s["name"] == HONG[0])
+    # born 2012-07-04: 6 on 31 August 2018; the test registry gives no in-school status
+    assert hong["why_listed"] == (
+        "8月31日年满 6 岁；不在任何学籍和就读证明名单中；建档立卡在校生状况：（未填写）。"
+    )
+    assert hong["what_takes_them_off"] == (
+        "学籍在读记录、外地就读证明、送教上门记录，或儿童已返校。"
+    )
+    enrolled = get(w.township_a, "/api/identification/statuses").json()["items"]
+    late = next(s for s in enrolled if s["name"] == LATE[0])
+    assert (late["why_listed"], late["what_takes_them_off"]) == ("", "")
+
+
 def test_candidates_pending_and_scoped(w: World) -> None:
     items = get(w.township_a, "/api/identification/candidates").json()["items"]
     assert [c["id"] for c in items] == [w.candidate_a.pk]

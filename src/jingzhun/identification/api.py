@@ -22,6 +22,7 @@ from jingzhun.identification.models import (
     ReviewCandidate,
     RunChange,
 )
+from jingzhun.identification.wording import why_listed
 
 router = Router(tags=["identification"])
 
@@ -73,6 +74,17 @@ class ChangeOut(Schema):
         return obj.school.name if obj.school is not None else ""
 
 
+def _why(obj: ChildStatus) -> tuple[str, str]:
+    return why_listed(
+        category=obj.category,
+        birth_date=obj.person.birth_date,
+        school_year=obj.run.school_year,
+        school_status=obj.person.school_status,
+        education=obj.person.education,
+        id_status=obj.person.id_status,
+    )
+
+
 class StatusOut(Schema):
     person_id: int
     name: str
@@ -94,10 +106,20 @@ class StatusOut(Schema):
     link_method: str
     student_id: int | None
     roll_masked: str
+    why_listed: str
+    what_takes_them_off: str
 
     @staticmethod
     def resolve_name(obj: ChildStatus) -> str:
         return obj.person.name
+
+    @staticmethod
+    def resolve_why_listed(obj: ChildStatus) -> str:
+        return _why(obj)[0]
+
+    @staticmethod
+    def resolve_what_takes_them_off(obj: ChildStatus) -> str:
+        return _why(obj)[1]
 
     @staticmethod
     def resolve_id_masked(obj: ChildStatus) -> str:
@@ -229,7 +251,9 @@ def status_list(
     )
     if found is None:
         return ChildStatus.objects.none()
-    qs = selectors.status_list(user=user, run=found).select_related("person", "school", "student")
+    qs = selectors.status_list(user=user, run=found).select_related(
+        "person", "school", "student", "run"
+    )
     if category:
         qs = qs.filter(category=category)
     return qs.order_by("village_code", "person__name", "pk")
