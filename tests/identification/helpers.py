@@ -112,11 +112,18 @@ def rolls_rows() -> list[list[str]]:
 
 
 def build(
-    tmp: Path, registry: list[list[str]] | None = None, rolls: list[list[str]] | None = None
+    tmp: Path,
+    registry: list[list[str]] | None = None,
+    rolls: list[list[str]] | None = None,
+    *,
+    registry_header: list[str] | None = None,
 ) -> None:
     base_county(tmp)
     r = run_import(
-        "registry", write_csv(tmp / "registry.csv", REGISTRY_HEADER, registry or registry_rows())
+        "registry",
+        write_csv(
+            tmp / "registry.csv", registry_header or REGISTRY_HEADER, registry or registry_rows()
+        ),
     )
     assert r.status == "done", r.message
     s = run_import(

@@ -7,20 +7,32 @@ from pathlib import Path
 import pytest
 from tests.identification.helpers import (
     AS_OF,
+    CHILDREN,
+    HH_A,
     HONG,
     LATE,
     MIGRANT,
     MING,
+    REGISTRY_HEADER,
     TODDLER,
     TWIN1,
     TWIN2,
     build,
     import_rolls,
+    make_id,
+    registry_rows,
     roll,
     rolls_rows,
 )
 
-from jingzhun.identification.models import ChildStatus, IdentificationRun, Link, RunChange
+from jingzhun.core.models import DataQualityTask
+from jingzhun.identification.models import (
+    ChildStatus,
+    IdentificationRun,
+    Link,
+    RollDuplicate,
+    RunChange,
+)
 from jingzhun.identification.services import home_teaching_record, identification_run
 from jingzhun.registry.models import Person
 
@@ -170,3 +182,67 @@ def test_dropout_and_return_are_changes(tmp_path: Path) -> None:
     import_rolls(tmp_path, rolls_rows(), name="rolls3.csv")
     back = identify()
     assert list(RunChange.objects.filter(run=back).values_list("kind", flat=True)) == ["returned"]
+
+
+def test_a_second_roll_record_of_a_child_is_tied_to_the_linked_one(tmp_path: Path) -> None:
+    # given Ming's record twice (重复学籍): his own, and an L-numbered one without an ID
+    rows = rolls_rows()
+    rows.append(
+        roll(MING[0], "", MING[3], "2142010001", "小学", "3", roll_no="L201800000000000077")
+    )
+    build(tmp_path, rolls=rows)
+    # when
+    run = identify()
+    # then one record holds the link, the other is tied to the same child, with a task
+    ming = Person.objects.get(name=MING[0])
+    link = Link.objects.get(person=ming)
+    duplicate = RollDuplicate.objects.get()
+    assert (duplicate.person, duplicate.primary) == (ming, link.student)
+    assert duplicate.student != link.student and duplicate.student.name == MING[0]
+    assert not Link.objects.filter(student=duplicate.student).exists()
+    task = DataQualityTask.objects.get(kind="duplicate_roll")
+    assert (task.entity, task.object_id, task.status) == ("student", duplicate.student_id, "open")
+    assert run.counts["roll_duplicates"] == 1 and statuses(run)[MING[0]] == "in_county"
+
+
+def test_a_child_the_registry_reports_in_school_is_to_verify_not_a_dropout(
+    tmp_path: Path,
+) -> None:
+    # given the registry says Hong (6, on no roll) studies at primary school
+    header = [*REGISTRY_HEADER, "在校生状况"]
+    rows = [
+        [*r, "小学" if r[REGISTRY_HEADER.index("姓名")] == HONG[0] else ""] for r in registry_rows()
+    ]
+    build(tmp_path, registry=rows, registry_header=header)
+    # when
+    run = identify()
+    # then she is to verify as studying outside the county, with a task, and not a dropout
+    assert statuses(run)[HONG[0]] == "to_verify_outside"
+    task = DataQualityTask.objects.get(kind="verify_outside", status="open")
+    assert task.object_id == Person.objects.get(name=HONG[0]).pk
+    # and once a later run finds her on a roll, the task is resolved
+    later = rolls_rows() + [roll(HONG[0], HONG[1], HONG[3], "2142010001", "小学", "1")]
+    import_rolls(tmp_path, later)
+    rerun = identify()
+    assert statuses(rerun)[HONG[0]] == "in_county"
+    assert DataQualityTask.objects.get(kind="verify_outside").status == "resolved"
+
+
+def test_a_fifteen_year_old_with_junior_high_behind_them_is_not_a_dropout(
+    tmp_path: Path,
+) -> None:
+    # given two 15-year-olds (on 31 August) on no roll: one finished junior high (文化程度 初中)
+    done = ("王初中", make_id("420101", "20030501", "035"), "男", "2003-05-01", HH_A, "")
+    left = ("王小学", make_id("420101", "20030601", "046"), "女", "2003-06-01", HH_A, "")
+    children = [*CHILDREN, done, left]
+    header = [*REGISTRY_HEADER, "文化程度"]
+    education = {done[0]: "初中", left[0]: "小学"}
+    rows = [
+        [*r, education.get(r[REGISTRY_HEADER.index("姓名")], "")] for r in registry_rows(children)
+    ]
+    build(tmp_path, registry=rows, registry_header=header)
+    # when
+    run = identify()
+    # then the one with junior high behind them is 两后生, the other a suspected dropout
+    found = statuses(run)
+    assert (found[done[0]], found[left[0]]) == ("not_continuing", "suspected_dropout")
