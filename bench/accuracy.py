@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from jingzhun.demo.national import NATIONAL_FILES  # noqa: E402
+
 JINGZHUN = str(ROOT / ".venv" / "bin" / "jingzhun")
 
 
@@ -57,13 +60,7 @@ def main() -> int:
         "clerk",
         "--generate-password",
     )
-    for kind, name in (
-        ("registry", "registry.xlsx"),
-        ("rolls", "rolls.csv"),
-        ("university", "university.xlsx"),
-        ("outside", "outside.xlsx"),
-        ("poor_villages", "poor-villages.xlsx"),
-    ):
+    for kind, name in NATIONAL_FILES:
         run("import", kind, str(data / name), "--school-year", "2018")
     run("identify", "--as-of", "2018-10-08")
     os.environ.update(env)

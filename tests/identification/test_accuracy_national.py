@@ -16,10 +16,9 @@ from django.core.management import call_command
 
 from jingzhun.demo.accuracy import measure, report
 from jingzhun.demo.generator import generate
+from jingzhun.demo.national import NATIONAL_FILES
 
 pytestmark = pytest.mark.django_db(transaction=False)
-
-FILES = ["registry", "rolls", "university", "outside", "poor_villages"]
 
 
 def load_county(out: Path, paths: dict[str, Path]) -> None:
@@ -36,11 +35,11 @@ def load_county(out: Path, paths: dict[str, Path]) -> None:
         "--generate-password",
         stdout=io.StringIO(),
     )
-    for kind in FILES:
+    for kind, name in NATIONAL_FILES:
         call_command(
             "import",
             kind,
-            str(paths[kind]),
+            str(out / name),
             "--school-year",
             "2018",
             stdout=io.StringIO(),

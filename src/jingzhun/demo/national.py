@@ -107,6 +107,11 @@ FILE_NAMES = {
     "truth_links": "truth-links.csv",
     "truth_children": "truth-children.csv",
 }
+# The county's files as `jingzhun import` takes them (kind, file), in the order of a first load.
+NATIONAL_FILES = tuple(
+    (kind, FILE_NAMES[kind])
+    for kind in ("registry", "rolls", "university", "outside", "poor_villages")
+)
 
 EDUCATION_LEVELS = ("学龄前儿童", "文盲或半文盲", "小学", "初中", "高中", "中专", "大专及以上")
 STUDY_STATES = (

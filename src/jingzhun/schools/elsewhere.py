@@ -223,20 +223,26 @@ class StudyElsewhereImporter(Importer):
         return {}
 
 
+# Who the student is: both lists give the name and the ID number.
+STUDENT_FIELDS = (
+    Field("name", "姓名", "name", required=True, max_length=50, aliases=("学生姓名",)),
+    Field(
+        "id_number",
+        "身份证号",
+        "id_number",
+        "id",
+        required=True,
+        aliases=("身份证号码", "证件号码", "公民身份号码"),
+    ),
+)
+
+
 class UniversityImporter(StudyElsewhereImporter):
     kind = "university"
     school_prefix = "U"
     default_stage = "university"
     fields = (
-        Field("name", "姓名", "name", required=True, max_length=50, aliases=("学生姓名",)),
-        Field(
-            "id_number",
-            "身份证号",
-            "id_number",
-            "id",
-            required=True,
-            aliases=("身份证号码", "证件号码", "公民身份号码"),
-        ),
+        *STUDENT_FIELDS,
         Field(
             "school_name",
             "录取学校",
@@ -273,15 +279,7 @@ class OutsideImporter(StudyElsewhereImporter):
     kind = "outside"
     school_prefix = "X"
     fields = (
-        Field("name", "姓名", "name", required=True, max_length=50, aliases=("学生姓名",)),
-        Field(
-            "id_number",
-            "身份证号",
-            "id_number",
-            "id",
-            required=True,
-            aliases=("身份证号码", "证件号码", "公民身份号码"),
-        ),
+        *STUDENT_FIELDS,
         Field(
             "school_name",
             "就读学校",

@@ -22,6 +22,7 @@ from jingzhun.core.importing import import_create, import_run
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
+from jingzhun.demo.national import NATIONAL_FILES
 from jingzhun.duty.services import cases_open_from_identification
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Allocation, PaymentBatch
@@ -31,7 +32,7 @@ from jingzhun.schools.models import School, SchoolClass
 
 ORDER = ["areas", "schools", "registry", "rolls"]
 # The national layout: the files a county really holds, in the order a clerk loads them.
-NATIONAL_ORDER = ["registry", "rolls", "university", "outside", "poor_villages"]
+NATIONAL_ORDER = [kind for kind, _name in NATIONAL_FILES]
 DEMO_AS_OF = dt.date(2018, 10, 8)
 
 
