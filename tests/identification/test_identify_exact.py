@@ -246,3 +246,31 @@ def test_a_fifteen_year_old_with_junior_high_behind_them_is_not_a_dropout(
     # then the one with junior high behind them is 两后生, the other a suspected dropout
     found = statuses(run)
     assert (found[done[0]], found[left[0]]) == ("not_continuing", "suspected_dropout")
+
+
+def test_last_years_roll_tells_a_junior_dropout_from_one_who_finished(tmp_path: Path) -> None:
+    # given three 15-year-olds on no roll this year, whom last year's roll had in junior high
+    grade2 = ("赵二年", make_id("420101", "20030502", "015"), "男", "2003-05-02", HH_A, "")
+    grade3 = ("赵三年", make_id("420101", "20030503", "026"), "女", "2003-05-03", HH_A, "")
+    silent = ("赵无填", make_id("420101", "20030504", "037"), "男", "2003-05-04", HH_A, "")
+    header = [*REGISTRY_HEADER, "文化程度"]
+    education = {grade2[0]: "初中", grade3[0]: "初中", silent[0]: ""}
+    rows = [
+        [*r, education.get(r[REGISTRY_HEADER.index("姓名")], "")]
+        for r in registry_rows([*CHILDREN, grade2, grade3, silent])
+    ]
+    last_year = [
+        roll(grade2[0], grade2[1], grade2[3], "2142010002", "初中", "2", year="2017"),
+        roll(grade3[0], grade3[1], grade3[3], "2142010002", "初中", "3", year="2017"),
+        roll(silent[0], silent[1], silent[3], "2142010002", "初中", "3", year="2017"),
+    ]
+    build(tmp_path, registry=rows, rolls=rolls_rows() + last_year, registry_header=header)
+    # when
+    run = identify()
+    # then 文化程度 初中 does not hide the one who left in grade 2; grade 3 finished junior high
+    found = statuses(run)
+    assert (found[grade2[0]], found[grade3[0]], found[silent[0]]) == (
+        "suspected_dropout",
+        "not_continuing",
+        "not_continuing",
+    )

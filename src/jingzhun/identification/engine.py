@@ -249,7 +249,18 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
                          enrolment_id DESC) = 1),
         dropped_before AS (
             SELECT DISTINCT student_id FROM e
-            WHERE status = 'dropped_out' AND school_year < {school_year})
+            WHERE status = 'dropped_out' AND school_year < {school_year}),
+        -- Last year's roll says more than 文化程度: a child in junior grade 1-2 (or primary)
+        -- then has not finished junior high now; one in grade 3 has.
+        prev AS (
+            SELECT student_id,
+                   stage = 'junior' AND grade >= 3 AS finished,
+                   stage IN ('primary', 'junior') AND NOT (stage = 'junior' AND grade >= 3)
+                       AS unfinished
+            FROM e WHERE school_year = {school_year - 1}
+            QUALIFY row_number() OVER (
+                PARTITION BY student_id
+                ORDER BY status IN ('enrolled', 'suspended') DESC, enrolment_id DESC) = 1)
         SELECT k.person_id, k.age, k.household_status, k.village_code,
                l.student_id, l.method AS link_method, c.enrolment_id, c.school_id, c.stage,
                c.grade, coalesce(c.boarding, false) AS boarding,
@@ -268,7 +279,8 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
                  -- most study elsewhere; a receiving school's confirmation settles it.
                  WHEN k.reported_in_school THEN 'to_verify_outside'
                  WHEN k.sage <= 5 THEN 'preschool_not_enrolled'
-                 WHEN k.sage >= 15 AND k.finished_junior
+                 WHEN k.sage >= 15 AND ((k.finished_junior AND NOT coalesce(pv.unfinished, false))
+                                        OR coalesce(pv.finished, false))
                    THEN CASE WHEN k.sage <= 18 THEN 'not_continuing' ELSE 'finished_study' END
                  WHEN k.sage <= 15 THEN 'suspected_dropout'
                  WHEN k.sage <= 18 THEN 'not_continuing'
@@ -280,6 +292,7 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
         LEFT JOIN l ON l.person_id = k.person_id
         LEFT JOIN cur c ON c.student_id = l.student_id
         LEFT JOIN dropped_before d ON d.student_id = l.student_id
+        LEFT JOIN prev pv ON pv.student_id = l.student_id
         LEFT JOIN ht ON ht.person_id = k.person_id
         LEFT JOIN pr ON pr.person_id = k.person_id
         WHERE k.age BETWEEN 3 AND 22

@@ -34,7 +34,7 @@ from jingzhun.identification.models import (
     RollDuplicate,
 )
 
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 
 def identification_settings() -> dict[str, Any]:
