@@ -38,6 +38,7 @@ from jingzhun.core.quality_list import (
     where,
 )
 from jingzhun.core.reveal import REASON_MAX_LENGTH, REASON_MIN_LENGTH
+from jingzhun.core.scoping import scope_of
 from jingzhun.core.setaside import (
     STATUS_CHOICES,
     STATUS_LABELS,
@@ -318,6 +319,9 @@ def quality_list(request: HttpRequest) -> HttpResponse:
             "statuses": TASK_STATUSES,
             "filter_query": _without_page(request),
             "may_import": may_fix(user),
+            # The schools page (jingzhun.schools) is for county clerks who may edit schools.
+            "may_place_schools": P.user_can(user, P.EDIT_SCHOOLS)
+            and scope_of(user).level == "county",
         },
     )
 
