@@ -33,6 +33,8 @@ from jingzhun.identification.models import (
     ReviewCandidate,
     RollDuplicate,
 )
+from jingzhun.registry.models import Person
+from jingzhun.schools.models import Enrolment, Student
 
 RULES_VERSION = 4
 
@@ -297,53 +299,73 @@ def _store_duplicates(run: IdentificationRun, result: Result) -> None:
 
 def _quality_tasks(run: IdentificationRun, result: Result) -> None:
     """Open a task per child to verify outside the county and per duplicate roll record;
-    resolve those this run no longer finds."""
+    resolve those this run no longer finds. The rows concerned are few: they are fetched by
+    key, never through a join over the county's tables."""
     st = result.statuses
-    names = dict(
-        fetch_columns(
-            "SELECT p.id, p.name || ' ' || coalesce(nullif(p.id_masked, ''), p.person_no, '') "
-            "FROM registry_person p JOIN identification_childstatus c ON c.person_id = p.id "
-            "WHERE c.run_id = %s AND c.category = 'to_verify_outside'",
-            [run.pk],
+    to_verify = [
+        (pid, village)
+        for pid, category, village in zip(
+            st.column("person_id").to_pylist(),
+            st.column("category").to_pylist(),
+            st.column("village_code").to_pylist(),
+            strict=True,
         )
-    )
-    rows = zip(
-        st.column("person_id").to_pylist(),
-        st.column("category").to_pylist(),
-        st.column("village_code").to_pylist(),
-        strict=True,
-    )
+        if category == "to_verify_outside"
+    ]
+    labels = {
+        pk: f"{name} {masked or number or ''}"
+        for pk, name, masked, number in Person.objects.filter(
+            pk__in=[pid for pid, _v in to_verify]
+        ).values_list("id", "name", "id_masked", "person_no")
+    }
     tasks_sync(
         kind=DataQualityTask.Kind.VERIFY_OUTSIDE,
         entity="person",
         county_code=run.county_code,
         findings=[
-            Finding(pid, names.get(pid, str(pid)), "", village)
-            for pid, category, village in rows
-            if category == "to_verify_outside"
+            Finding(pid, labels.get(pid, str(pid)), "", village) for pid, village in to_verify
         ],
         checked=st.column("person_id").to_pylist(),
     )
-    found = []
-    for student_id, label, village, school in fetch_columns(
-        "SELECT d.student_id, s.name || ' ' || s.roll_masked, a.code, sc.name "
-        "FROM identification_rollduplicate d JOIN schools_student s ON s.id = d.student_id "
-        "JOIN registry_person p ON p.id = d.person_id "
-        "JOIN registry_household h ON h.id = p.household_id "
-        "JOIN registry_area a ON a.id = h.village_id "
-        "LEFT JOIN schools_enrolment e ON e.student_id = d.primary_id "
-        "LEFT JOIN schools_school sc ON sc.id = e.school_id WHERE d.run_id = %s",
-        [run.pk],
-    ):
-        found.append(
-            Finding(
-                student_id,
-                label,
-                _("The same child as the linked roll record at %(school)s: merge the records.")
-                % {"school": school or "—"},
-                village,
+    dups = result.duplicates
+    rows = (
+        list(
+            zip(
+                dups.column("person_id").to_pylist(),
+                dups.column("student_id").to_pylist(),
+                dups.column("primary_id").to_pylist(),
+                strict=True,
             )
         )
+        if dups is not None
+        else []
+    )
+    students = {
+        pk: f"{name} {masked}"
+        for pk, name, masked in Student.objects.filter(pk__in=[r[1] for r in rows]).values_list(
+            "id", "name", "roll_masked"
+        )
+    }
+    villages = dict(
+        Person.objects.filter(pk__in=[r[0] for r in rows]).values_list(
+            "id", "household__village__code"
+        )
+    )
+    schools = dict(
+        Enrolment.objects.filter(student_id__in=[r[2] for r in rows])
+        .order_by("school_year")
+        .values_list("student_id", "school__name")
+    )
+    found = [
+        Finding(
+            student_id,
+            students.get(student_id, str(student_id)),
+            _("The same child as the linked roll record at %(school)s: merge the records.")
+            % {"school": schools.get(primary_id) or "—"},
+            villages.get(person_id) or "",
+        )
+        for person_id, student_id, primary_id in rows
+    ]
     checked = [
         pk
         for (pk,) in fetch_columns(
