@@ -51,8 +51,9 @@ def derived_schools(user: Any, *, unplaced_only: bool = False) -> QuerySet[Schoo
     """Return the schools of the user's county taken from the rolls, by code."""
     if not may_place_schools(user):
         return School.objects.none()
+    # Schools outside the county (from the university and outside lists) have no township.
     schools = scope_queryset(School.objects.all(), user).filter(
-        code__in=_derived_changes(user).values("key")
+        code__in=_derived_changes(user).values("key"), location=School.Location.IN_COUNTY
     )
     if unplaced_only:
         schools = schools.filter(township__isnull=True)
