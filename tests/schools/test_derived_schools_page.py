@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from tests.conftest import make_user
+from tests.imports.helpers import run_import
 from tests.imports.test_national_rolls import (
     JUNIOR,
     NINE_YEAR,
@@ -23,6 +24,7 @@ from tests.imports.test_national_rolls import (
     the_rolls,
     write_rolls,
 )
+from tests.imports.test_study_elsewhere import UNIVERSITY, university_rows, write_xlsx
 
 from jingzhun.accounts.models import User
 from jingzhun.accounts.roles import Role
@@ -212,3 +214,18 @@ def test_an_unknown_kind_is_refused(batch: ImportBatch, clerk: User) -> None:
     assert "Choose a kind from the list." in html
     school.refresh_from_db()
     assert school.kind == "junior_high"
+
+
+def test_schools_outside_the_county_are_not_listed(
+    batch: ImportBatch, clerk: User, tmp_path: Path
+) -> None:
+    # given a university list that adds two universities (outside the county, no township)
+    path = write_xlsx(tmp_path / "university.xlsx", UNIVERSITY, university_rows()[:2])
+    landed = run_import("university", path, county=batch.county_code)
+    assert landed.status == "done", landed.message
+    universities = set(School.objects.filter(kind="university").values_list("code", flat=True))
+    assert len(universities) == 2
+    # when the clerk opens the page, then only the county's own schools are there
+    html = _client(clerk).get(URL).content.decode()
+    assert not any(code in html for code in universities)
+    assert SECONDARY[0] in html
