@@ -484,8 +484,12 @@ class RegistryImporter(Importer):
                     _("Household fields must agree on every member's row."),
                 )
         exit_header = h("exit_year") if "exit_year" in ctx.mapped else h("household_status")
+        # Once per household (on its first row), not once per member.
         for (line,) in con.execute("""SELECT _line FROM f WHERE household_status = 'left_poverty'
-                                      AND exit_year IS NULL""").fetchall():
+                                      AND exit_year IS NULL
+                                      QUALIFY row_number() OVER (
+                                          PARTITION BY household_no ORDER BY _line) = 1
+                                      ORDER BY _line""").fetchall():
             ctx.report.add(
                 line,
                 exit_header,
