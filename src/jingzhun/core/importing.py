@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import copy_arrow, fetch_arrow, fetch_columns, insert_rows, update_rows
-from jingzhun.core.mapping import extend_mapping
+from jingzhun.core.mapping import extend_mapping, fold_header
 from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange, SetAsideRow
 from jingzhun.core.progress import Progress, read_progress
 from jingzhun.core.tabular import TabularError, read_table
@@ -191,25 +191,15 @@ def importer_for(kind: str) -> Importer:
         raise ValueError(_("Unknown import kind: %(kind)s") % {"kind": kind}) from exc
 
 
-def _fold(text: str) -> str:
-    return (
-        "".join(str(text).split())
-        .replace("*", "")
-        .replace("（必填）", "")
-        .replace("(必填)", "")
-        .casefold()
-    )
-
-
 def propose_mapping(headers: list[str], importer: Importer) -> tuple[dict[str, int], bool]:
     """Return the likely {field: column index} for a file's headers, and whether all matches
     were exact labels (a guess by similarity must be confirmed by the user)."""
-    folded = [_fold(h) for h in headers]
+    folded = [fold_header(h) for h in headers]
     mapping: dict[str, int] = {}
     used: set[int] = set()
     guessed = False
     for f in importer.fields:
-        labels = {_fold(x) for x in f.labels()}
+        labels = {fold_header(x) for x in f.labels()}
         for i, h in enumerate(folded):
             if h and h in labels and i not in used:
                 mapping[f.name] = i
@@ -222,8 +212,10 @@ def propose_mapping(headers: list[str], importer: Importer) -> tuple[dict[str, i
         for i, h in enumerate(folded):
             if i in used or not h:
                 continue
-            score = max(difflib.SequenceMatcher(None, h, _fold(x)).ratio() for x in f.labels())
-            if _fold(f.zh) in h or h in _fold(f.zh):
+            score = max(
+                difflib.SequenceMatcher(None, h, fold_header(x)).ratio() for x in f.labels()
+            )
+            if fold_header(f.zh) in h or h in fold_header(f.zh):
                 score = max(score, 0.8)
             if score > best_score:
                 best, best_score = i, score
@@ -241,12 +233,12 @@ def stored_mapping(kind: str, source: str, headers: list[str]) -> dict[str, int]
     kept = ColumnMapping.objects.filter(kind=kind, source=source).first()
     if kept is None:
         return None
-    folded = [_fold(h) for h in headers]
+    folded = [fold_header(h) for h in headers]
     result: dict[str, int] = {}
     for name, header in kept.mapping.items():
-        if _fold(header) not in folded:
+        if fold_header(header) not in folded:
             return None
-        result[name] = folded.index(_fold(header))
+        result[name] = folded.index(fold_header(header))
     return extend_mapping(result, headers, importer_for(kind))
 
 
@@ -263,6 +255,12 @@ def mapping_save(*, actor: Any, kind: str, source: str, mapping: dict[str, str])
             data={"kind": kind, "source": source, "mapping": mapping},
         )
     return kept
+
+
+def put_column(table: pa.Table, name: str, column: Any) -> pa.Table:
+    """Return the table with column `name` replaced, or added when it has none."""
+    i = table.schema.get_field_index(name)
+    return table.set_column(i, name, column) if i >= 0 else table.append_column(name, column)
 
 
 def _parse_column(f: Field, raw: pa.Array, *, csv: bool = False) -> tuple[pa.Array, pa.Array]:
@@ -561,9 +559,18 @@ def _row_keys(kind: str, values: list[str | None]) -> list[str]:
     return [k or "" for k in keyed]
 
 
+def _close_open(kind: str, keys: list[str], **closed: Any) -> int:
+    """Close the open set-aside rows of a kind with these keys; return how many."""
+    done = 0
+    for start in range(0, len(keys), 900):
+        done += SetAsideRow.objects.filter(
+            kind=kind, status=SetAsideRow.Status.OPEN, row_key__in=keys[start : start + 900]
+        ).update(**closed)
+    return done
+
+
 def _set_aside(
     batch: ImportBatch,
-    importer: Importer,
     parsed: Parsed,
     report: Report,
     bad_lines: set[int],
@@ -574,12 +581,10 @@ def _set_aside(
     Return how many earlier set-aside rows this import fixed.
     """
     now = timezone.now()
-    fixed = 0
     landed = [k for k in _row_keys(batch.kind, landed_keys.to_pylist()) if k]
-    for start in range(0, len(landed), 900):
-        fixed += SetAsideRow.objects.filter(
-            kind=batch.kind, status=SetAsideRow.Status.OPEN, row_key__in=landed[start : start + 900]
-        ).update(status=SetAsideRow.Status.FIXED, fixed_by=batch, closed_at=now)
+    fixed = _close_open(
+        batch.kind, landed, status=SetAsideRow.Status.FIXED, fixed_by=batch, closed_at=now
+    )
     if not bad_lines:
         return fixed
     raw = parsed.raw
@@ -603,11 +608,7 @@ def _set_aside(
         batch.kind,
         [key_of.get(lines[i]) or f"file:{batch.sha256}:{lines[i]}" for i in positions],
     )
-    again = [k for k in keys if k]
-    for start in range(0, len(again), 900):
-        SetAsideRow.objects.filter(
-            kind=batch.kind, status=SetAsideRow.Status.OPEN, row_key__in=again[start : start + 900]
-        ).update(status=SetAsideRow.Status.SUPERSEDED, closed_at=now)
+    _close_open(batch.kind, keys, status=SetAsideRow.Status.SUPERSEDED, closed_at=now)
     plain = [
         json.dumps(
             {
@@ -674,8 +675,6 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
     ctx = Context(
         batch=batch, report=report, progress=progress, headers=headers, mapped=parsed.mapped
     )
-    if not batch.county_code:
-        batch.county_code = importer.county_of(data)
     batch.rows_total = data.num_rows
     progress(_("Checking rows"), force=True)
     try:
@@ -683,7 +682,7 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
     except ImportFailure as exc:
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
         return batch
-    if not batch.county_code:  # a column the check derived (the village from 户编号)
+    if not batch.county_code:  # after the check, which may derive it (the village from 户编号)
         batch.county_code = importer.county_of(data)
     batch.warnings = len(report.warnings)
     bad_lines = {e.line for e in report.errors}
@@ -708,7 +707,7 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
             batch.rows_created, batch.rows_updated = counts.created, counts.updated
             batch.rows_unchanged = counts.unchanged
             batch.rows_rejected = batch.rows_set_aside = len(bad_lines)
-            closed = _set_aside(batch, importer, parsed, report, bad_lines, keys)
+            closed = _set_aside(batch, parsed, report, bad_lines, keys)
             batch.warnings = len(report.warnings)  # the writing step may add some
             if report.warnings or report.errors:
                 batch.report_path = write_report(batch, report)

@@ -48,6 +48,7 @@ __all__ = [
     "id_area_unknown",
     "id_birth_dates",
     "id_sex",
+    "clean_ids",
     "normalize_id_numbers",
     "parse_booleans",
     "parse_choice",
@@ -208,7 +209,7 @@ def _today_in_china() -> date:
 # --------------------------------------------------------------------------- ID numbers
 
 
-def _clean_ids(values: ArrayLike | Iterable[str | None]) -> pa.Array:
+def clean_ids(values: ArrayLike | Iterable[str | None]) -> pa.Array:
     """Remove whitespace, fold full-width characters and upper-case ``x``."""
     arr = _nfkc_non_ascii(_to_string_array(values))
     needs_work = pc.fill_null(pc.invert(pc.ascii_is_alnum(arr)), False)
@@ -313,7 +314,7 @@ def normalize_id_numbers(
     invalid or empty) and the error code (null when valid or empty) of each row; see the module
     docstring for the codes.
     """
-    ids = _clean_ids(values)
+    ids = clean_ids(values)
     present = pc.is_valid(ids)
     parts = _id_parts(ids)
     bad_length = pc.not_equal(pc.binary_length(ids), 18)
@@ -366,7 +367,7 @@ def id_area_unknown(ids: ArrayLike, known_area_codes: set[str]) -> pa.Array:
 
     This is a warning (area codes change over time), not an error. Null IDs give false.
     """
-    arr = _clean_ids(ids)
+    arr = clean_ids(ids)
     area = pc.utf8_slice_codeunits(arr, 0, 6)
     known = pc.is_in(area, value_set=pa.array(sorted(known_area_codes), type=area.type))
     return pc.fill_null(pc.and_(pc.is_valid(arr), pc.invert(known)), False)
@@ -374,12 +375,12 @@ def id_area_unknown(ids: ArrayLike, known_area_codes: set[str]) -> pa.Array:
 
 def id_birth_dates(ids: ArrayLike) -> pa.Array:
     """Return the birth date (date32) encoded in each normalised ID, null when invalid."""
-    return _id_parts(_clean_ids(ids)).birth
+    return _id_parts(clean_ids(ids)).birth
 
 
 def id_sex(ids: ArrayLike) -> pa.Array:
     """Return ``"M"`` where the 17th digit is odd, ``"F"`` where even, null when malformed."""
-    parts = _id_parts(_clean_ids(ids))
+    parts = _id_parts(clean_ids(ids))
     sex = pc.if_else(_eq(_mod(parts.sex_digit, 2), 1), pa.scalar("M"), pa.scalar("F"))
     return pc.if_else(parts.well_formed, sex, pa.scalar(None, pa.string()))
 

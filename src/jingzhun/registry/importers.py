@@ -21,6 +21,7 @@ from jingzhun.core.importing import (
     Importer,
     duck,
     hash_expr,
+    put_column,
     sync_rows,
 )
 from jingzhun.core.models import DataQualityTask
@@ -327,16 +328,8 @@ class RegistryImporter(Importer):
         number in the ID column (or in 残疾证号 when the ID is blank) gives the ID (its first
         18 characters), the disability kind and grade; `_id_status` says what the ID is.
         """
-        raw = pc.utf8_upper(
-            pc.replace_substring_regex(
-                data.column("id_number__raw").cast(pa.string()), "[\\s\u3000]", ""
-            )
-        )
-        card = pc.utf8_upper(
-            pc.replace_substring_regex(
-                data.column("disability_card").cast(pa.string()), "[\\s\u3000]", ""
-            )
-        )
+        raw = normalize.clean_ids(data.column("id_number__raw"))
+        card = normalize.clean_ids(data.column("disability_card"))
         is_card = pc.fill_null(pc.match_substring_regex(raw, r"^\d{17}[\dX]\d{2}$"), False)
         card_ok = pc.fill_null(pc.match_substring_regex(card, r"^\d{17}[\dX]\d{2}$"), False)
         from_card = pc.if_else(
@@ -384,22 +377,20 @@ class RegistryImporter(Importer):
             pa.scalar(None, pa.string()),
         )
 
-        def put(t: pa.Table, name: str, column: pa.Array) -> pa.Table:
-            i = t.schema.get_field_index(name)
-            return t.set_column(i, name, column) if i >= 0 else t.append_column(name, column)
-
-        data = put(data, "id_number", ids)
-        data = put(data, "id_number__error", errors)
-        data = put(data, "_id_status", status)
-        data = put(data, "_id_from_card", use_card)
-        data = put(data, "_id_raw_clean", raw)
-        data = put(data, "disability_kind", pc.coalesce(data.column("disability_kind"), kinds))
-        data = put(
+        data = put_column(data, "id_number", ids)
+        data = put_column(data, "id_number__error", errors)
+        data = put_column(data, "_id_status", status)
+        data = put_column(data, "_id_from_card", use_card)
+        data = put_column(data, "_id_raw_clean", raw)
+        data = put_column(
+            data, "disability_kind", pc.coalesce(data.column("disability_kind"), kinds)
+        )
+        data = put_column(
             data,
             "disability_grade",
             pc.coalesce(data.column("disability_grade").cast(pa.int64()), grades),
         )
-        return put(data, "village_code", pc.coalesce(data.column("village_code"), derived))
+        return put_column(data, "village_code", pc.coalesce(data.column("village_code"), derived))
 
     def check(self, data: pa.Table, ctx: Context) -> pa.Table:
         data = self._resolve(data)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from jingzhun.core.bulk import fetch_columns
-from jingzhun.core.importing import Context, Counts, Field, Importer
+from jingzhun.core.importing import Context, Counts, Field, Importer, put_column
 from jingzhun.core.models import ImportChange
 from jingzhun.core.working_year import working_year
 from jingzhun.registry.importers import SEX
@@ -139,9 +139,9 @@ class StudyElsewhereImporter(Importer):
             bool(t) and str(t).strip().startswith(("研", "硕", "博"))
             for t in data.column("grade").to_pylist()
         ]
-        data = _put(data, "_graduate_grade", pa.array(graduate, pa.bool_()))
-        data = _put(data, "stage", pa.array(stages, pa.string()))
-        return _put(data, "grade", pa.array(grades, pa.int64()))
+        data = put_column(data, "_graduate_grade", pa.array(graduate, pa.bool_()))
+        data = put_column(data, "stage", pa.array(stages, pa.string()))
+        return put_column(data, "grade", pa.array(grades, pa.int64()))
 
     default_stage: str | None = None
 
@@ -300,11 +300,6 @@ class OutsideImporter(StudyElsewhereImporter):
         Field("school_year", "学年", "school_year", "year", aliases=("学年度",)),
         Field("sex", "性别", "sex", "choice", choices=SEX),
     )
-
-
-def _put(t: pa.Table, name: str, column: pa.Array) -> pa.Table:
-    i = t.schema.get_field_index(name)
-    return t.set_column(i, name, column) if i >= 0 else t.append_column(name, column)
 
 
 def _fill_year(column: Any, year: int) -> Any:

@@ -19,6 +19,7 @@ from jingzhun.core.importing import (
     ImportFailure,
     duck,
     hash_expr,
+    put_column,
     sync_rows,
 )
 from jingzhun.core.models import DataQualityTask, ImportChange
@@ -352,12 +353,8 @@ class RollsImporter(Importer):
             else:
                 out_stage.append(found[0])
                 out_grade.append(found[1])
-        data = data.set_column(
-            data.schema.get_field_index("stage"), "stage", pa.array(out_stage, pa.string())
-        )
-        return data.set_column(
-            data.schema.get_field_index("grade"), "grade", pa.array(out_grade, pa.int64())
-        )
+        data = put_column(data, "stage", pa.array(out_stage, pa.string()))
+        return put_column(data, "grade", pa.array(out_grade, pa.int64()))
 
     def _school_year(self, data: pa.Table, ctx: Context) -> pa.Table:
         """Fill the school year a file does not give: the one chosen at import, else the
@@ -367,7 +364,7 @@ class RollsImporter(Importer):
             return data
         year = ctx.batch.school_year or working_year(ctx.batch.county_code)
         filled = pc.fill_null(column, pa.scalar(year, column.type))
-        return data.set_column(data.schema.get_field_index("school_year"), "school_year", filled)
+        return put_column(data, "school_year", filled)
 
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
         con = duck()
@@ -375,7 +372,7 @@ class RollsImporter(Importer):
         # On a roll an invalid ID is kept (normalised as far as it goes), marked invalid.
         raw = data.column("id_number__raw")
         valid = data.column("id_number")
-        cleaned = pc.utf8_upper(pc.replace_substring_regex(raw, "[\\s\u3000]", ""))
+        cleaned = normalize.clean_ids(raw)
         kept = pc.if_else(pc.is_valid(valid), valid, cleaned)
         id_status = pc.if_else(
             pc.is_valid(valid), "valid", pc.if_else(pc.is_valid(raw), "invalid", "missing")
