@@ -409,6 +409,11 @@ class RollsImporter(Importer):
             ),
         )
         con.register("f", t)
+        # A valid ID on several roll numbers of one school year: every such row is marked.
+        t = con.sql("""SELECT *, (id_status = 'valid' AND count(DISTINCT roll_index) OVER (
+                           PARTITION BY id_plain, school_year) > 1) AS _shared
+                       FROM f""").to_arrow_table()
+        con.register("f", t)
         schools = fetch_columns(
             "SELECT s.code, s.id, coalesce(a.code, '') FROM schools_school s "
             "LEFT JOIN registry_area a ON a.id = s.township_id"
@@ -420,6 +425,7 @@ class RollsImporter(Importer):
                     "code": [r[0] for r in schools],
                     "school_id": [r[1] for r in schools],
                     "county": [r[2][:6] for r in schools],
+                    "township": [r[2] for r in schools],
                 }
             ),
         )
@@ -465,8 +471,7 @@ class RollsImporter(Importer):
                    f.id_status, coalesce(f.sex, '') AS sex, f.birth_date,
                    coalesce(f.poor_flag, false) AS poor_flag,
                    f._roll_id_index AS roll_id_index, f._id15_index AS id15_index,
-                   (f.id_status = 'valid' AND count(DISTINCT f.roll_index) OVER (
-                       PARTITION BY f.id_plain, f.school_year) > 1) AS shared_id,
+                   f._shared AS shared_id,
                    coalesce(f.migrant, false) AS migrant,
                    coalesce(nullif(s.county, ''), nullif($county, ''),
                             CASE WHEN f.id_status = 'valid' THEN substr(f.id_plain, 1, 6) END)
@@ -597,17 +602,9 @@ class RollsImporter(Importer):
     def _shared_id_tasks(self, con: Any, ctx: Context) -> None:
         """One task per roll row whose ID another row of the file also carries."""
         rows = con.sql("""
-            SELECT st.id, f.name, s.code, s.county, f._line, f.shared
-            FROM (SELECT *, count(DISTINCT roll_index) OVER (
-                      PARTITION BY id_plain, school_year) > 1 AND id_status = 'valid' AS shared
-                  FROM f) f
-            JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code""").fetchall()
-        towns = dict(
-            fetch_columns(
-                "SELECT s.code, coalesce(a.code, '') FROM schools_school s "
-                "LEFT JOIN registry_area a ON a.id = s.township_id"
-            )
-        )
+            SELECT st.id, f.name, coalesce(nullif(s.township, ''), s.county), f._line, f._shared
+            FROM f JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code
+            """).fetchall()
         tasks_sync(
             kind=DataQualityTask.Kind.SHARED_ID,
             entity="student",
@@ -618,9 +615,9 @@ class RollsImporter(Importer):
                     name,
                     _("Line %(line)d: the same ID number as another roll row of this file.")
                     % {"line": line},
-                    towns.get(code, "") or (county or ""),
+                    area,
                 )
-                for pk, name, code, county, line, shared in rows
+                for pk, name, area, line, shared in rows
                 if shared
             ],
             checked=[r[0] for r in rows],
