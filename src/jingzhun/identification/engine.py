@@ -225,6 +225,27 @@ def _names(table: pa.Table, key: str, wanted: Any) -> dict[int, str]:
     return dict(zip(rows.column(key).to_pylist(), rows.column("name").to_pylist(), strict=True))
 
 
+# The registry's 在校生状况 values that say a child is not in school (blank says nothing).
+NOT_IN_SCHOOL = ("", "非在校生", "否", "不在校")
+# The 文化程度 values that put junior high behind a child.
+PAST_JUNIOR = (
+    "初中",
+    "高中",
+    "中专",
+    "中职",
+    "技校",
+    "大专",
+    "大专及以上",
+    "本科",
+    "本科及以上",
+    "研究生",
+)
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
     """Return one status row per child, from tables p (children), l (links) and e (enrolments)."""
     return con.sql(f"""
@@ -236,10 +257,9 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
                    ({school_year} - year(birth_date)
                        - CASE WHEN 831 < month(birth_date) * 100 + day(birth_date)
                               THEN 1 ELSE 0 END) AS sage,
-                   coalesce(school_status, '') NOT IN ('', '非在校生', '否', '不在校')
+                   coalesce(school_status, '') NOT IN {_sql_list(NOT_IN_SCHOOL)}
                        AS reported_in_school,
-                   coalesce(education, '') IN ('初中', '高中', '中专', '中职', '技校', '大专',
-                       '大专及以上', '本科', '本科及以上', '研究生') AS finished_junior
+                   coalesce(education, '') IN {_sql_list(PAST_JUNIOR)} AS finished_junior
             FROM p),
         cur AS (
             SELECT * FROM e WHERE school_year = {school_year}

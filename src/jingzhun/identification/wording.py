@@ -6,8 +6,6 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-NOT_IN_SCHOOL = ("", "非在校生", "否", "不在校")
-
 
 def school_age(birth_date: dt.date, school_year: int) -> int:
     """Return the child's age on 31 August of the school year (when school age is counted)."""
