@@ -22,7 +22,7 @@ from jingzhun.core.models import ImportChange
 from jingzhun.core.working_year import working_year
 from jingzhun.registry.importers import SEX
 from jingzhun.schools.derive import parse_grade, school_kind
-from jingzhun.schools.importers import ROLLS_IMPORTER, STAGES
+from jingzhun.schools.importers import ROLLS_IMPORTER, STAGES, only_county
 from jingzhun.schools.models import School
 
 DEGREES = {
@@ -146,7 +146,7 @@ class StudyElsewhereImporter(Importer):
     default_stage: str | None = None
 
     def apply(self, data: pa.Table, ctx: Context) -> Counts:
-        county = ctx.batch.county_code or _only_county()
+        county = ctx.batch.county_code or only_county()
         ctx.batch.county_code = county
         year = ctx.batch.school_year or working_year(county)
         names = data.column("school_name").to_pylist()
@@ -304,11 +304,6 @@ class OutsideImporter(StudyElsewhereImporter):
 
 def _fill_year(column: Any, year: int) -> Any:
     return pc.fill_null(column.cast(pa.int64()), year)
-
-
-def _only_county() -> str:
-    codes = [c for (c,) in fetch_columns("SELECT code FROM registry_area WHERE level = 'county'")]
-    return codes[0] if len(codes) == 1 else ""
 
 
 UNIVERSITY_IMPORTER = UniversityImporter()

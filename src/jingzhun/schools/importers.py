@@ -101,6 +101,12 @@ STATUSES = {
 }
 
 
+def only_county() -> str:
+    """Return the one county this installation holds ('' if none or several)."""
+    codes = [c for (c,) in fetch_columns("SELECT code FROM registry_area WHERE level = 'county'")]
+    return str(codes[0]) if len(codes) == 1 else ""
+
+
 class SchoolImporter(Importer):
     kind = "schools"
     county_column = "township_code"
@@ -667,11 +673,9 @@ class RollsImporter(Importer):
         if not counties:
             # Schools taken from the rolls may not have their township yet: the county is
             # then the one county this installation holds.
-            only = [
-                c for (c,) in fetch_columns("SELECT code FROM registry_area WHERE level = 'county'")
-            ]
-            if len(only) == 1:
-                return str(only[0])
+            only = only_county()
+            if only:
+                return only
         if len(counties) != 1:
             raise ImportFailure(
                 _("Cannot tell which county these rolls belong to; give the county.")
