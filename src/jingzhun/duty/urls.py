@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from django.urls import path
 
-from jingzhun.duty import views as v
+from jingzhun.duty.views import cases, chain, reports
 
 app_name = "duty"
 urlpatterns = [
-    path("", v.ledger, name="ledger"),
-    path("ledger.xlsx", v.ledger_export, name="ledger-xlsx"),
-    path("open-cases/", v.open_cases, name="open-cases"),
-    path("cases/<int:case_id>/", v.case_detail, name="case"),
-    path("cases/<int:case_id>/return-notice.pdf", v.return_notice, name="return-notice"),
-    path("steps/<int:step_id>/evidence/", v.step_evidence, name="step-evidence"),
-    path("assignments/", v.assignments, name="assignments"),
-    path("assignments/letters.pdf", v.assignment_letters, name="letters"),
-    path("assignments/<int:assignment_id>/", v.assignment_detail, name="assignment"),
-    path("assignments/<int:assignment_id>/letter.pdf", v.assignment_letter, name="letter"),
-    path("coverage/", v.coverage, name="coverage"),
-    path("reports/monthly/", v.report, {"kind": "monthly"}, name="report-monthly"),
-    path("reports/monthly.xlsx", v.report_export, {"kind": "monthly"}, name="report-monthly-xlsx"),
-    path("reports/quarterly/", v.report, {"kind": "quarterly"}, name="report-quarterly"),
+    path("", cases.ledger, name="ledger"),
+    path("ledger.xlsx", cases.ledger_export, name="ledger-xlsx"),
+    path("open-cases/", cases.open_cases, name="open-cases"),
+    path("cases/<int:case_id>/", cases.case_detail, name="case"),
+    path("cases/<int:case_id>/return-notice.pdf", cases.return_notice, name="return-notice"),
+    path("steps/<int:step_id>/evidence/", cases.step_evidence, name="step-evidence"),
+    path("assignments/", chain.assignments, name="assignments"),
+    path("assignments/letters.pdf", chain.assignment_letters, name="letters"),
+    path("assignments/<int:assignment_id>/", chain.assignment_detail, name="assignment"),
+    path("assignments/<int:assignment_id>/letter.pdf", chain.assignment_letter, name="letter"),
+    path("coverage/", chain.coverage, name="coverage"),
+    path("reports/monthly/", reports.report, {"kind": "monthly"}, name="report-monthly"),
+    path(
+        "reports/monthly.xlsx",
+        reports.report_export,
+        {"kind": "monthly"},
+        name="report-monthly-xlsx",
+    ),
+    path("reports/quarterly/", reports.report, {"kind": "quarterly"}, name="report-quarterly"),
     path(
         "reports/quarterly.xlsx",
-        v.report_export,
+        reports.report_export,
         {"kind": "quarterly"},
         name="report-quarterly-xlsx",
     ),

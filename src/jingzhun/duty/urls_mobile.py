@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from jingzhun.duty import views_mobile as v
+from jingzhun.duty.views import mobile as v
 
 app_name = "mobile"
 urlpatterns = [

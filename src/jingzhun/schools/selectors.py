@@ -7,9 +7,12 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
 
+from jingzhun.core.listing import ListChoices, ListParams
 from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.registry import selectors as registry_selectors
+from jingzhun.registry.models import Area
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
+from jingzhun.schools.naming import class_of
 
 # Key of the row for schools with no township: schools and universities outside the county.
 OUTSIDE_COUNTY = ""
@@ -138,3 +141,46 @@ def home_counts(*, user: Any) -> HomeCounts:
         students=student_list(user=user).count(),
         enrolments=sum(r.enrolments for r in ordered),
     )
+
+
+def list_choices(
+    *,
+    user: Any,
+    params: ListParams,
+    school_year: int | None = None,
+    statuses: list[tuple[str, str]] | None = None,
+    reasons: list[tuple[str, str]] | None = None,
+    places: bool = True,
+    search: bool = True,
+) -> ListChoices:
+    """Return the filter bar's choices for *user*: their townships, the schools of the chosen
+    township (else all theirs), and the classes of the chosen school in *school_year*.
+
+    A user of one school or class is not offered townships or schools: their list is theirs.
+    """
+    choices = ListChoices(statuses=statuses or [], reasons=reasons or [], search=search)
+    if not places:
+        return choices
+    scope = scope_of(user)
+    if scope.level in ("county", "township"):
+        if scope.level == "county":
+            choices.townships = list(
+                scope_queryset(Area.objects.filter(level="township"), user)
+                .order_by("code")
+                .values_list("code", "name")
+            )
+        schools = school_list(user=user).filter(township__isnull=False)
+        if params.township:
+            schools = schools.filter(township__code__startswith=params.township)
+        choices.schools = list(schools.order_by("name", "pk").values_list("pk", "name"))
+    if params.school_id or scope.level == "school":
+        classes = school_class_list(user=user)
+        if params.school_id:
+            classes = classes.filter(school_id=params.school_id)
+        if school_year is not None:
+            classes = classes.filter(school_year=school_year)
+        choices.classes = [
+            (c.pk, class_of(c))
+            for c in classes.order_by("stage", "grade", "name").only("pk", "stage", "grade", "name")
+        ]
+    return choices

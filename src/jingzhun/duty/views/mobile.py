@@ -40,7 +40,7 @@ from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.duty import selectors, selectors_ui, services
 from jingzhun.duty.forms import AbsenceForm, VisitForm
 from jingzhun.duty.models import DropoutCase
-from jingzhun.duty.views import class_label, flag_label
+from jingzhun.duty.views.common import class_label, flag_label
 from jingzhun.identification.models import ChildStatus
 
 # --------------------------------------------------------------------------- what the page shows

@@ -1,0 +1,388 @@
+"""Student aid pages: payment batches, bank files, allocations and loans."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from jingzhun.aid import selectors, selectors_ui, services, wording
+from jingzhun.aid.models import Loan
+from jingzhun.aid.views.common import (
+    MAX_RETURN_FILE,
+    _back,
+    _errors,
+    _forbidden,
+    _language,
+    _page,
+    _paginate,
+    _period,
+    _period_context,
+    aid_view,
+)
+from jingzhun.core import permissions as P
+from jingzhun.core.money import format_yuan
+from jingzhun.core.periods import SemesterKind
+from jingzhun.funds import services as funds
+from jingzhun.funds.models import PaymentBatch
+
+# --------------------------------------------------------------------------- payment
+
+
+class BatchForm(forms.Form):
+    year = forms.IntegerField(label=gettext_lazy("School year"), min_value=2000, max_value=2100)
+    semester = forms.ChoiceField(label=gettext_lazy("Semester"), choices=SemesterKind.choices)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+@aid_view("GET", "POST")
+def batches(request: HttpRequest) -> HttpResponse:
+    """List the payment batches; the aid centre makes a semester's batch."""
+    user: Any = request.user
+    period = _period(request.GET)
+    form = BatchForm(
+        initial={"year": period.school_year, "semester": period.semester, "key": uuid.uuid4().hex}
+    )
+    if request.method == "POST":
+        if not selectors.may_pay(user):
+            return _forbidden(request, P.PAY)
+        form = BatchForm(request.POST)
+        if form.is_valid():
+            try:
+                batch = services.aid_batch_create(
+                    actor=user,
+                    school_year=form.cleaned_data["year"],
+                    semester=form.cleaned_data["semester"],
+                    idempotency_key=form.cleaned_data["key"],
+                )
+            except PermissionDenied:
+                return _forbidden(request, P.PAY)
+            except ValidationError as exc:
+                _errors(request, exc)
+                return redirect("aid:batches")
+            messages.success(request, _("Batch %(ref)s is ready.") % {"ref": batch.reference})
+            return redirect("aid:batch", payment_batch_id=batch.pk)
+    return _page(
+        request,
+        "aid/batches.html",
+        {
+            "title": _("Payment batches"),
+            "active": "batches",
+            "batches": _paginate(request, selectors.batch_list(user=user)),
+            "may_pay": selectors.may_pay(user),
+            "form": form,
+        },
+    )
+
+
+class ReturnForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Bank return file (.xlsx or .csv)"))
+
+
+def _batch_post(request: HttpRequest, batch: PaymentBatch) -> Any:
+    """Approve a batch or apply a bank return file; return a response or the form with errors."""
+    user: Any = request.user
+    if not selectors.may_pay(user):
+        return _forbidden(request, P.PAY)
+    action = request.POST.get("action", "")
+    try:
+        if action == "approve":
+            funds.payment_batch_approve(actor=user, batch_id=batch.pk)
+            messages.success(request, _("The batch is approved."))
+        elif action == "return":
+            form = ReturnForm(request.POST, request.FILES)
+            if not form.is_valid():
+                return form
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_RETURN_FILE:
+                raise ValidationError(_("The file is too large."))
+            record = funds.bank_return_apply(
+                actor=user, batch_id=batch.pk, data=upload.read(), file_name=upload.name
+            )
+            counts = record.counts
+            messages.success(
+                request,
+                _(
+                    "Read %(rows)d rows: %(paid)d paid, %(failed)d failed, %(mismatches)d not matched."
+                )
+                % {
+                    "rows": counts.get("rows", 0),
+                    "paid": counts.get("paid", 0),
+                    "failed": counts.get("failed", 0),
+                    "mismatches": counts.get("mismatches", 0),
+                },
+            )
+        else:
+            raise ValidationError(_("Choose what to do."))
+    except PermissionDenied:
+        return _forbidden(request, P.PAY)
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("aid:batch", payment_batch_id=batch.pk)
+
+
+def _control_rows(rows: dict[str, dict[str, Any]], names: dict[Any, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": key,
+            "name": names.get(int(key) if key.isdigit() and len(key) < 9 else key, key or "—"),
+            "count": value.get("count", 0),
+            "amount": format_yuan(Decimal(value.get("amount", "0"))),
+        }
+        for key, value in rows.items()
+    ]
+
+
+@aid_view("GET", "POST")
+def batch_detail(request: HttpRequest, payment_batch_id: int) -> HttpResponse:
+    """Show a batch: control totals, what is not paid and why, payments, bank files, returns."""
+    user: Any = request.user
+    batch = selectors.get_batch(user=user, batch_id=payment_batch_id)
+    return_form = ReturnForm()
+    status = 200
+    if request.method == "POST":
+        outcome = _batch_post(request, batch)
+        if isinstance(outcome, HttpResponseBase):
+            return outcome  # type: ignore[return-value]
+        return_form, status = outcome, 400
+    _version, book = selectors.current_book(user=user, school_year=batch.school_year)
+    labels = selectors_ui.book_labels(book, _language())
+    control = batch.control or {}
+    schools = selectors_ui.school_names(
+        user=user,
+        school_ids=[*control.get("by_school", {}), *(g.get("school") for g in batch.gaps)],
+    )
+    townships = selectors_ui.area_names(user=user, codes=control.get("by_township", {}))
+    students = selectors_ui.student_names(
+        user=user, student_ids=(g.get("student") for g in batch.gaps)
+    )
+    gaps = [
+        {
+            "student": students.get(g.get("student"), "—"),
+            "student_id": g.get("student"),
+            "school": schools.get(g.get("school"), "—"),
+            "programme": labels.get(g.get("programme", ""), g.get("programme", "")),
+            "amount": format_yuan(Decimal(g.get("amount") or "0")),
+            "reason": str(selectors.GAP_REASONS.get(g.get("reason", ""), g.get("reason", ""))),
+        }
+        for g in batch.gaps
+    ]
+    payments = _paginate(request, selectors.payment_list(user=user, batch=batch))
+    return _page(
+        request,
+        "aid/batch_detail.html",
+        {
+            "title": _("Payment batch %(ref)s") % {"ref": batch.reference},
+            "active": "batches",
+            "batch": batch,
+            "period_label": wording.period_label(batch.school_year, batch.semester),
+            "total": format_yuan(Decimal(control.get("amount", "0"))),
+            "count": control.get("count", 0),
+            "by_programme": [
+                {**r, "name": labels.get(r["key"], r["key"])}
+                for r in _control_rows(control.get("by_programme", {}), {})
+            ],
+            "by_school": _control_rows(control.get("by_school", {}), schools),
+            "by_township": _control_rows(control.get("by_township", {}), townships),
+            "gaps": gaps,
+            "payments": payments,
+            "payment_rows": [
+                {
+                    "p": p,
+                    "programme": labels.get(p.programme, p.programme),
+                    "amount": format_yuan(p.amount),
+                }
+                for p in payments.object_list
+            ],
+            "returns": selectors_ui.return_list(user=user, batch=batch),
+            "may_pay": selectors.may_pay(user),
+            "return_form": return_form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def bank_file(request: HttpRequest, payment_batch_id: int, fmt: str) -> HttpResponseBase:
+    """Download the bank file of an approved batch (whole account numbers; marks it sent).
+
+    A POST, not a GET: the export changes the batch's state and is logged.
+    """
+    user: Any = request.user
+    if not user.can(P.VIEW):
+        return _forbidden(request, P.VIEW)
+    batch = selectors.get_batch(user=user, batch_id=payment_batch_id)
+    if not selectors.may_pay(user):
+        return _forbidden(request, P.PAY)
+    _version, book = selectors.current_book(user=user, school_year=batch.school_year)
+    try:
+        name, content = funds.bank_file_export(
+            actor=user, batch_id=batch.pk, fmt=fmt, labels=selectors_ui.book_labels(book, "zh-hans")
+        )
+    except PermissionDenied:
+        return _forbidden(request, P.PAY)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("aid:batch", payment_batch_id=batch.pk)
+    mime = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = HttpResponse(content, content_type=mime)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class AllocationForm(forms.Form):
+    programme = forms.ChoiceField(label=gettext_lazy("Programme"))
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount (yuan)"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+    note = forms.CharField(label=gettext_lazy("Document or note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, programmes: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["programme"].choices = programmes  # type: ignore[attr-defined]
+
+
+@aid_view("GET", "POST")
+def allocations(request: HttpRequest) -> HttpResponse:
+    """List the funds allocated per programme for a school year; the aid centre records them."""
+    user: Any = request.user
+    period = _period(request.GET)
+    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    language = _language()
+    cash = [
+        (p.code, p.label(language))
+        for p in (book.programmes.values() if book is not None else [])
+        if p.kind == "cash"
+    ]
+    form = AllocationForm(programmes=cash)
+    if request.method == "POST":
+        if not selectors.may_pay(user):
+            return _forbidden(request, P.PAY)
+        form = AllocationForm(request.POST, programmes=cash)
+        if form.is_valid():
+            try:
+                funds.allocation_record(
+                    actor=user,
+                    school_year=period.school_year,
+                    programme=form.cleaned_data["programme"],
+                    amount=form.cleaned_data["amount"],
+                    note=form.cleaned_data["note"],
+                )
+            except PermissionDenied:
+                return _forbidden(request, P.PAY)
+            except ValidationError as exc:
+                _errors(request, exc)
+            else:
+                messages.success(request, _("The allocation is recorded."))
+            return _back("aid:allocations", period)
+    labels = selectors_ui.book_labels(book, language)
+    rows = selectors.allocation_list(user=user, school_year=period.school_year).select_related(
+        "recorded_by"
+    )
+    return _page(
+        request,
+        "aid/allocations.html",
+        {
+            "title": _("Allocations"),
+            "active": "allocations",
+            **_period_context(period),
+            "rows": [
+                {
+                    "a": a,
+                    "programme": labels.get(a.programme, a.programme),
+                    "amount": format_yuan(a.amount),
+                }
+                for a in rows
+            ],
+            "may_pay": selectors.may_pay(user),
+            "form": form,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+class LoanForm(forms.Form):
+    student = forms.TypedChoiceField(label=gettext_lazy("Student"), coerce=int)
+    bank = forms.CharField(label=gettext_lazy("Bank"), max_length=100)
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount (yuan)"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+    )
+    term_years = forms.IntegerField(label=gettext_lazy("Term (years)"), min_value=1, max_value=25)
+
+    def __init__(self, *args: Any, students: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["student"].choices = students  # type: ignore[attr-defined]
+
+
+@aid_view("GET", "POST")
+def loans(request: HttpRequest) -> HttpResponse:
+    """List student-origin loans; the aid centre records a contracted loan."""
+    user: Any = request.user
+    period = _period(request.GET)
+    may_manage = selectors.may_manage(user)
+    students = (
+        [
+            (s.pk, s.name)
+            for s in selectors_ui.loan_candidates(user=user, school_year=period.school_year)
+        ]
+        if may_manage
+        else []
+    )
+    form = LoanForm(students=students)
+    if request.method == "POST":
+        if not may_manage:
+            return _forbidden(request, P.AID_MANAGE)
+        form = LoanForm(request.POST, students=students)
+        if form.is_valid():
+            try:
+                services.loan_record(
+                    actor=user,
+                    student_id=form.cleaned_data["student"],
+                    school_year=period.school_year,
+                    bank=form.cleaned_data["bank"],
+                    amount=form.cleaned_data["amount"],
+                    term_years=form.cleaned_data["term_years"],
+                )
+            except PermissionDenied:
+                return _forbidden(request, P.AID_MANAGE)
+            except ValidationError as exc:
+                _errors(request, exc)
+            else:
+                messages.success(request, _("The loan is recorded."))
+            return _back("aid:loans", period)
+    return _page(
+        request,
+        "aid/loans.html",
+        {
+            "title": _("Student-origin loans"),
+            "active": "loans",
+            **_period_context(period),
+            "loans": _paginate(request, selectors.loan_list(user=user)),
+            "degrees": dict(Loan.Degree.choices),
+            "may_manage": may_manage,
+            "form": form,
+        },
+        status=400 if form.is_bound else 200,
+    )

@@ -1,0 +1,319 @@
+"""Student aid pages: entitlements, one student's aid, and the class and school review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from jingzhun.aid import selectors, selectors_ui, services, wording
+from jingzhun.aid.models import Entitlement
+from jingzhun.aid.views.common import (
+    Period,
+    _back,
+    _errors,
+    _forbidden,
+    _int,
+    _language,
+    _page,
+    _paginate,
+    _period,
+    _period_context,
+    aid_view,
+)
+from jingzhun.core import permissions as P
+from jingzhun.core.money import format_yuan
+
+# --------------------------------------------------------------------------- entitlements
+
+
+def _row(e: Entitlement, labels: dict[str, str]) -> dict[str, Any]:
+    cls = e.school_class
+    return {
+        "e": e,
+        "programme": labels.get(e.programme, e.programme),
+        "class": wording.class_label(cls.stage, cls.grade, cls.name) if cls else "—",
+        "amount": format_yuan(e.amount),
+        "kind": wording.kind_label(e.kind),
+    }
+
+
+@aid_view("GET", "HEAD")
+def entitlements(request: HttpRequest) -> HttpResponse:
+    """List the semester's entitlements, filtered by school, programme and review state."""
+    user: Any = request.user
+    period = _period(request.GET)
+    school_id = _int(request.GET.get("school"))
+    programme = request.GET.get("programme", "")[:40]
+    review = request.GET.get("review", "")
+    review = review if review in Entitlement.Review.values else ""
+    rows = selectors.entitlement_list(
+        user=user,
+        school_year=period.school_year,
+        semester=period.semester,
+        school_id=school_id,
+        programme=programme,
+        review=review,
+    )
+    page = _paginate(request, rows)
+    language = _language()
+    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    labels = selectors_ui.book_labels(book, language)
+    labels |= selectors_ui.programme_labels((e.rule_book for e in page.object_list), language)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return _page(
+        request,
+        "aid/entitlements.html",
+        {
+            "title": _("Entitlements"),
+            "active": "entitlements",
+            **_period_context(period),
+            "page": page,
+            "rows": [_row(e, labels) for e in page.object_list],
+            "schools": selectors.school_choices(user=user),
+            "programmes": sorted(labels.items(), key=lambda kv: kv[1]),
+            "reviews": Entitlement.Review.choices,
+            "filters": {"school": school_id, "programme": programme, "review": review},
+            "filter_query": query.urlencode(),
+        },
+    )
+
+
+@aid_view("GET", "HEAD")
+def student(request: HttpRequest, student_id: int) -> HttpResponse:
+    """Show every entitlement of one student in words, with the inputs it was computed from."""
+    user: Any = request.user
+    pupil = selectors_ui.get_student(user=user, student_id=student_id)
+    lines = selectors.student_entitlements(user=user, student_id=pupil.pk)
+    language = _language()
+    labels = selectors_ui.programme_labels((e.rule_book for e in lines), language)
+    periods: dict[tuple[int, str], dict[str, Any]] = {}
+    for e in lines:
+        entry = periods.setdefault(
+            (e.school_year, e.semester),
+            {
+                "label": wording.period_label(e.school_year, e.semester),
+                "school": e.school.name,
+                "inputs": wording.inputs_in_words(e.inputs),
+                "lines": [],
+            },
+        )
+        entry["lines"].append(
+            {
+                "e": e,
+                "sentence": wording.entitlement_sentence(
+                    amount=e.amount,
+                    kind=e.kind,
+                    programme=labels.get(e.programme, e.programme),
+                    stage=e.stage,
+                    clause=e.clause,
+                    school_year=e.rule_book.school_year,
+                    version=e.rule_book.version,
+                ),
+            }
+        )
+    # Class teachers see no notices (AidNotice.scope_q): link only the notices the user sees.
+    notices = set(
+        selectors.notice_list(user=user)
+        .filter(pk__in={e.notice_id for e in lines if e.notice_id})
+        .values_list("pk", flat=True)
+    )
+    return _page(
+        request,
+        "aid/student.html",
+        {
+            "title": _("Aid of %(name)s") % {"name": pupil.name},
+            "active": "entitlements",
+            "student": pupil,
+            "notices": notices,
+            "periods": list(periods.values())[::-1],  # newest period first
+        },
+    )
+
+
+# --------------------------------------------------------------------------- review
+
+
+def _review_post(request: HttpRequest, period: Period) -> HttpResponse:
+    """Carry out one review action (class check, school review, post a notice)."""
+    user: Any = request.user
+    action = request.POST.get("action", "")
+    may_class, may_school = selectors.may_class_check(user), selectors.may_school_review(user)
+    if not (may_class or may_school):
+        return _forbidden(request, P.AID_CLASS_REVIEW)
+    try:
+        if action == "class_check":
+            own = selectors_ui.own_class(user=user)
+            class_id = _int(request.POST.get("class_id")) or (own.pk if own else None)
+            if class_id is None:
+                raise ValidationError(_("Choose the class you checked."))
+            n = services.entitlement_class_check(
+                actor=user,
+                school_class_id=class_id,
+                school_year=period.school_year,
+                semester=period.semester,
+            )
+            messages.success(request, _("Checked: %(n)d entitlements.") % {"n": n})
+        elif action == "school_review":
+            school = selectors_ui.own_school(user=user)
+            if school is None:
+                return _forbidden(request, P.AID_SCHOOL_REVIEW)
+            exclude = {
+                int(sid): request.POST.get(f"reason_{sid}", "")
+                for sid in request.POST.getlist("exclude")
+                if sid.isdigit()
+            }
+            counts = services.entitlement_school_review(
+                actor=user,
+                school_id=school.pk,
+                school_year=period.school_year,
+                semester=period.semester,
+                exclude=exclude,
+            )
+            messages.success(
+                request,
+                _(
+                    "Confirmed %(confirmed)d and excluded %(excluded)d entitlements; "
+                    "%(awaiting)d still await the class check."
+                )
+                % {
+                    "confirmed": counts["confirmed"],
+                    "excluded": counts["excluded"],
+                    "awaiting": counts["awaiting_class"],
+                },
+            )
+        elif action == "notice_post":
+            school = selectors_ui.own_school(user=user)
+            if school is None:
+                return _forbidden(request, P.AID_SCHOOL_REVIEW)
+            form = NoticePostForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Give the day the notice starts."))
+            notice = services.notice_post(
+                actor=user,
+                school_id=school.pk,
+                school_year=period.school_year,
+                semester=period.semester,
+                starts_on=form.cleaned_data["starts_on"],
+            )
+            messages.success(
+                request,
+                _("The notice is posted until %(date)s.") % {"date": notice.ends_on.isoformat()},
+            )
+            return redirect("aid:notice", notice_id=notice.pk)
+        else:
+            raise ValidationError(_("Choose what to do."))
+    except PermissionDenied:
+        return _forbidden(request, action or P.AID_CLASS_REVIEW)
+    except ValidationError as exc:
+        _errors(request, exc)
+    return _back("aid:review", period)
+
+
+def _student_rows(
+    students: list[selectors_ui.StudentLines], labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Return students with their lines (programme label, amount) as the review page lists them."""
+    return [
+        {
+            "student": s.student,
+            "class": wording.class_label(
+                s.school_class.stage, s.school_class.grade, s.school_class.name
+            )
+            if s.school_class
+            else "—",
+            "lines": [
+                {
+                    "e": e,
+                    "programme": labels.get(e.programme, e.programme),
+                    "amount": format_yuan(e.amount),
+                }
+                for e in s.lines
+            ],
+        }
+        for s in students
+    ]
+
+
+class NoticePostForm(forms.Form):
+    starts_on = forms.DateField(
+        label=gettext_lazy("Notice starts on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+@aid_view("GET", "POST")
+def review(request: HttpRequest) -> HttpResponse:
+    """Class teachers check their class, principals confirm and post; others follow progress."""
+    user: Any = request.user
+    if request.method == "POST":
+        return _review_post(request, _period(request.POST))
+    period = _period(request.GET)
+    rows = selectors_ui.period_rows(
+        user=user, school_year=period.school_year, semester=period.semester
+    )
+    language = _language()
+    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    labels = selectors_ui.book_labels(book, language)
+    own_class = selectors_ui.own_class(user=user)
+    own_school = selectors_ui.own_school(user=user)
+    context: dict[str, Any] = {
+        "title": _("Review"),
+        "active": "review",
+        **_period_context(period),
+        "reviews": dict(Entitlement.Review.choices),
+        "review_choices": Entitlement.Review.choices,
+        "labels": labels,
+        "own_class": own_class,
+        "own_school": own_school,
+    }
+    if own_class is not None:
+        class_rows = list(rows.filter(school_class=own_class))
+        labels |= selectors_ui.programme_labels((e.rule_book for e in class_rows), language)
+        context.update(
+            class_name=wording.class_label(own_class.stage, own_class.grade, own_class.name),
+            students=_student_rows(selectors_ui.by_student(class_rows), labels),
+            pending=sum(1 for e in class_rows if e.review == Entitlement.Review.PENDING),
+            may_class_check=selectors.may_class_check(user),
+        )
+    elif own_school is not None:
+        school_rows = list(rows.filter(school=own_school))
+        labels |= selectors_ui.programme_labels((e.rule_book for e in school_rows), language)
+        classes = selectors_ui.class_counts(
+            user=user, school=own_school, school_year=period.school_year, semester=period.semester
+        )
+        for c in classes:
+            c["label"] = wording.class_label(c["stage"], c["grade"], c["name"])
+            c["pending"] = c["counts"].get(Entitlement.Review.PENDING, 0)
+        checked = [
+            s
+            for s in selectors_ui.by_student(school_rows)
+            if Entitlement.Review.CLASS_CHECKED in s.reviews
+        ]
+        context.update(
+            classes=classes,
+            checked=_student_rows(checked, labels),
+            confirmed=sum(1 for e in school_rows if e.review == Entitlement.Review.CONFIRMED),
+            may_class_check=selectors.may_class_check(user),
+            may_school_review=selectors.may_school_review(user),
+            notice_form=NoticePostForm(initial={"starts_on": timezone.localdate()}),
+            school_notices=selectors.notice_list(user=user).filter(
+                school=own_school, school_year=period.school_year, semester=period.semester
+            ),
+        )
+    else:
+        context["schools"] = [
+            {"school": s, "cells": [s.counts.get(value, 0) for value in Entitlement.Review.values]}
+            for s in selectors_ui.review_by_school(
+                user=user, school_year=period.school_year, semester=period.semester
+            )
+        ]
+        context["states"] = Entitlement.Review.choices
+    return _page(request, "aid/review.html", context)
