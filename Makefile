@@ -25,7 +25,7 @@ $(DEMO_ENV): | $(BIN)/jingzhun
 	print('export JINGZHUN_SECRET_KEY=' + secrets.token_urlsafe(48)); \
 	print('export JINGZHUN_FIELD_KEYS=1:' + k()); \
 	print('export JINGZHUN_BLIND_INDEX_KEY=' + k()); \
-	print('export JINGZHUN_DEBUG=1')" > $(DEMO_ENV)
+	print('export JINGZHUN_DEBUG=0')" > $(DEMO_ENV)
 	chmod 600 $(DEMO_ENV)
 
 demo: $(BIN)/jingzhun $(DEMO_ENV)

@@ -46,7 +46,17 @@ def main() -> int:
 
     started = time.perf_counter()
     if not (data / "truth-links.csv").exists():
-        run("demo-data", "--layout", "national", "--seed", str(args.seed), "--out", str(data))
+        run(
+            "demo-data",
+            "--layout",
+            "national",
+            "--seed",
+            str(args.seed),
+            "--school-year",
+            "2018",
+            "--out",
+            str(data),
+        )
     run("migrate", "--noinput")
     run(
         "county-setup",
@@ -62,7 +72,7 @@ def main() -> int:
     )
     for kind, name in NATIONAL_FILES:
         run("import", kind, str(data / name), "--school-year", "2018")
-    run("identify", "--as-of", "2018-10-08")
+    run("identify", "--as-of", "2018-10-08", "--yes")
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jingzhun.settings")
     import django

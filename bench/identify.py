@@ -148,7 +148,7 @@ def part_end_to_end() -> None:
 
     call_command("migrate", verbosity=0)
     out = Path(os.environ["JINGZHUN_VAR_DIR"]) / "county"
-    paths = generate(seed=2018, scale="county", out=out)
+    paths = generate(seed=2018, scale="county", out=out, school_year=2018)
     for kind in ("areas", "schools", "registry", "rolls"):
         batch = import_run(
             batch=import_create(actor=None, kind=kind, path=paths[kind], file_name=paths[kind].name)

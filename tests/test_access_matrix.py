@@ -52,7 +52,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from tests.aid.world import identify
 from tests.conftest import ID_A, ID_B, County, Personas, make_user
 
-from jingzhun.accounts.models import ApiToken, User
+from jingzhun.accounts.models import ApiToken, StaffMember, User
 from jingzhun.accounts.roles import Role
 from jingzhun.accounts.services import api_token_create
 from jingzhun.aid import services as aid_services
@@ -107,6 +107,7 @@ SHARED_MODELS: dict[str, str] = {
     "core.importbatch": "imports are county work (ImportBatch.scope_q: county users only)",
     "core.importchange": "belongs to an import, county work",
     "core.columnmapping": "column mappings are per data source, county work",
+    "core.countyprofile": "the county's own settings (working period), county users only",
     "identification.identificationrun": (
         "a run is county-wide (county code, date, counts); its rows are scoped on their own"
     ),
@@ -137,6 +138,7 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "case_id": DropoutCase,
     "step_id": CaseStep,
     "assignment_id": Assignment,
+    "staff_id": StaffMember,
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -233,6 +235,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
         Student: (c.student_a, c.student_b),
         Enrolment: (c.enrolment_a, c.enrolment_b),
         User: (personas.township_a, personas.township_b),
+        StaffMember: (personas.township_a.staff_member, personas.township_b.staff_member),
         ApiToken: (
             ApiToken.objects.get(user=personas.township_a),
             ApiToken.objects.get(user=personas.township_b),
@@ -460,8 +463,8 @@ def duty_world(
             village_code=village,
             school=school,
             school_class=school_class,
-            assignee=officer,
-            supervisor=officer,
+            assignee=officer.staff_member,
+            supervisor=officer.staff_member,
             last_step_on=dt.date(2018, 10, 9),
             return_deadline=dt.date(2018, 10, 22),
         )

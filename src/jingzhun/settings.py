@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "jingzhun.funds",
     "jingzhun.aid",
     "jingzhun.duty",
+    "jingzhun.dashboard",
     "jingzhun.demo",
 ]
 
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "jingzhun.core.context_processors.working_period",
             ]
         },
     }
@@ -189,6 +191,8 @@ SESSION_COOKIE_SECURE = env_bool("JINGZHUN_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 8 * 3600
 X_FRAME_OPTIONS = "DENY"
+# A refused CSRF check shows the site's own 403 page, in the user's language.
+CSRF_FAILURE_VIEW = "jingzhun.core.errors.csrf_failure"
 
 TASKS = {
     "default": {
@@ -234,7 +238,12 @@ UNFOLD = {
     "SITE_TITLE": _("Jingzhun"),
     "SITE_HEADER": _("Jingzhun · education precision poverty alleviation"),
     "SHOW_LANGUAGES": True,
-    "SIDEBAR": {"show_search": False, "show_all_applications": True},
+    # Every app's pages, each shown only to users who may use it (jingzhun.core.navigation).
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": True,
+        "navigation": "jingzhun.core.navigation.sidebar",
+    },
     # The admin index is the home page: counts per township, scoped to the user.
     "DASHBOARD_CALLBACK": "jingzhun.schools.admin.dashboard_callback",
 }
@@ -246,6 +255,8 @@ NINJA_PAGINATION_PER_PAGE = 50
 IDENTIFICATION_AUTO_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_AUTO_THRESHOLD", "0.99"))
 IDENTIFICATION_REVIEW_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_REVIEW_THRESHOLD", "0.5"))
 IDENTIFICATION_FUZZY = env_bool("JINGZHUN_IDENT_FUZZY", True)
+# A preview moving more than this share of enrolled children out of school is held.
+IDENTIFICATION_RUN_HOLD_SHARE = float(os.environ.get("JINGZHUN_RUN_HOLD_SHARE", "0.05"))
 
 # Working days: public holidays and make-up working days beyond the shipped calendar.
 HOLIDAYS = env_list("JINGZHUN_HOLIDAYS")

@@ -31,4 +31,5 @@ urlpatterns = [
     path("aid/", include("jingzhun.aid.urls")),
     path("duty/", include("jingzhun.duty.urls")),
     path("m/", include("jingzhun.duty.urls_mobile")),
+    path("children/", include("jingzhun.dashboard.urls")),
 ]

@@ -113,7 +113,7 @@ def test_entitlements_are_paginated_and_scoped(computed: County, personas: Perso
     } == {
         "student_name": "李小红",
         "school_name": "乙乡中学",
-        "class_name": "2班",
+        "class_name": "Grade 7, 2班",  # schools.naming, in the caller's language
         "programme": "compulsory_waiver",
         "amount": "130.00",
         "review": "pending",

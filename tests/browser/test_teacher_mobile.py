@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import pytest
 from django.db import connections
 from tests.conftest import PASSWORD, County, Personas
+from tests.duty.test_contacts import school_a_with_three_classes  # noqa: F401 (a fixture)
 
 from jingzhun.aid import services as aid_services
 from jingzhun.duty import services
@@ -201,3 +202,39 @@ def test_teacher_records_a_visit_on_the_phone_and_the_township_sees_it(
     assert "Dropout case ledger" in county_page.inner_text("body")
     shot(county_page, "ledger-en.png")
     county_desk.close()
+
+
+@pytest.mark.usefixtures("school_a_with_three_classes")
+def test_principal_finds_a_student_in_the_grouped_list_as_they_type(
+    audit_flushable: Any,
+    county: County,
+    personas: Personas,
+    live_server: Any,
+    browser: Any,
+) -> None:
+    base = live_server.url
+    phone = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = phone.new_page()
+    log_in(page, base, "/m/", personas.principal_a.username)
+    # given: the school's poor students, grouped by class in grade order
+    groups = page.locator("[data-group] h2")
+    assert [groups.nth(i).inner_text().split()[0] for i in range(groups.count())] == [
+        "一年级1班",
+        "三年级1班",
+        "五年级2班",
+    ]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # when: they type part of a name (no request: the list filters itself)
+    page.fill("#m-q", "小芳")
+    # then: only that card and its class stay visible
+    visible = page.locator("[data-name]:visible")
+    assert [visible.nth(i).get_attribute("data-name") for i in range(visible.count())] == ["王小芳"]
+    assert page.locator("[data-group]:visible").count() == 1
+    shot(page, "mobile-principal-search-zh.png")
+    # and submitting the search asks the server, which keeps the same card
+    page.locator("#m-search button").tap()
+    page.wait_for_selector("#m-searched")
+    assert page.locator("[data-name]").count() == 1
+    phone.close()

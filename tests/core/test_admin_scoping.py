@@ -69,6 +69,8 @@ def test_admin_index_lists_the_models_of_each_role(client: Client, personas: Per
     school_rows = runs | {"RunChange", "Discrepancy", "ReviewCandidate"}
     identification = school_rows | {"HomeTeaching", "OutOfCountyProof"}
     everything |= identification
+    # The county's settings (working period): its county-level users only.
+    everything |= {"CountyProfile"}
     expected = {
         "county_officer": everything,
         "aid_officer": everything - {"AuditEvent", "User"},

@@ -388,8 +388,9 @@ def test_no_header_row_names_expected_headers(tmp_path: Path) -> None:
 def test_unreadable_workbook(tmp_path: Path) -> None:
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"this is not a zip file")
-    with pytest.raises(TabularError, match="Cannot read broken.xlsx"):
+    with pytest.raises(TabularError, match="not an Excel or CSV file") as info:
         read_table(path, header_aliases=ALIASES)
+    assert str(tmp_path) not in str(info.value) and "zip" not in str(info.value).lower()
 
 
 def test_normalize_header() -> None:

@@ -1,7 +1,12 @@
-"""demo_setup builds a county through the real import path, runs the main jobs, and is rerunnable."""
+"""demo_setup builds a county through the real import path, runs the main jobs, and is rerunnable.
+
+The county lives in the school year of the day it is set up (``--today`` pins that day here),
+with casework that is due now: some cases overdue, some due this week, most in time.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
@@ -9,47 +14,106 @@ from typing import Any
 from django.core.management import call_command
 
 from jingzhun.accounts.models import User
-from jingzhun.aid.models import AidNotice, Entitlement
+from jingzhun.aid.models import AidNotice, Entitlement, RuleBookVersion
+from jingzhun.core.models import ImportBatch
+from jingzhun.demo.management.commands.demo_setup import demo_as_of
 from jingzhun.duty.models import DropoutCase
+from jingzhun.duty.selectors import month_bounds, period_report
+from jingzhun.duty.services import due_on, is_overdue
 from jingzhun.funds.models import Payment, PaymentBatch
 from jingzhun.identification.models import IdentificationRun
+from jingzhun.schools.models import SchoolClass
+
+TODAY = dt.date(2026, 12, 4)  # a Friday in the autumn semester of 2026-2027
 
 
-def run(out: Path) -> str:
+def run(out: Path, *args: str) -> str:
     buffer = io.StringIO()
     call_command(
-        "demo_setup", "--scale", "tiny", "--out", str(out), stdout=buffer, stderr=io.StringIO()
+        "demo_setup",
+        "--scale",
+        "tiny",
+        "--out",
+        str(out),
+        "--today",
+        TODAY.isoformat(),
+        *args,
+        stdout=buffer,
+        stderr=io.StringIO(),
     )
     return buffer.getvalue()
 
 
+def counts() -> tuple[int, ...]:
+    return (
+        IdentificationRun.objects.count(),
+        Entitlement.objects.count(),
+        AidNotice.objects.count(),
+        PaymentBatch.objects.count(),
+        Payment.objects.count(),
+        DropoutCase.objects.count(),
+        RuleBookVersion.objects.count(),
+    )
+
+
 def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None:
+    # given the tiny demo county set up once
     first = run(tmp_path)
-    counts = (
-        IdentificationRun.objects.count(),
-        Entitlement.objects.count(),
-        AidNotice.objects.count(),
-        PaymentBatch.objects.count(),
-        Payment.objects.count(),
-        DropoutCase.objects.count(),
-    )
+    before = counts()
+    # when it is set up again
     second = run(tmp_path)
-    assert counts == (
-        IdentificationRun.objects.count(),
-        Entitlement.objects.count(),
-        AidNotice.objects.count(),
-        PaymentBatch.objects.count(),
-        Payment.objects.count(),
-        DropoutCase.objects.count(),
-    )
+    # then nothing changed, and the files were reused
+    assert before == counts()
+    assert "Reusing demo files" in second and "Generating" not in second
     # the principal's school went through review and notice to an approved batch
     principal = User.objects.get(username="principal")
     notice = AidNotice.objects.get()
     assert notice.school == principal.school and notice.status == "approved"
+    assert (notice.school_year, notice.semester) == (2026, "autumn")
+    assert notice.starts_on == dt.date(2026, 9, 17)
     batch = PaymentBatch.objects.get()
     assert batch.status == "approved" and batch.control["count"] == Payment.objects.count() > 0
-    assert "aid 2018 autumn:" in first and f"payment batch {batch.reference}" in second
+    assert batch.idempotency_key == "demo-2026-autumn-1"
+    assert "aid 2026 autumn:" in first and f"payment batch {batch.reference}" in second
     assert Entitlement.objects.filter(kind="waiver").exists()
     # every compulsory-age child found out of school has a case, opened once
     assert DropoutCase.objects.count() > 0
     assert "dropout cases: opened 0" in second
+    assert "import staff:" in first
+    lives_in_the_current_school_year(tmp_path)
+    cases_are_due_now()
+
+
+def lives_in_the_current_school_year(out: Path) -> None:
+    # the files were generated for 2026-2027 and the marker says so
+    assert (out / ".complete").read_text() == "national 2026"
+    assert set(ImportBatch.objects.values_list("school_year", flat=True)) == {2026}
+    assert set(SchoolClass.objects.values_list("school_year", flat=True)) == {2026}
+    # the latest run looks at today; the first one, five weeks back, found the cases
+    runs = list(IdentificationRun.objects.order_by("id").values_list("as_of", flat=True))
+    assert runs == [dt.date(2026, 10, 30), TODAY]
+    # the year's rule book was carried forward from 2018 and confirmed
+    assert RuleBookVersion.objects.get(school_year=2026).confirmed
+
+
+def cases_are_due_now() -> None:
+    cases = list(DropoutCase.objects.filter(status="open"))
+    due = {c.pk: due_on(c) for c in cases}
+    overdue = [c for c in cases if is_overdue(c, TODAY)]
+    this_week = [c for c in cases if 1 <= (due[c.pk] - TODAY).days <= 5]
+    in_time = [c for c in cases if not is_overdue(c, TODAY)]
+    assert overdue and this_week
+    assert len(in_time) > len(overdue)
+    assert all(c.opened_on == dt.date(2026, 10, 30) for c in cases)
+    # a case due later this month is not overdue in this month's report
+    admin = User.objects.get(username="admin")
+    first, last = month_bounds(2026, 12)
+    report = period_report(user=admin, first=first, last=last, by="township", today=TODAY)
+    assert sum(t.overdue_at_end for t in report) == len(overdue)
+    assert sum(t.open_at_end for t in report) == len(cases)
+
+
+def test_as_of_is_today_clamped_into_the_school_year() -> None:
+    assert demo_as_of(TODAY, 2026) == TODAY
+    assert demo_as_of(TODAY, 2018) == dt.date(2019, 8, 31)
+    assert demo_as_of(TODAY, 2027) == dt.date(2027, 9, 1)

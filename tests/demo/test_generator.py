@@ -108,13 +108,14 @@ def mess_counts(truth: list[dict[str, str]]) -> Counter[str]:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return generate(seed=7, scale="tiny", out=tmp_path_factory.mktemp("tiny"))
+    return generate(school_year=2018, seed=7, scale="tiny", out=tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     calls: list[tuple[str, int, int]] = []
     paths = generate(
+        school_year=2018,
         seed=2018,
         scale="county",
         out=tmp_path_factory.mktemp("county"),
@@ -139,20 +140,21 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_returns_paths_by_kind(tiny: dict[str, Path]) -> None:
-    assert list(tiny) == ["areas", "schools", "registry", "rolls", "truth"]
+    assert list(tiny) == ["areas", "schools", "registry", "rolls", "truth", "staff"]
     assert [p.name for p in tiny.values()] == [
         "areas.xlsx",
         "schools.xlsx",
         "registry.xlsx",
         "rolls.xlsx",
         "truth.csv",
+        "staff.xlsx",
     ]
     assert all(p.stat().st_size > 0 for p in tiny.values())
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tiny: dict[str, Path], tmp_path: Path) -> None:
-    again = generate(seed=7, scale="tiny", out=tmp_path / "again")
-    other = generate(seed=8, scale="tiny", out=tmp_path / "other")
+    again = generate(school_year=2018, seed=7, scale="tiny", out=tmp_path / "again")
+    other = generate(school_year=2018, seed=8, scale="tiny", out=tmp_path / "other")
     for kind in tiny:
         assert sha(again[kind]) == sha(tiny[kind]), kind
     assert sha(other["rolls"]) != sha(tiny["rolls"])
@@ -162,7 +164,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tiny: dict[str, Path], tmp_
 def test_output_does_not_depend_on_hash_seed(tmp_path: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from jingzhun.demo.generator import generate; "
-        "generate(seed=3, scale='tiny', out=Path(sys.argv[1]))"
+        "generate(school_year=2018, seed=3, scale='tiny', out=Path(sys.argv[1]))"
     )
     digests = []
     for hash_seed in ("1", "2"):
@@ -224,7 +226,7 @@ def test_ids_accounts_and_roll_numbers_are_text_cells(tiny: dict[str, Path]) -> 
 
 
 def test_no_mess_means_rolls_carry_the_truth(tmp_path: Path) -> None:
-    paths = generate(seed=7, scale="tiny", out=tmp_path, mess=NO_MESS)
+    paths = generate(school_year=2018, seed=7, scale="tiny", out=tmp_path, mess=NO_MESS)
     _, rolls = table(paths["rolls"], 1, note=True)
     truth = read_truth(paths["truth"])
     assert len(rolls) == len(truth)
@@ -237,7 +239,9 @@ def test_no_mess_means_rolls_carry_the_truth(tmp_path: Path) -> None:
 
 
 def test_excel_number_mess_writes_numbers(tmp_path: Path) -> None:
-    paths = generate(seed=7, scale="tiny", out=tmp_path, mess=MessRates(excel_number=1.0))
+    paths = generate(
+        school_year=2018, seed=7, scale="tiny", out=tmp_path, mess=MessRates(excel_number=1.0)
+    )
     _, rolls = table(paths["rolls"], 1, note=True)
     truth = read_truth(paths["truth"])
     hit = 0
@@ -256,7 +260,7 @@ def test_excel_number_mess_writes_numbers(tmp_path: Path) -> None:
 
 def test_unknown_scale_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown scale"):
-        generate(seed=1, scale="planet", out=tmp_path)
+        generate(school_year=2018, seed=1, scale="planet", out=tmp_path)
 
 
 # --- province path (streaming CSV), exercised on two tiny counties -------------------------
@@ -598,5 +602,5 @@ def test_roll_dates_mostly_iso(county: dict[str, Any]) -> None:
 def test_progress_reports_each_file(county: dict[str, Any]) -> None:
     calls = county["calls"]
     finals = [stage for stage, done, total in calls if done == total]
-    assert finals == ["build", "areas", "schools", "registry", "rolls", "truth"]
+    assert finals == ["build", "areas", "schools", "registry", "rolls", "truth", "staff"]
     assert ("rolls", 10000, len(county["rolls"])) in calls

@@ -85,6 +85,7 @@ KINDS = {
     "poor_villages": "poor-villages.xlsx",
     "truth_links": "truth-links.csv",
     "truth_children": "truth-children.csv",
+    "staff": "staff.xlsx",
 }
 AS_OF = dt.date(2018, 10, 8)
 
@@ -133,13 +134,13 @@ def load(paths: dict[str, Path]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("national-tiny")
-    return load(generate(seed=7, scale="tiny", out=out, layout="national"))
+    return load(generate(school_year=2018, seed=7, scale="tiny", out=out, layout="national"))
 
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("national-county")
-    return load(generate(seed=2018, scale="county", out=out, layout="national"))
+    return load(generate(school_year=2018, seed=2018, scale="county", out=out, layout="national"))
 
 
 # --- tiny scale --------------------------------------------------------------------------
@@ -254,16 +255,20 @@ def test_small_lists(tiny: dict[str, Any]) -> None:
 
 
 def test_same_seed_same_bytes(tiny: dict[str, Any], tmp_path: Path) -> None:
-    again = generate(seed=7, scale="tiny", out=tmp_path / "again", layout="national")
+    again = generate(
+        school_year=2018, seed=7, scale="tiny", out=tmp_path / "again", layout="national"
+    )
     for kind, path in tiny["paths"].items():
         assert sha(again[kind]) == sha(path), kind
-    other = generate(seed=8, scale="tiny", out=tmp_path / "other", layout="national")
+    other = generate(
+        school_year=2018, seed=8, scale="tiny", out=tmp_path / "other", layout="national"
+    )
     assert sha(other["rolls"]) != sha(tiny["paths"]["rolls"])
 
 
 def test_standard_layout_unchanged(tmp_path: Path) -> None:
     """The standard layout gives, for seed 7, what it gave before the national layout."""
-    paths = generate(seed=7, scale="tiny", out=tmp_path)
+    paths = generate(school_year=2018, seed=7, scale="tiny", out=tmp_path)
     assert sha(paths["truth"]) == "f7f8cd9334557345ee442f1821d442ca0d1ea993496fd12323fd74369686781a"
     cells = {
         "registry": "11c6b5fca5fe9a40c00c29a5c95ea423c5bf1f257a0d7084e3b27e1de85de86d",
@@ -278,9 +283,9 @@ def test_standard_layout_unchanged(tmp_path: Path) -> None:
 
 def test_layout_arguments_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="layout"):
-        generate(seed=1, scale="tiny", out=tmp_path, layout="regional")
+        generate(school_year=2018, seed=1, scale="tiny", out=tmp_path, layout="regional")
     with pytest.raises(ValueError, match="national"):
-        generate(seed=1, scale="province", out=tmp_path, layout="national")
+        generate(school_year=2018, seed=1, scale="province", out=tmp_path, layout="national")
 
 
 def test_command_writes_the_national_layout(tmp_path: Path) -> None:

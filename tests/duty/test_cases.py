@@ -47,7 +47,7 @@ def test_identification_opens_a_case_for_the_dropout(county: Any, personas: Any)
         "identification",
     )
     # assigned to the child's class teacher, supervised by the township officer
-    assert (case.assignee, case.supervisor) == (personas.teacher_a, personas.township_a)
+    assert (case.assignee.user, case.supervisor.user) == (personas.teacher_a, personas.township_a)
     assert case.school_class == county.class_a and case.opened_on == AS_OF
     assert AuditEvent.objects.filter(action="duty.case_open").count() == 1
 
@@ -244,7 +244,11 @@ def test_teacher_absence_report_opens_a_case_after_the_threshold(
     case = services.case_report_absence(
         actor=personas.teacher_a, student_id=county.student_a.pk, days=11, note="no answer at home"
     )
-    assert (case.source, case.absence_days, case.assignee) == ("absence", 11, personas.teacher_a)
+    assert (case.source, case.absence_days, case.assignee.user) == (
+        "absence",
+        11,
+        personas.teacher_a,
+    )
     # a second report adds to the open case
     again = services.case_report_absence(
         actor=personas.teacher_a, student_id=county.student_a.pk, days=14
@@ -265,7 +269,7 @@ def test_teacher_transfer_hands_open_cases_to_the_new_teacher(county: Any, perso
     # moving within the same class hands nothing over; to another class it does
     assert moved == 1
     case = DropoutCase.objects.get()
-    assert case.assignee == successor
+    assert case.assignee.user == successor
 
 
 def test_home_teaching_close_out_is_known_to_identification(county: Any, personas: Any) -> None:

@@ -18,11 +18,13 @@ from django.test import Client
 from django.utils import timezone
 from tests.conftest import ID_A, ID_B, County, Personas, make_user
 
+from jingzhun.accounts.models import StaffMember
 from jingzhun.accounts.roles import Role
 from jingzhun.aid import services as aid_services
 from jingzhun.duty import services
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.identification.services import identification_run
+from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment
 
 AS_OF = dt.date(2018, 10, 8)
@@ -148,7 +150,7 @@ def test_ledger_shows_the_case_to_its_township_overdue_and_in_black(
     # then: the case of 2018 is long overdue today
     assert response.status_code == 200
     assert row_text(response, f'data-case="{case.pk}"') == (
-        "Overdue 张小明 甲镇 甲镇中心小学 Grade 3, 1班 Open teacher_a town_a "
+        "Overdue 张小明 甲镇 甲村 甲镇中心小学 Grade 3, 1班 Open teacher_a town_a "
         f"2018-10-08 2018-10-08 {services.due_on(case).isoformat()} —"
     )
     assert 'data-flag="black"' in response.content.decode()
@@ -180,7 +182,7 @@ def test_ledger_filter_shows_closed_cases_in_red(
     assert "No case in your jurisdiction." in text(page(personas.county_officer, "/duty/"))
     closed = page(personas.county_officer, "/duty/", show="closed")
     assert row_text(closed, f'data-case="{case.pk}"').startswith(
-        "Closed in time 张小明 甲镇 甲镇中心小学 Grade 3, 1班 Verified and closed · 2018-10-17"
+        "Closed in time 张小明 甲镇 甲村 甲镇中心小学 Grade 3, 1班 Verified and closed · 2018-10-17"
     )
     assert 'data-flag="red"' in closed.content.decode()
 
@@ -193,12 +195,13 @@ def test_ledger_workbook_has_the_rows_of_the_page(case: DropoutCase, personas: P
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = xlsx_rows(response.content)
     assert rows[0][0].startswith("控辍保学工作台账（")
-    assert rows[1][:7] == ("序号", "标识", "状态", "乡镇", "学校", "班级", "学生姓名")
+    assert rows[1][:8] == ("序号", "标识", "状态", "乡镇", "行政村", "学校", "班级", "学生姓名")
     assert rows[2] == (
         1,
         "黑（逾期）",
         "在办",
         "甲镇",
+        "甲村",
         "甲镇中心小学",
         "三年级1班",
         "张小明",
@@ -218,15 +221,92 @@ def test_ledger_workbook_has_the_rows_of_the_page(case: DropoutCase, personas: P
     assert len(xlsx_rows(page(personas.township_b, "/duty/ledger.xlsx").content)) == 2
 
 
+def test_ledger_filters_pages_and_exports_exactly_the_filtered_rows(
+    county: County, personas: Personas
+) -> None:
+    # given: both children out of school, cases in township A and B
+    drop_out_a(county)
+    Enrolment.objects.filter(pk=county.enrolment_b.pk).update(
+        status="dropped_out", status_date=dt.date(2018, 9, 20)
+    )
+    identify()
+    services.cases_open_from_identification(actor=None, county_code="420101")
+    b = DropoutCase.objects.get(person=county.person_b)
+    # when: the county filters on township B
+    response = page(personas.county_officer, "/duty/", township=county.township_b.code)
+    html = response.content.decode()
+    # then: only B's case, the total, and an export link that keeps the filter
+    assert re.findall(r'data-case="(\d+)"', html) == [str(b.pk)]
+    assert "1 row (filtered)" in text(response)
+    assert f'href="/duty/ledger.xlsx?township={county.township_b.code}"' in html
+    # the filter bar offers township names, never codes on screen
+    assert f'<option value="{county.township_b.code}" selected>乙乡</option>' in html
+    rows = xlsx_rows(
+        page(personas.county_officer, "/duty/ledger.xlsx", township=county.township_b.code).content
+    )
+    assert [r[7] for r in rows[2:]] == ["李小红"]
+    assert rows[2][3:7] == ("乙乡", "乙村", "乙乡中学", "七年级2班")
+    # a search by name, and the class named in the user's language
+    found = page(personas.county_officer, "/duty/", q="小明")
+    assert re.findall(r'data-case="(\d+)"', found.content.decode()) == [
+        str(DropoutCase.objects.get(person=county.person_a).pk)
+    ]
+    assert "Grade 3, 1班" in text(found)
+    assert "No case matches these filters." in text(
+        page(personas.county_officer, "/duty/", q="无此人")
+    )
+
+
+def test_ledger_pages_by_fifty_and_keeps_the_filters(
+    case: DropoutCase, county: County, personas: Personas
+) -> None:
+    # given: 60 more open cases of made-up children in township A
+    people = Person.objects.bulk_create(
+        Person(
+            household=county.household_a,
+            name=f"孩子{n:02d}",
+            sex="M",
+            relation="之子",
+            birth_date=dt.date(2010, 1, 1),
+        )
+        for n in range(60)
+    )
+    DropoutCase.objects.bulk_create(
+        DropoutCase(
+            person=p,
+            source="absence",
+            reason="Absent for 12 days",
+            opened_on=dt.date(2018, 10, 8),
+            village_code=case.village_code,
+            school=county.school_a,
+            school_class=county.class_a,
+            last_step_on=dt.date(2018, 10, 8),
+        )
+        for p in people
+    )
+    first = page(personas.county_officer, "/duty/", reason="absence")
+    html = first.content.decode()
+    assert len(re.findall(r"<tr[^>]*data-case=", html)) == 50
+    assert "60 rows (filtered)" in text(first)
+    assert re.search(r'href="\?reason=absence(&amp;|&)page=2"', html)  # the pager keeps it
+    second = page(personas.county_officer, "/duty/", reason="absence", page="2")
+    assert len(re.findall(r"<tr[^>]*data-case=", second.content.decode())) == 10
+    # the export holds all 60 filtered rows, not one page
+    assert (
+        len(xlsx_rows(page(personas.county_officer, "/duty/ledger.xlsx", reason="absence").content))
+        == 62
+    )
+
+
 def test_county_opens_cases_from_identification_once(county: County, personas: Personas) -> None:
     drop_out_a(county)
-    identify()
+    run = identify()
     client = client_for(personas.county_officer)
-    response = client.post("/duty/open-cases/", follow=True)
+    response = client.post("/duty/open-cases/", {"run": str(run.pk)}, follow=True)
     assert "Cases opened: 1 new, 0 as a new episode; 0 children already had an open case." in (
         text(response)
     )
-    again = client.post("/duty/open-cases/", follow=True)
+    again = client.post("/duty/open-cases/", {"run": str(run.pk)}, follow=True)
     assert "Cases opened: 0 new, 0 as a new episode; 1 children already had an open case." in (
         text(again)
     )
@@ -438,13 +518,14 @@ def test_return_notice_names_guardian_school_class_and_deadline(
         dt.date(2018, 10, 9),
         return_deadline=dt.date(2018, 10, 22),
     )
+    StaffMember.objects.filter(pk=case.assignee_id).update(name="王老师", phone="13812345678")
     response = page(personas.teacher_a, f"/duty/cases/{case.pk}/return-notice.pdf")
     assert response["Content-Type"] == "application/pdf"
     words = pdf_text(response.content, tmp_path)
     assert "张大山（监护人）" in words
     assert "您的子女张小明系甲镇中心小学三年级1班学生，自2018年9月20日起未到校上课" in words
     assert "请您于2018年10月22日前送子女返校复学" in words
-    assert "联系人：teacher_a" in words
+    assert "联系人：王老师，联系电话：13812345678" in words
     assert ID_A not in words and "4201" not in words
 
 
@@ -455,18 +536,30 @@ def test_principal_names_a_responsible_person_and_prints_the_letter(
     county: County, personas: Personas, tmp_path: Path
 ) -> None:
     identify()
+    StaffMember.objects.filter(user=personas.principal_a).update(name="周校长")
     client = client_for(personas.principal_a)
     form = page(personas.principal_a, "/duty/assignments/")
     html = form.content.decode()
-    # the form offers the principal's own school's students and staff only
-    assert "张小明 · 甲镇中心小学" in html and "李小红" not in html
-    assert 'value="township"' not in html  # a school does not name bureau leaders
+    # the form embeds no students: they are searched, within the principal's own school
+    assert "张小明" not in html and "李小红" not in html
+    create = html[html.index('id="jz-create-form"') :]
+    assert 'value="township"' not in create  # a school does not name bureau leaders
+    found = page(personas.principal_a, "/duty/targets/search/", kind="student", q="张").json()
+    assert found == {
+        "results": [{"id": county.student_a.pk, "label": "张小明 · 甲镇中心小学 · Grade 3, 1班"}]
+    }
+    assert page(personas.principal_a, "/duty/targets/search/", kind="student", q="李").json() == {
+        "results": []
+    }
+    people = page(personas.principal_a, "/duty/people/search/", q="").json()["results"]
+    assert {p["name"] for p in people} == {"周校长", "teacher_a"}
+    assert all("phone" not in p for p in people)
     response = client.post(
         "/duty/assignments/",
         {
             "kind": "student",
             "student": county.student_a.pk,
-            "holder": personas.principal_a.pk,
+            "holder": personas.principal_a.staff_member.pk,
             "starts_on": "2018-09-03",
             "note": "",
         },
@@ -474,7 +567,7 @@ def test_principal_names_a_responsible_person_and_prints_the_letter(
     )
     assert "The responsible person is named." in text(response)
     a = Assignment.objects.get()
-    assert (a.kind, a.person, a.holder, a.starts_on, a.school) == (
+    assert (a.kind, a.person, a.holder.user, a.starts_on, a.school) == (
         "student",
         county.person_a,
         personas.principal_a,
@@ -482,14 +575,15 @@ def test_principal_names_a_responsible_person_and_prints_the_letter(
         county.school_a,
     )
     assert row_text(response, f'data-assignment="{a.pk}"').startswith(
-        "Responsible person for a poor student 张小明 · 甲镇中心小学 principal_a 2018-09-03 — —"
+        "Responsible person for a poor student 张小明 · 甲镇中心小学 周校长 Principal 2018-09-03 — — By hand"
     )
     letter = page(personas.principal_a, f"/duty/assignments/{a.pk}/letter.pdf")
     assert letter["Content-Type"] == "application/pdf"
     if PDFTOTEXT is not None:
         words = pdf_text(letter.content, tmp_path)
         assert "发文单位：甲镇中心小学" in words
-        assert "责任人：principal_a（校长）" in words
+        assert "责任人：周校长（甲镇中心小学校长）" in words
+        assert "principal_a" not in words
         assert "帮扶学生：张小明（甲镇中心小学）" in words
     everything = page(personas.principal_a, "/duty/assignments/letters.pdf")
     assert everything.content.startswith(b"%PDF")
@@ -505,7 +599,7 @@ def test_sign_and_reassign_keep_the_history(
         actor=personas.principal_a,
         kind="student",
         target_id=county.student_a.pk,
-        holder_id=personas.teacher_a.pk,
+        holder_id=personas.teacher_a.staff_member.pk,
         starts_on=dt.date(2018, 9, 1),
     )
     client = client_for(personas.principal_a)
@@ -514,19 +608,19 @@ def test_sign_and_reassign_keep_the_history(
     assert a.signed_on == dt.date(2018, 9, 5)
     response = client.post(
         f"/duty/assignments/{a.pk}/",
-        {"action": "reassign", "holder": personas.principal_a.pk, "on": "2018-10-15"},
+        {"action": "reassign", "holder": personas.principal_a.staff_member.pk, "on": "2018-10-15"},
         follow=True,
     )
     assert "The assignment is handed over." in text(response)
     new = Assignment.objects.get(ends_on__isnull=True)
-    assert (new.holder, new.starts_on) == (personas.principal_a, dt.date(2018, 10, 15))
+    assert (new.holder.user, new.starts_on) == (personas.principal_a, dt.date(2018, 10, 15))
     history = page(personas.township_a, f"/duty/assignments/{new.pk}/")
     assert "principal_a 2018-10-15 — — principal_a teacher_a 2018-09-01 2018-10-15 2018-09-05" in (
         text(history)
     )
     # the open case went with the assignment
     case.refresh_from_db()
-    assert case.assignee == personas.principal_a
+    assert case.assignee.user == personas.principal_a
     # the whole chain with its history
     listing = page(personas.township_a, "/duty/assignments/", history="1")
     assert f'data-assignment="{a.pk}"' in listing.content.decode()
@@ -541,13 +635,17 @@ def test_users_who_may_not_assign_change_nothing(
         actor=personas.principal_a,
         kind="student",
         target_id=county.student_a.pk,
-        holder_id=personas.teacher_a.pk,
+        holder_id=personas.teacher_a.staff_member.pk,
     )
     before = snapshot()
     client = client_for(getattr(personas, who))
     create = client.post(
         "/duty/assignments/",
-        {"kind": "class", "school_class": county.class_a.pk, "holder": personas.teacher_a.pk},
+        {
+            "kind": "class",
+            "school_class": county.class_a.pk,
+            "holder": personas.teacher_a.staff_member.pk,
+        },
     )
     sign = client.post(f"/duty/assignments/{a.pk}/", {"action": "sign", "signed_on": "2018-09-05"})
     assert create.status_code == 403
@@ -561,11 +659,12 @@ def test_township_b_cannot_reassign_township_a(county: County, personas: Persona
         actor=personas.principal_a,
         kind="student",
         target_id=county.student_a.pk,
-        holder_id=personas.teacher_a.pk,
+        holder_id=personas.teacher_a.staff_member.pk,
     )
     before = snapshot()
     response = client_for(personas.township_b).post(
-        f"/duty/assignments/{a.pk}/", {"action": "reassign", "holder": personas.township_b.pk}
+        f"/duty/assignments/{a.pk}/",
+        {"action": "reassign", "holder": personas.township_b.staff_member.pk},
     )
     assert response.status_code == 404
     assert snapshot() == before
@@ -584,7 +683,7 @@ def test_coverage_page_per_township_and_school_with_the_gaps(
     assert "0.0% Poor villages with a contact person: 0 of 2" in body
     assert row_text(response, 'data-key="420101001"') == "甲镇 1 1 100.0%"
     assert row_text(response, 'data-key="420101002"') == "乙乡 1 0 0.0%"
-    assert "Poor students with no responsible person Student School Grade 李小红 乙乡中学 1" in body
+    assert "Student School Class 李小红 乙乡中学 Grade 7, 2班" in body
     mine = page(personas.township_a, "/duty/coverage/")
     assert "100.0% Poor students with a responsible person: 1 of 1" in text(mine)
     assert "乙乡" not in mine.content.decode() and "李小红" not in mine.content.decode()
@@ -623,6 +722,27 @@ def test_quarterly_report_per_township_counts_the_close(
     assert (
         page(personas.township_b, "/duty/reports/quarterly/", quarter="2018-4").status_code == 200
     )
+
+
+def test_the_current_month_counts_as_of_today(county: County, personas: Personas) -> None:
+    # given: a case opened today from an absence report: its next step is due in 7 working days
+    identify()
+    today = timezone.localdate()
+    case = services.case_report_absence(
+        actor=personas.teacher_a, student_id=county.student_a.pk, days=12, on=today
+    )
+    assert services.due_on(case) > today
+    # when: this month's report is read (its last day is after the due date, or not)
+    response = page(personas.county_officer, "/duty/reports/monthly/")
+    # then: the case is open at the end, and not overdue
+    assert row_text(response, f'data-key="{case.school_id}"') == "甲镇中心小学 1 0 0 1 0"
+    assert f"counted as of today, {today.isoformat()}" in text(response)
+    rows = xlsx_rows(page(personas.county_officer, "/duty/reports/monthly.xlsx").content)
+    assert rows[0][0] == (
+        f"控辍保学月报（{today.year}年{today.month}月，"
+        f"截至{today.year}年{today.month}月{today.day}日）"
+    )
+    assert rows[2] == ("甲镇中心小学", 1, 0, 0, 1, 0)
 
 
 def test_a_bad_period_is_explained(case: DropoutCase, personas: Personas) -> None:
@@ -684,12 +804,12 @@ def test_teacher_records_a_home_visit_from_the_phone(
 ) -> None:
     client = client_for(personas.teacher_a)
     url = f"/m/students/{county.student_a.pk}/"
-    assert "Record a visit" in text(client.get(url))
+    assert "It is recorded on the student's open dropout case." in text(client.get(url))
     response = client.post(
         url,
         {
             "action": "visit",
-            "kind": "home_visit",
+            "kind": "visit",
             "happened_on": timezone.localdate().isoformat(),
             "text": "The family promises to bring the child back.",
             "photo": SimpleUploadedFile("p.jpg", JPEG, content_type="image/jpeg"),
@@ -713,16 +833,18 @@ def test_teacher_reports_an_absence_that_opens_a_case(
     identify()
     client = client_for(personas.teacher_a)
     url = f"/m/students/{county.student_a.pk}/"
-    # no case yet: only the absence form
-    assert "Record a visit" not in text(client.get(url))
-    visit = client.post(url, {"action": "visit", "kind": "note", "text": "x"}, follow=True)
-    assert "There is no open case to record a visit on." in text(visit)
+    # no case yet: a visit is recorded for the student, not on a case
+    assert "It is recorded on the student's open dropout case." not in text(client.get(url))
     short = client.post(url, {"action": "absence", "days": "3"}, follow=True)
     assert "A case opens after more than 10 days of absence." in text(short)
     assert DropoutCase.objects.count() == 0
     client.post(url, {"action": "absence", "days": "12", "note": "no answer"})
     case = DropoutCase.objects.get()
-    assert (case.source, case.absence_days, case.assignee) == ("absence", 12, personas.teacher_a)
+    assert (case.source, case.absence_days, case.assignee.user) == (
+        "absence",
+        12,
+        personas.teacher_a,
+    )
 
 
 def test_mobile_student_of_another_class_is_404_and_unchanged(

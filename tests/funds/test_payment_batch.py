@@ -17,9 +17,15 @@ from tests.conftest import make_user, subprocess_env
 
 from jingzhun.accounts.roles import Role
 from jingzhun.aid import services
+from jingzhun.aid.models import Entitlement
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Allocation, Payment, PaymentBatch
-from jingzhun.schools.models import Enrolment
+from jingzhun.schools.models import Enrolment, Student
+
+
+def payment_student(payment: Payment) -> int:
+    """Return the student id of the entitlement a payment pays."""
+    return Entitlement.objects.get(pk=int(payment.source.rsplit(":", 1)[1])).student_id
 
 
 @pytest.fixture
@@ -52,8 +58,9 @@ def test_batch_pays_approved_cash_with_control_totals(approved: Any, personas: A
     assert (payment.programme, payment.amount, payment.account_masked) == (
         "boarding_subsidy",
         Decimal("500.00"),
-        "***************8901",
+        "6228***********8901",  # the one mask format (core.crypto.mask)
     )
+    assert payment.beneficiary == Student.objects.get(pk=payment_student(payment)).name
     assert payment.source.startswith("aid.entitlement:")
     assert batch.control["count"] == 1 and batch.control["amount"] == "500.00"
     assert batch.control["by_programme"] == {"boarding_subsidy": {"count": 1, "amount": "500.00"}}

@@ -45,13 +45,15 @@ def load_county(out: Path, paths: dict[str, Path]) -> None:
             stdout=io.StringIO(),
             stderr=io.StringIO(),
         )
-    call_command("identify", "--as-of", "2018-10-08", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command(
+        "identify", "--as-of", "2018-10-08", "--yes", stdout=io.StringIO(), stderr=io.StringIO()
+    )
 
 
 @pytest.mark.slow
 def test_county_in_national_layouts_meets_the_accuracy_targets(tmp_path: Path) -> None:
     # given the demo county (seed 2018) as a county holds it, with its mess
-    paths = generate(seed=2018, scale="county", out=tmp_path, layout="national")
+    paths = generate(school_year=2018, seed=2018, scale="county", out=tmp_path, layout="national")
     # when a clerk loads it with the documented commands and runs identification
     load_county(tmp_path, paths)
     scores = measure(tmp_path, "422827")

@@ -66,7 +66,7 @@ def test_identification_export_has_one_masked_row_per_child(w: World, tmp_path: 
         "甲镇中心小学",
         "Primary",
         3,
-        "1班",
+        "Grade 3, 1班",
         "王老师",
         "ID number, verified",
         "G" + MING[1][:3] + "*" * 11 + MING[1][-4:],
@@ -131,8 +131,7 @@ def test_ledger_export_function(w: World, tmp_path: Path) -> None:
     assert event.data == {
         "ledger": "school-age",
         "rows": 4,
-        "township": "",
-        "school": None,
+        "filters": "",
         "format": "xlsx",
     }
 

@@ -210,17 +210,17 @@ def test_run_page_speaks_chinese(w: World) -> None:
     assert "疑似辍学" in text and "与上次比对相比的变化" in text
 
 
-def test_run_now_enqueues_a_run_for_users_who_import(w: World) -> None:
+def test_run_now_enqueues_a_preview_for_users_who_import(w: World) -> None:
     # given a decision made since the run (so that a new run has something new to read)
     review_decide(actor=w.county_officer, candidate_id=w.candidate_b.pk, accept=False)
     before = IdentificationRun.objects.count()
     # when a township officer tries
-    response = login(w.township_a).post("/identification/", {})
+    response = login(w.township_a).post("/identification/", {"as_of": "2018-10-08"})
     # then nothing happens
     assert response.status_code == 403
     assert IdentificationRun.objects.count() == before
     # when the aid centre officer starts a run (the test backend runs it at once)
-    response = login(w.aid_officer).post("/identification/", {})
+    response = login(w.aid_officer).post("/identification/", {"as_of": "2018-10-08"})
     assert response.status_code == 302
     assert response["Location"].startswith("/identification/?task=")
     progress = login(w.aid_officer).get(
@@ -229,9 +229,13 @@ def test_run_now_enqueues_a_run_for_users_who_import(w: World) -> None:
     assert progress.json()["task_finished"] is True
     assert IdentificationRun.objects.count() == before + 1
     latest = IdentificationRun.objects.order_by("-id").first()
-    assert latest is not None and latest.status == "done" and latest.started_by == w.aid_officer
+    assert latest is not None and latest.status == "preview" and latest.started_by == w.aid_officer
+    assert latest.as_of.isoformat() == "2018-10-08"
+    # then the current run is still the old one
+    assert selectors.latest_run(user=w.county_officer) == w.run
     page = login(w.aid_officer).get("/identification/")
     assert 'id="jz-run-now"' in page.content.decode()
+    assert f'id="jz-preview-{latest.pk}"' in page.content.decode()
     assert 'id="jz-run-now"' not in login(w.township_a).get("/identification/").content.decode()
 
 

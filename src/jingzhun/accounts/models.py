@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.accounts.roles import CAPABILITIES, ROLE_LEVELS, Role
-from jingzhun.core.scoping import NO_SCOPE, Scope
+from jingzhun.core.scoping import NO_SCOPE, Scope, place_scope_q
 
 
 class User(AbstractUser):
@@ -107,3 +107,109 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.name}"
+
+
+def mask_phone(phone: str) -> str:
+    """Return a phone number masked like 138****1234 (short numbers keep only their tail)."""
+    digits = "".join(phone.split())
+    if not digits:
+        return ""
+    if len(digits) >= 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return f"****{digits[-min(4, len(digits)) :]}" if len(digits) > 4 else "****"
+
+
+class StaffMember(models.Model):
+    """A person of the staff directory, who may have no login: a teacher, a principal, a
+    central-school head, a township officer, a village cadre.
+
+    The responsibility chain names these people; a login (`user`) can be attached later
+    without touching what they answer for.
+    """
+
+    class Post(models.TextChoices):
+        CLASS_TEACHER = "class_teacher", _("Class head teacher")
+        PRINCIPAL = "principal", _("Principal")
+        CENTRAL_SCHOOL_HEAD = "central_school_head", _("Central-school head")
+        TOWNSHIP_OFFICER = "township_officer", _("Township education officer")
+        VILLAGE_CADRE = "village_cadre", _("Village cadre")
+        COUNTY_OFFICER = "county_officer", _("County bureau officer")
+        OTHER = "other", _("Other")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered by hand")
+        IMPORT = "import", _("Staff import")
+        ROSTER = "roster", _("Teacher roster of the rolls")
+        ACCOUNT = "account", _("User account")
+
+    name = models.CharField(_("name"), max_length=50)
+    sex = models.CharField(_("sex"), max_length=1, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    post = models.CharField(_("post"), max_length=24, choices=Post.choices)
+    school = models.ForeignKey(
+        "schools.School",
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    school_class = models.ForeignKey(
+        "schools.SchoolClass",
+        verbose_name=_("class headed"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    township = models.ForeignKey(
+        "registry.Area",
+        verbose_name=_("township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    village = models.ForeignKey(
+        "registry.Area",
+        verbose_name=_("village"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Where the person works, for scoping: a village, township or county code.
+    area_code = models.CharField(_("area code"), max_length=12, db_index=True)
+    active = models.BooleanField(_("active"), default=True)
+    source = models.CharField(
+        _("entered from"), max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("login"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff_member",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff directory")
+        ordering = ["area_code", "name", "id"]
+        indexes = [
+            models.Index(fields=["post", "school_class"]),
+            models.Index(fields=["name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return place_scope_q(scope, area_field="area_code")

@@ -479,7 +479,10 @@ def _setup_year(plan: CountyPlan, lines: list[str], who: dict[str, Any]) -> bool
         changes["working_year"] = [profile.working_year, year]
         lines.append(
             _("Working school year changed from %(old)s to %(new)s.")
-            % {"old": SchoolYear(profile.working_year), "new": shown}
+            % {
+                "old": SchoolYear(profile.working_year) if profile.working_year else _("today's"),
+                "new": shown,
+            }
         )
         profile.working_year = year
     else:

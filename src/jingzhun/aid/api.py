@@ -14,7 +14,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
@@ -24,7 +24,9 @@ from jingzhun.aid import selectors, selectors_ui
 from jingzhun.aid.evaluate import Profile, explain
 from jingzhun.aid.models import Entitlement
 from jingzhun.core.api import Page, acting_user
-from jingzhun.core.periods import Semester, SemesterKind
+from jingzhun.core.periods import SemesterKind
+from jingzhun.core.working_year import working_semester
+from jingzhun.schools.naming import class_of
 
 router = Router(tags=["aid"])
 
@@ -32,14 +34,15 @@ STAGE = Literal["preschool", "primary", "junior", "senior", "vocational", "unive
 SEMESTER = Literal["autumn", "spring"]
 
 
-def _period(year: int | None, semester: str | None) -> tuple[int, str]:
-    """Return the period asked for (the school year and semester of today by default)."""
-    today = Semester.of(timezone.localdate())
+def _period(year: int | None, semester: str | None, user: Any = None) -> tuple[int, str]:
+    """Return the period asked for (the county's working school year and semester by default)."""
+    county = getattr(getattr(user, "scope", None), "county_code", "") or ""
+    working = working_semester(county)
     if semester and semester not in SemesterKind.values:
         raise HttpError(422, _("The semester is autumn or spring."))
     if year is not None and not 2000 <= year <= 2100:
         raise HttpError(422, _("The year is a school year such as 2018."))
-    return (year or today.school_year.start, semester or today.kind)
+    return (year or working.school_year.start, semester or str(working.kind))
 
 
 # --------------------------------------------------------------------------- schemas
@@ -105,7 +108,7 @@ class EntitlementOut(Schema):
 
     @staticmethod
     def resolve_class_name(obj: Entitlement) -> str:
-        return obj.school_class.name if obj.school_class is not None else ""
+        return class_of(obj.school_class)
 
     @staticmethod
     def resolve_rule_book_year(obj: Entitlement) -> int:
@@ -199,7 +202,7 @@ def coverage(request: HttpRequest, year: int | None = None, semester: str | None
     """Return aid coverage of the caller's jurisdiction: totals, by stage, township and school,
     and each student not covered with the reason (the school year and semester of today by
     default)."""
-    school_year, kind = _period(year, semester)
+    school_year, kind = _period(year, semester, acting_user(request))
     return selectors.coverage(user=acting_user(request), school_year=school_year, semester=kind)
 
 
@@ -216,7 +219,7 @@ def entitlement_list(
     school_id: int | None = None,
 ) -> QuerySet[Entitlement]:
     """List the semester's entitlements in the caller's jurisdiction; filter by `school_id`."""
-    school_year, kind = _period(year, semester)
+    school_year, kind = _period(year, semester, acting_user(request))
     return selectors.entitlement_list(
         user=acting_user(request), school_year=school_year, semester=kind, school_id=school_id
     ).order_by("school__name", "student__name", "programme", "pk")

@@ -39,6 +39,18 @@ class RuleBookVersion(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # A book carried forward from an earlier year is "to confirm" until the county confirms
+    # it: entitlements may be computed under it, but nothing is paid.
+    confirmed = models.BooleanField(_("confirmed by the county"), default=True, db_default=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("rule book version")

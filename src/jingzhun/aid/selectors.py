@@ -41,6 +41,8 @@ GAP_REASONS = {
     "excluded": _("Excluded by the school"),
     "no_bank_card": _("No bank card"),
     "awaiting_payment": _("Approved, not yet in a payment batch"),
+    "in_draft_batch": _("In a draft batch"),
+    "batch_approved": _("Approved, not yet sent to the bank"),
     "payment_pending": _("Sent to the bank, not yet confirmed"),
     "payment_failed": _("Payment failed"),
 }
@@ -176,7 +178,7 @@ def student_entitlements(*, user: Any, student_id: int) -> list[Entitlement]:
     return list(
         scope_queryset(Entitlement.objects.all(), user)
         .filter(student_id=student_id)
-        .select_related("rule_book", "school", "student")
+        .select_related("rule_book", "school", "student", "school_class")
         .order_by("school_year", "-semester", "programme")
     )
 
@@ -207,6 +209,9 @@ class Gap:
     amount: Decimal | None
     reason: str
     detail: str = ""
+    school_id: int | None = None
+    township: str = ""  # the area code of the school's township (else the child's)
+    class_id: int | None = None
 
     @property
     def reason_label(self) -> str:
@@ -251,7 +256,14 @@ ENT_SCHEMA = pa.schema(
         ("has_card", pa.bool_()),
     ]
 )
-PAY_SCHEMA = pa.schema([("source", pa.string()), ("status", pa.string()), ("id", pa.int64())])
+PAY_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("status", pa.string()),
+        ("id", pa.int64()),
+        ("batch_status", pa.string()),
+    ]
+)
 
 
 def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
@@ -281,7 +293,8 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
         ENT_SCHEMA,
     )
     pays = fetch_arrow(
-        "SELECT p.source, p.status, p.id FROM funds_payment p JOIN funds_paymentbatch b ON b.id = p.batch_id "
+        "SELECT p.source, p.status, p.id, b.status FROM funds_payment p "
+        "JOIN funds_paymentbatch b ON b.id = p.batch_id "
         "WHERE b.county_code = %s AND b.school_year = %s AND b.semester = %s",
         [county, school_year, semester],
         PAY_SCHEMA,
@@ -320,7 +333,8 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
             f"""
             CREATE TEMP TABLE lines AS
             WITH live AS (
-                SELECT CAST(substr(source, {len(SOURCE) + 1}) AS BIGINT) AS ent_id, status
+                SELECT CAST(substr(source, {len(SOURCE) + 1}) AS BIGINT) AS ent_id, status,
+                       batch_status
                 FROM pays WHERE source LIKE '{SOURCE}%'
                 QUALIFY row_number() OVER (PARTITION BY source ORDER BY (status <> 'failed') DESC, id DESC) = 1
             )
@@ -330,6 +344,9 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
                      WHEN e.review <> 'approved' THEN 'pending_review'
                      WHEN e.kind = 'waiver' THEN NULL
                      WHEN l.status = 'paid' THEN NULL
+                     WHEN l.status = 'pending' AND l.batch_status = 'draft' THEN 'in_draft_batch'
+                     WHEN l.status = 'pending' AND l.batch_status = 'approved'
+                       THEN 'batch_approved'
                      WHEN l.status = 'pending' THEN 'payment_pending'
                      WHEN l.status = 'failed' AND NOT e.has_card THEN 'no_bank_card'
                      WHEN l.status = 'failed' THEN 'payment_failed'
@@ -367,11 +384,15 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
             con.sql(
                 """
             SELECT p.student_id, coalesce(n.name, '') AS name, p.school_name, '' AS programme,
-                   NULL::DECIMAL(14, 2) AS amount, 'not_enrolled' AS reason, '' AS detail
+                   NULL::DECIMAL(14, 2) AS amount, 'not_enrolled' AS reason, '' AS detail,
+                   p.school_id, p.school_class_id,
+                   coalesce(nullif(p.school_township, ''), substr(p.village_code, 1, 9))
+                     AS township
             FROM pop p LEFT JOIN names n ON n.id = p.student_id WHERE NOT p.attends
             UNION ALL
             SELECT l.student_id, coalesce(n.name, ''), p.school_name, l.programme, l.amount,
-                   l.reason, l.review_reason
+                   l.reason, l.review_reason, p.school_id, p.school_class_id,
+                   coalesce(nullif(p.school_township, ''), substr(p.village_code, 1, 9))
             FROM lines l JOIN pop p ON p.student_id = l.student_id
             LEFT JOIN names n ON n.id = l.student_id
             WHERE l.reason IS NOT NULL AND p.attends
@@ -418,6 +439,9 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
             r["amount"],
             r["reason"],
             r["detail"] or "",
+            r["school_id"],
+            r["township"] or "",
+            r["school_class_id"],
         )
         for r in gap_rows
     ]

@@ -20,9 +20,10 @@ from django.http import Http404
 from jingzhun.aid import selectors
 from jingzhun.aid.models import AidNotice, Entitlement, NoticeObjection, RuleBookVersion
 from jingzhun.aid.rulebook import RuleBook
-from jingzhun.aid.services import book_of
+from jingzhun.aid.services import SOURCE, book_of
+from jingzhun.core.listing import ListParams
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
-from jingzhun.funds.models import BankReturn, PaymentBatch
+from jingzhun.funds.models import BankReturn, Payment, PaymentBatch
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass, Stage, Student
 
@@ -277,3 +278,151 @@ def return_list(*, user: Any, batch: PaymentBatch) -> QuerySet[BankReturn]:
         .filter(batch=batch)
         .select_related("imported_by")
     )
+
+
+def _entitlement_id(source: str) -> int | None:
+    tail = source[len(SOURCE) :] if source.startswith(SOURCE) else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def batch_payments(*, user: Any, batch: PaymentBatch, params: ListParams) -> QuerySet[Payment]:
+    """Return a batch's payments the user may see, filtered, one row per student and programme.
+
+    Townships and schools are the school's; the status is the payment's, the "reason" filter
+    its programme; the search looks in the student's and the account holder's names.
+    """
+    rows = scope_queryset(Payment.objects.all(), user).filter(batch=batch)
+    if params.class_id:
+        in_class = scope_queryset(Entitlement.objects.all(), user).filter(
+            school_year=batch.school_year,
+            semester=batch.semester,
+            school_class_id=params.class_id,
+        )
+        rows = rows.filter(
+            source__in=[f"{SOURCE}{pk}" for pk in in_class.values_list("pk", flat=True)]
+        )
+    rows = params.apply(
+        rows,
+        township="school__township__code",
+        school="school_id",
+        status="status",
+        reason="programme",
+        names=("beneficiary", "payee_name"),
+    )
+    return rows.select_related("school").order_by("school__name", "beneficiary", "programme", "id")
+
+
+@dataclass(frozen=True)
+class PaymentStudent:
+    """Who a payment is for: the student of its entitlement, and their class."""
+
+    student_id: int
+    name: str
+    school_class: SchoolClass | None
+
+
+def payment_students(*, user: Any, payments: Iterable[Payment]) -> dict[int, PaymentStudent]:
+    """Return payment id -> the student it pays (through its entitlement) that the user sees."""
+    wanted = {p.pk: _entitlement_id(p.source) for p in payments}
+    ents = {
+        e.pk: e
+        for e in scope_queryset(Entitlement.objects.all(), user)
+        .filter(pk__in={i for i in wanted.values() if i is not None})
+        .select_related("student", "school_class")
+    }
+    out: dict[int, PaymentStudent] = {}
+    for pk, ent_id in wanted.items():
+        e = ents.get(ent_id) if ent_id is not None else None
+        if e is not None:
+            out[pk] = PaymentStudent(e.student_id, e.student.name, e.school_class)
+    return out
+
+
+def siblings_on_account(
+    *, user: Any, batch: PaymentBatch, accounts: Iterable[str]
+) -> dict[str, int]:
+    """Return account index -> number of different students the batch pays into that account.
+
+    Only accounts paying two or more students are returned: siblings whose aid goes to one
+    parent's card.
+    """
+    wanted = {a for a in accounts if a}
+    if not wanted:
+        return {}
+    sources = (
+        scope_queryset(Payment.objects.all(), user)
+        .filter(batch=batch, account_index__in=wanted)
+        .values_list("account_index", "source")
+    )
+    by_ent = {_entitlement_id(s): a for a, s in sources}
+    students: dict[str, set[int]] = defaultdict(set)
+    for ent_id, student_id in (
+        Entitlement.objects.filter(pk__in={i for i in by_ent if i is not None})
+        .values_list("pk", "student_id")
+        .iterator()
+    ):
+        students[by_ent[ent_id]].add(student_id)
+    return {a: len(s) for a, s in students.items() if len(s) > 1}
+
+
+@dataclass(frozen=True)
+class EntitlementPayment:
+    """Where the payment of one entitlement stands (no account number)."""
+
+    batch_reference: str
+    batch_status: str
+    status: str
+    settled_at: Any
+    reason: str
+
+
+def entitlement_payments(*, entitlements: Iterable[Entitlement]) -> dict[int, EntitlementPayment]:
+    """Return entitlement id -> its latest payment's state, for entitlements already read
+    through the user's scope (a payment's state is part of the entitlement the user sees;
+    neither the account nor the holder is returned)."""
+    ids = {e.pk for e in entitlements}
+    if not ids:
+        return {}
+    rows = (
+        Payment.objects.filter(source__in=[f"{SOURCE}{pk}" for pk in ids])
+        .order_by("id")
+        .values_list(
+            "source", "batch__reference", "batch__status", "status", "settled_at", "bank_reason"
+        )
+    )
+    out: dict[int, EntitlementPayment] = {}
+    for source, ref, batch_status, status, settled, reason in rows:
+        ent_id = _entitlement_id(source)
+        if ent_id is None:
+            continue
+        current = out.get(ent_id)
+        # A live payment outranks an earlier failed one; among equals the latest wins.
+        if current is not None and current.status != "failed" and status == "failed":
+            continue
+        out[ent_id] = EntitlementPayment(ref, batch_status, status, settled, reason)
+    return out
+
+
+def classes_by_id(*, class_ids: Iterable[int | None]) -> dict[int, SchoolClass]:
+    """Return id -> class for the classes of rows the user was already given (scoped reads:
+    a township sees its children in another township's school, and that school's class)."""
+    ids = {int(i) for i in class_ids if i}
+    if not ids:
+        return {}
+    return {c.pk: c for c in SchoolClass.objects.filter(pk__in=ids)}
+
+
+def filter_gaps(gaps: Iterable[selectors.Gap], params: ListParams) -> list[selectors.Gap]:
+    """Return the coverage gaps the list filters keep (township, school, class, programme as
+    the status filter, reason, and a name search)."""
+    q = params.q.casefold()
+    return [
+        g
+        for g in gaps
+        if (not params.township or g.township.startswith(params.township))
+        and (not params.school_id or g.school_id == params.school_id)
+        and (not params.class_id or g.class_id == params.class_id)
+        and (not params.status or g.programme == params.status)
+        and (not params.reason or g.reason == params.reason)
+        and (not q or q in g.student_name.casefold())
+    ]

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 from django.conf import settings
@@ -80,8 +81,19 @@ def book_of(version: RuleBookVersion) -> RuleBook:
 
 
 def _save_version(
-    *, actor: Any, county_code: str, school_year: int, source: str, reason: str
+    *,
+    actor: Any,
+    county_code: str,
+    school_year: int,
+    source: str,
+    reason: str,
+    confirmed: bool | None = None,
 ) -> RuleBookVersion:
+    """Store a checked rule book as the year's next version.
+
+    ``confirmed`` None keeps the state of the year's book: an edit of a book still "to
+    confirm" is itself to confirm.
+    """
     book = load_rulebook(source, source=f"{school_year}")  # RuleBookError names the lines
     if book.school_year != school_year:
         raise RuleBookError(
@@ -96,6 +108,8 @@ def _save_version(
         )["m"]
         or 0
     ) + 1
+    if confirmed is None:
+        confirmed = last is None or last.confirmed
     version = RuleBookVersion(
         county_code=county_code,
         school_year=school_year,
@@ -103,6 +117,7 @@ def _save_version(
         source=source,
         reason=reason[:300],
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        confirmed=confirmed,
     )
     version.full_clean()
     version.save()
@@ -111,7 +126,12 @@ def _save_version(
         action="aid.rulebook_version",
         target=version,
         actor_name="" if getattr(actor, "is_authenticated", False) else "cli",
-        data={"school_year": school_year, "version": number, "reason": reason[:300]},
+        data={
+            "school_year": school_year,
+            "version": number,
+            "reason": reason[:300],
+            "confirmed": confirmed,
+        },
     )
     return version
 
@@ -131,25 +151,183 @@ def rulebook_save(*, actor: Any, school_year: int, source: str, reason: str) -> 
     )
 
 
-def _shift_year(source: str, from_year: int) -> str:
-    """Return a rule book's text moved one school year on (dates and the school_year key)."""
+_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_SPAN = re.compile(r"\b(\d{4})([-–])(\d{4})\b")
+_BARE_YEAR = re.compile(r"(?<![\d.\-–])(20\d{2})(?![\d\-–]|\.\d)")
 
-    def bump(match: re.Match[str]) -> str:
-        year = int(match.group(1))
-        return f"{year + 1}-{match.group(2)}"
 
-    text = re.sub(r"\b(\d{4})-(\d{2}-\d{2})\b", bump, source)
+def _shift_date(match: re.Match[str], years: int) -> str:
+    year, month, day = int(match.group(1)) + years, int(match.group(2)), int(match.group(3))
+    if (month, day) == (2, 29) and not (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        day = 28  # a leap day moved to a common year
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _shift_year(source: str, from_year: int, to_year: int | None = None) -> str:
+    """Return a rule book's text moved from one school year to another.
+
+    Every date (validity intervals), the ``school_year`` key, school-year spans such as
+    2018-2019 and the years named in comments move by the same number of years; amounts and
+    every other number stay as they were.
+    """
+    years = (from_year + 1 if to_year is None else to_year) - from_year
+
+    def span(match: re.Match[str]) -> str:
+        a, b = int(match.group(1)), int(match.group(3))
+        if b != a + 1:
+            return match.group(0)
+        return f"{a + years}{match.group(2)}{b + years}"
+
+    def comment(text: str) -> str:
+        return _BARE_YEAR.sub(lambda m: str(int(m.group(1)) + years), text)
+
+    lines = []
+    for line in source.splitlines(keepends=True):
+        line = _DATE.sub(lambda m: _shift_date(m, years), line)
+        line = _SPAN.sub(span, line)
+        code, hash_, rest = line.partition("#")
+        if hash_:
+            line = code + hash_ + comment(rest)
+        lines.append(line)
     return re.sub(
-        rf"^school_year:\s*{from_year}\b", f"school_year: {from_year + 1}", text, flags=re.M
+        rf"^school_year:\s*{from_year}\b",
+        f"school_year: {from_year + years}",
+        "".join(lines),
+        flags=re.M,
     )
+
+
+@dataclass(frozen=True)
+class CarrySource:
+    """What a carried-forward rule book would be copied from."""
+
+    school_year: int  # the year copied from
+    label: str  # "2018 v2" (an installed version) or "2018" (the packaged book)
+    source: str  # the text, already moved to the new year
+
+
+def _shipped_years() -> list[int]:
+    folder = resources.files("jingzhun.aid") / "rules"
+    return sorted(
+        int(p.name[:4])
+        for p in folder.iterdir()
+        if p.name.endswith(".yaml") and p.name[:4].isdigit()
+    )
+
+
+def rulebook_carry_source(county_code: str, school_year: int) -> CarrySource | None:
+    """Return what a carry-forward to *school_year* copies: the latest earlier year's book.
+
+    An installed version (the newest of the latest earlier year) is preferred to a packaged
+    book of a later or the same year; None when there is nothing earlier.
+    """
+    installed = (
+        RuleBookVersion.objects.filter(county_code=county_code, school_year__lt=school_year)
+        .order_by("-school_year", "-version")
+        .first()
+    )
+    shipped = [y for y in _shipped_years() if y < school_year]
+    if installed is not None and (not shipped or installed.school_year >= shipped[-1]):
+        return CarrySource(
+            installed.school_year,
+            f"{installed.school_year} v{installed.version}",
+            _shift_year(installed.source, installed.school_year, school_year),
+        )
+    if not shipped:
+        return None
+    year = shipped[-1]
+    return CarrySource(year, str(year), _shift_year(shipped_source(year), year, school_year))
+
+
+def rulebook_is_confirmed(county_code: str, school_year: int) -> bool | None:
+    """Return whether the year's rule book is confirmed (None when there is none installed)."""
+    latest = rulebook_latest(county_code, school_year)
+    return None if latest is None else latest.confirmed
+
+
+def _carry(
+    *, actor: Any, county_code: str, school_year: int, carried: CarrySource
+) -> RuleBookVersion:
+    version = _save_version(
+        actor=actor,
+        county_code=county_code,
+        school_year=school_year,
+        source=carried.source,
+        reason=_("copied from %(book)s, to confirm") % {"book": carried.label},
+        confirmed=False,
+    )
+    audit_record(
+        actor=actor,
+        action="aid.rulebook_carry_forward",
+        target=version,
+        actor_name="" if getattr(actor, "is_authenticated", False) else "cli",
+        data={"school_year": school_year, "from": carried.label},
+    )
+    return version
+
+
+@transaction.atomic
+def rulebook_carry_forward(*, actor: Any, school_year: int) -> RuleBookVersion:
+    """Start a year's rule book as a copy of the latest earlier year's, marked "to confirm".
+
+    Dates and years in the copy move by the years between the two books; amounts stay. A year
+    that has a book already returns its newest version unchanged (a second call changes
+    nothing). Without any earlier book this is a ValidationError.
+    """
+    _require(actor, P.AID_MANAGE, level="county")
+    county = actor.scope.county_code
+    existing = rulebook_latest(county, school_year)
+    if existing is not None:
+        return existing
+    carried = rulebook_carry_source(county, school_year)
+    if carried is None:
+        raise ValidationError(
+            _("There is no earlier rule book to start %(y)s from.") % {"y": school_year}
+        )
+    return _carry(actor=actor, county_code=county, school_year=school_year, carried=carried)
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    version: RuleBookVersion
+    already: bool  # it was confirmed before this call; nothing changed
+
+
+@transaction.atomic
+def rulebook_confirm(*, actor: Any, school_year: int) -> ConfirmResult:
+    """Confirm the year's newest rule book version: from now on its year may be paid.
+
+    Confirming a book confirmed already changes nothing and says so (``already``).
+    """
+    _require(actor, P.AID_MANAGE, level="county")
+    county = actor.scope.county_code
+    latest = rulebook_latest(county, school_year)
+    if latest is None:
+        raise ValidationError(_("There is no rule book for %(y)s to confirm.") % {"y": school_year})
+    if latest.confirmed:
+        return ConfirmResult(latest, already=True)
+    now = timezone.now()
+    updated = RuleBookVersion.objects.filter(pk=latest.pk, confirmed=False).update(
+        confirmed=True, confirmed_by=actor, confirmed_at=now
+    )
+    latest.refresh_from_db()
+    if updated != 1:
+        return ConfirmResult(latest, already=True)
+    audit_record(
+        actor=actor,
+        action="aid.rulebook_confirm",
+        target=latest,
+        data={"school_year": school_year, "version": latest.version},
+    )
+    return ConfirmResult(latest, already=False)
 
 
 @transaction.atomic
 def rulebook_install(*, actor: Any, county_code: str, school_year: int) -> RuleBookVersion:
     """Return the county's rule book for a year, creating version 1 if there is none.
 
-    Version 1 is the book shipped for that year, else a copy of the previous year's latest
-    version moved one year on (amounts unchanged, to be edited).
+    Version 1 is the book shipped for that year (confirmed), else a copy of the previous
+    year's latest version moved one year on (amounts unchanged), marked "to confirm".
     """
     if actor is not None:
         _require(actor, P.AID_MANAGE, level="county")
@@ -157,23 +335,22 @@ def rulebook_install(*, actor: Any, county_code: str, school_year: int) -> RuleB
     if existing is not None:
         return existing
     try:
-        source, reason = shipped_source(school_year), _("as shipped for this school year")
+        source = shipped_source(school_year)
     except KeyError:
-        previous = rulebook_latest(county_code, school_year - 1)
-        if previous is None:
-            try:
-                previous_source = shipped_source(school_year - 1)
-            except KeyError:
-                raise ValidationError(
-                    _("There is no rule book for %(y)s or the year before.") % {"y": school_year}
-                ) from None
-            label = f"{school_year - 1}"
-        else:
-            previous_source, label = previous.source, f"{school_year - 1} v{previous.version}"
-        source = _shift_year(previous_source, school_year - 1)
-        reason = _("copied from %(book)s") % {"book": label}
+        carried = rulebook_carry_source(county_code, school_year)
+        if carried is None or carried.school_year != school_year - 1:
+            raise ValidationError(
+                _("There is no rule book for %(y)s or the year before.") % {"y": school_year}
+            ) from None
+        return _carry(
+            actor=actor, county_code=county_code, school_year=school_year, carried=carried
+        )
     return _save_version(
-        actor=actor, county_code=county_code, school_year=school_year, source=source, reason=reason
+        actor=actor,
+        county_code=county_code,
+        school_year=school_year,
+        source=source,
+        reason=_("as shipped for this school year"),
     )
 
 
@@ -582,7 +759,7 @@ def payable(county_code: str, school_year: int, semester: str) -> QuerySet[Entit
             kind="cash",
         )
         .exclude(Exists(live))
-        .select_related("person__household")
+        .select_related("person__household", "student")
         .order_by("school_id", "student_id", "programme")
     )
 
@@ -602,6 +779,14 @@ def aid_batch_create(
         if existing.county_code != county:
             raise PermissionDenied
         return existing
+    if rulebook_is_confirmed(county, school_year) is False:
+        raise ValidationError(
+            _(
+                "The rule book for %(year)s is still to confirm: it was copied from an earlier "
+                "year. Check it and confirm it on the rule book page before paying."
+            )
+            % {"year": f"{school_year}–{school_year + 1}"}
+        )
     lines: list[funds.PaymentLine] = []
     gaps: list[dict[str, Any]] = []
     due = list(payable(county, school_year, semester))
@@ -634,6 +819,7 @@ def aid_batch_create(
                 programme=e.programme,
                 amount=e.amount,
                 payee_name=head or e.person.guardian_name or e.person.name,
+                beneficiary=e.student.name,
                 bank_name=household.bank_name,
                 account_cipher=bytes(household.bank_cipher),
                 account_key=household.bank_key or 0,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("rulebook/", overview.rulebook, name="rulebook"),
     path("rulebook/edit/", overview.rulebook_edit, name="rulebook-edit"),
     path("entitlements/", review.entitlements, name="entitlements"),
+    path("entitlements.xlsx", review.entitlements_download, name="entitlements-xlsx"),
     path("students/<int:student_id>/", review.student, name="student"),
     path("review/", review.review, name="review"),
     path("notices/", notices.notices, name="notices"),
@@ -31,6 +32,11 @@ urlpatterns = [
     ),
     path("batches/", batches.batches, name="batches"),
     path("batches/<int:payment_batch_id>/", batches.batch_detail, name="batch"),
+    path(
+        "batches/<int:payment_batch_id>/payments.xlsx",
+        batches.batch_download,
+        name="batch-xlsx",
+    ),
     path(
         "batches/<int:payment_batch_id>/bank.xlsx",
         batches.bank_file,

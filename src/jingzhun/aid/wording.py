@@ -1,15 +1,17 @@
 """How the aid screens put rules, entitlements and their inputs into words.
 
 Pure functions of plain data: no database, no request. Page texts go through gettext;
-the few Chinese texts for official documents (class names on a notice sheet) are plain
-Chinese, as the documents themselves are (see :mod:`jingzhun.aid.documents`).
+classes are named by :mod:`jingzhun.schools.naming` on every page and document. The few
+Chinese texts of official documents are plain Chinese (see :mod:`jingzhun.aid.documents`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -102,39 +104,38 @@ def rule_amount(rule: Rule) -> str:
     return _("%(amount)s %(unit)s") % {"amount": amount, "unit": unit_label(rule.unit)}
 
 
-def class_label(stage: str | None, grade: int | None, name: str | None) -> str:
-    """Return a class as the pages show it, e.g. "Primary grade 3 1班" ("—" for none)."""
-    if not name:
-        return "—"
-    return _("%(stage)s grade %(grade)s %(class)s") % {
-        "stage": stage_label(stage or ""),
-        "grade": grade or "",
-        "class": name,
-    }
+BATCH_WORDS = {
+    "draft": gettext_lazy("In a draft batch"),
+    "approved": gettext_lazy("Approved, not yet sent to the bank"),
+    "sent": gettext_lazy("Sent to the bank"),
+    "reconciled": gettext_lazy("Reconciled with the bank's return"),
+}
 
 
-_CN = "〇一二三四五六七八九十"
+def batch_words(batch_status: str) -> str:
+    """Return where a payment batch stands, in the words every aid page uses."""
+    return str(BATCH_WORDS.get(batch_status, batch_status))
 
 
-def _cn(n: int) -> str:
-    if 0 <= n <= 10:
-        return _CN[n]
-    if n < 20:
-        return "十" + _CN[n - 10]
-    return str(n)
+def payment_words(
+    *, batch_status: str, status: str, settled_at: dt.datetime | None = None, reason: str = ""
+) -> str:
+    """Return where one payment stands, matching its batch's real state.
 
-
-def class_name_zh(stage: str | None, grade: int | None, name: str | None) -> str:
-    """Return a class as a Chinese notice names it: 三年级1班, 七年级2班, 高一3班."""
-    if not name:
-        return ""
-    if not grade:
-        return name
-    if stage == Stage.JUNIOR:
-        return f"{_cn(grade + 6)}年级{name}"
-    if stage == Stage.SENIOR:
-        return f"高{_cn(grade)}{name}"
-    return f"{_cn(grade)}年级{name}"
+    draft: "in a draft batch"; approved: "approved, not yet sent to the bank"; sent (awaiting
+    the bank): "sent to the bank"; after the bank's return: "paid on <date>" or
+    "failed: <reason>".
+    """
+    if status == "paid":
+        if settled_at is None:
+            return _("Paid")
+        day = timezone.localtime(settled_at).date() if timezone.is_aware(settled_at) else settled_at
+        return _("Paid on %(date)s") % {"date": f"{day:%Y-%m-%d}"}
+    if status == "failed":
+        return _("Failed: %(reason)s") % {"reason": reason or _("no reason given")}
+    if batch_status == "reconciled":
+        return _("Sent to the bank, not in its return")
+    return batch_words(batch_status)
 
 
 def entitlement_sentence(

@@ -1,4 +1,5 @@
-"""Back office for the shared kernel: imports and the audit log (both read-only)."""
+"""Back office for the shared kernel: imports and the audit log (both read-only), and the
+county's working period (editable by the county's administrator, audited)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from unfold.decorators import display
 
 from jingzhun.core import permissions
 from jingzhun.core.admin_base import ScopedAdmin
-from jingzhun.core.models import AuditEvent, ImportBatch
+from jingzhun.core.models import AuditEvent, CountyProfile, ImportBatch
+from jingzhun.core.scoping import scope_of
+from jingzhun.core.working_year import county_working_period_set, working_period
 
 # Admin pages that other installed packages register but that bypass jurisdiction scoping
 # (or grant rights by Django permission rather than by role): removed from the back office.
@@ -152,3 +155,33 @@ class AuditEventAdmin(ScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # append-only, whatever the role
+
+
+@admin.register(CountyProfile)
+class CountyProfileAdmin(ScopedAdmin):
+    """The county's settings: its working school year and semester (empty: follow today)."""
+
+    edit_capability = permissions.MANAGE_USERS
+    list_display = ("name", "county_code", "working_year", "working_semester", "period_shown")
+    fields = ("name", "county_code", "working_year", "working_semester", "period_shown")
+    readonly_fields = ("name", "county_code", "period_shown")
+
+    @display(description=_("working period shown"))
+    def period_shown(self, obj: CountyProfile) -> str:
+        period = working_period(obj.county_code, profile=obj)
+        return f"{period.label} {period.note}".strip()
+
+    def can_view(self, request: HttpRequest) -> bool:
+        """The county's settings are the county's users' business."""
+        return super().can_view(request) and scope_of(request.user).level == "county"
+
+    def save_model(self, request: HttpRequest, obj: Model, form: object, change: bool) -> None:
+        assert isinstance(obj, CountyProfile)
+        current = CountyProfile.objects.get(pk=obj.pk)
+        county_working_period_set(
+            actor=request.user,
+            profile=current,
+            school_year=obj.working_year,
+            semester=obj.working_semester or "",
+            request=request,
+        )

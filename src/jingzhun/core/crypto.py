@@ -111,17 +111,31 @@ def blind_index_many(values: Iterable[str | None], *, purpose: str) -> list[str 
     ]
 
 
-def mask_id(value: str | None) -> str:
-    """Return '4201**********123X': area prefix and last four only."""
+MASK_HEAD = 4
+MASK_TAIL = 4
+
+
+def mask(value: str | None) -> str:
+    """Return the one masked form of an ID, roll or bank number: '4201**********123X'.
+
+    The first four and last four characters stay, every other one becomes '*', so the mask
+    has the value's length; a value of eight characters or fewer is all '*'. Spaces are
+    dropped first (bank cards are often written in groups of four). Screens, Excel files,
+    PDFs and the API all show this form (see also :func:`jingzhun.core.sensitive.mask_array`).
+    """
     if not value:
         return ""
-    if len(value) <= 8:
-        return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    text = "".join(str(value).split())
+    if len(text) <= MASK_HEAD + MASK_TAIL:
+        return "*" * len(text)
+    return text[:MASK_HEAD] + "*" * (len(text) - MASK_HEAD - MASK_TAIL) + text[-MASK_TAIL:]
+
+
+def mask_id(value: str | None) -> str:
+    """Return a resident ID or roll number masked (see :func:`mask`)."""
+    return mask(value)
 
 
 def mask_account(value: str | None) -> str:
-    """Return a bank account with only the last four digits shown."""
-    if not value:
-        return ""
-    return "*" * max(len(value) - 4, 0) + value[-4:]
+    """Return a bank account masked (see :func:`mask`): first four and last four shown."""
+    return mask(value)

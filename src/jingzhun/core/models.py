@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jingzhun.core.periods import SemesterKind
+
 
 class AuditEvent(models.Model):
     """One append-only, hash-chained entry of the audit log."""
@@ -303,7 +305,22 @@ class CountyProfile(models.Model):
 
     county_code = models.CharField(_("county code"), max_length=6, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    working_year = models.PositiveSmallIntegerField(_("working school year"))
+    # Null: follow today's date. Set while last year still closes (or to plan ahead).
+    working_year = models.PositiveSmallIntegerField(
+        _("working school year"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to follow today's date (a school year starts on 1 September)."),
+    )
+    working_semester = models.CharField(
+        _("working semester"),
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",
+        choices=SemesterKind.choices,
+        help_text=_("Leave empty to follow today's date."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -21,7 +21,7 @@ def seal(value: str | None, *, prefix: str, purpose: str) -> dict[str, Any]:
             f"{prefix}_masked": "",
         }
     cipher, version = crypto.encrypt(value, purpose=purpose)
-    mask = crypto.mask_account(value) if purpose == "bank" else crypto.mask_id(value)
+    mask = crypto.mask(value)
     return {
         f"{prefix}_cipher": cipher,
         f"{prefix}_key": version,
@@ -80,9 +80,12 @@ def rotate_keys(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
     return done
 
 
-def mask_array(values: pa.Array, *, keep_head: int = 4, keep_tail: int = 4) -> pa.Array:
-    """Mask many values at once, like :func:`crypto.mask_id` ('' for null)."""
+def mask_array(
+    values: pa.Array, *, keep_head: int = crypto.MASK_HEAD, keep_tail: int = crypto.MASK_TAIL
+) -> pa.Array:
+    """Mask many values at once, exactly like :func:`crypto.mask` ('' for null)."""
     values = pc.fill_null(values.cast(pa.string()), "")
+    values = pc.replace_substring_regex(values, r"\s+", "")
     n = pc.utf8_length(values)
     hidden = pc.max_element_wise(pc.subtract(n, keep_head + keep_tail), 0)
     head = (
@@ -103,14 +106,48 @@ def seal_array(
     is left out when the caller has computed it already."""
     plain = values.cast(pa.string()).to_pylist()
     version = crypto.keyring().current_version
-    keep_head = 0 if purpose == "bank" else 4
     columns = {
         f"{prefix}_cipher": pa.array(crypto.encrypt_many(plain, purpose=purpose), pa.binary()),
         f"{prefix}_key": pa.array([version if p else None for p in plain], pa.int16()),
-        f"{prefix}_masked": mask_array(values, keep_head=keep_head),
+        f"{prefix}_masked": mask_array(values),
     }
     if with_index:
         columns[f"{prefix}_index"] = pa.array(
             crypto.blind_index_many(plain, purpose=purpose), pa.string()
         )
     return columns
+
+
+def remask(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
+    """Recompute every stored mask from its plaintext where it differs from :func:`crypto.mask`.
+
+    Masks written before the platform had one format (bank cards showed their last four
+    only) are brought to it; running it again changes nothing. Return counts per column.
+    """
+    done: dict[str, int] = {}
+    for model, prefix, purpose in SEALED:
+        label = f"{model._meta.label}.{prefix}"  # type: ignore[attr-defined]
+        manager = model._default_manager  # type: ignore[attr-defined]
+        rows = manager.filter(**{f"{prefix}_cipher__isnull": False}).order_by("pk")
+        fields = ["pk", f"{prefix}_cipher", f"{prefix}_key", f"{prefix}_masked"]
+        changed, last = 0, None
+        while True:
+            page = rows if last is None else rows.filter(pk__gt=last)
+            batch = list(page.only(*fields)[:chunk])
+            if not batch:
+                break
+            last = batch[-1].pk
+            stale = []
+            for row in batch:
+                shown = crypto.mask(unseal(row, prefix=prefix, purpose=purpose))
+                if getattr(row, f"{prefix}_masked") != shown:
+                    setattr(row, f"{prefix}_masked", shown)
+                    stale.append(row)
+            if stale:
+                with transaction.atomic():
+                    manager.bulk_update(stale, [f"{prefix}_masked"])
+                changed += len(stale)
+        if echo:
+            echo(f"{label}: {changed}")
+        done[label] = changed
+    return done

@@ -19,6 +19,7 @@ import codecs
 import csv
 import io
 import itertools
+import logging
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.utils.translation import gettext
+
+# What a library said about a file that could not be read goes here, never to the user:
+# it names server paths and library internals.
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CSV_EXTENSIONS",
@@ -74,9 +79,19 @@ def _empty(path: Path) -> TabularError:
 
 
 def _unreadable(path: Path, exc: Exception) -> TabularError:
-    return TabularError(
-        gettext("Cannot read %(file)s: %(error)s") % {"file": path.name, "error": exc}
+    logger.warning("cannot read import file %s: %r", path.name, exc)
+    return TabularError(_not_a_table())
+
+
+def _not_text() -> str:
+    return gettext(
+        "The file is not text in UTF-8 or GB18030 (reading failed); in Excel, save it as "
+        '"CSV UTF-8" and import it again.'
     )
+
+
+def _not_a_table() -> str:
+    return gettext("The file is not an Excel or CSV file (reading failed).")
 
 
 @dataclass
@@ -395,8 +410,10 @@ def _load_sheet(reader: fastexcel.ExcelReader, name: str) -> list[pa.Array]:
     try:
         batch = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string", eager=True)
     except Exception as exc:  # fastexcel raises several unrelated types
+        logger.warning("cannot read sheet %r of an import file: %r", name, exc)
         raise TabularError(
-            gettext("Cannot read sheet %(sheet)s: %(error)s") % {"sheet": repr(name), "error": exc}
+            gettext("The sheet %(sheet)s could not be read (reading failed).")
+            % {"sheet": repr(name)}
         ) from exc
     columns = [batch.column(i) for i in range(batch.num_columns)]
 
@@ -447,11 +464,8 @@ def _read_excel(path: Path, aliases: _Aliases, sheet: str | None) -> RawTable:
     try:
         reader = fastexcel.read_excel(path)
         names = list(reader.sheet_names)
-    except Exception as exc:
-        raise TabularError(
-            gettext("Cannot read %(file)s as an Excel workbook: %(error)s")
-            % {"file": path.name, "error": exc}
-        ) from exc
+    except Exception as exc:  # a text file, a zip, a truncated workbook: calamine's words
+        raise _unreadable(path, exc) from exc
     if sheet is not None and sheet not in names:
         raise TabularError(
             gettext("%(file)s has no sheet %(sheet)s; its sheets are: %(sheets)s.")
@@ -534,10 +548,8 @@ def _read_csv(path: Path, aliases: _Aliases, codec: str | None = None) -> RawTab
     except UnicodeDecodeError as exc:
         if codec is not None and codec.startswith("utf-8"):
             return _read_csv(path, aliases, "gb18030")
-        raise TabularError(
-            gettext("Cannot read %(file)s: not UTF-8 or GB18030 text (%(error)s).")
-            % {"file": path.name, "error": exc}
-        ) from exc
+        logger.warning("import file %s is not UTF-8 or GB18030: %r", path.name, exc)
+        raise TabularError(_not_text()) from exc
     except OSError as exc:
         raise _unreadable(path, exc) from exc
     if not any(line.strip(_STRIP_CHARS) for line in lines):
@@ -562,9 +574,7 @@ def _read_csv(path: Path, aliases: _Aliases, codec: str | None = None) -> RawTab
     except _NotUtf8 as exc:
         if codec.startswith("utf-8"):
             return _read_csv(path, aliases, "gb18030")
-        raise TabularError(
-            gettext("Cannot read %(file)s: not UTF-8 or GB18030 text.") % {"file": path.name}
-        ) from exc
+        raise TabularError(_not_text()) from exc
     n_rows = len(columns[0]) if columns else 0
     return _assemble(
         header,

@@ -15,6 +15,9 @@ export it, with the mess such exports carry:
 * ``poor-villages.xlsx``: the county's poor villages.
 * ``truth-links.csv`` and ``truth-children.csv``: who each roll row really is, and what
   each registry child really does.
+* ``staff.xlsx``: the staff roster of the duty chain (see :mod:`jingzhun.demo.generator.staff`).
+
+All dates move with the school year asked for (``school_year``), as in the standard layout.
 
 Every random draw added here comes from its own ``random.Random`` (seeded from the run's
 seed), never from the county's generator, so the standard layout is unaffected.
@@ -23,6 +26,7 @@ seed), never from the county's generator, so the standard layout is unaffected.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from jingzhun.demo.generator import (
     _W,
-    SCHOOL_YEAR,
+    BASE_YEAR,
     Cell,
     MessRates,
     Progress,
@@ -43,11 +47,28 @@ from jingzhun.demo.generator import (
     _shared_schools,
     _write_xlsx,
     _yn,
+    created_at,
+    shift_date,
+    staff_rows,
 )
+from jingzhun.demo.generator.staff import STAFF_HEADERS
 
 NATIONAL_SEED_OFFSET = 0x4E415449  # "NATI"
+# In the frame of school year 2018 (see jingzhun.demo.generator.dates); moved with the year.
 EXPORT_DATE = "2018-09-20"
 AS_OF = (2018, 10, 8)
+
+
+def export_date(school_year: int) -> str:
+    """Return the date the national systems' files were exported, in a school year."""
+    return shift_date(dt.date.fromisoformat(EXPORT_DATE), school_year - BASE_YEAR).isoformat()
+
+
+def as_of(school_year: int) -> tuple[int, int, int]:
+    """Return the truth's as-of day (year, month, day) in a school year."""
+    day = shift_date(dt.date(*AS_OF), school_year - BASE_YEAR)
+    return day.year, day.month, day.day
+
 
 REGISTRY_HEADERS = (
     "序号",
@@ -97,6 +118,7 @@ KINDS = (
     "poor_villages",
     "truth_links",
     "truth_children",
+    "staff",
 )
 FILE_NAMES = {
     "registry": "registry.xlsx",
@@ -106,8 +128,11 @@ FILE_NAMES = {
     "poor_villages": "poor-villages.xlsx",
     "truth_links": "truth-links.csv",
     "truth_children": "truth-children.csv",
+    "staff": "staff.xlsx",
 }
 # The county's files as `jingzhun import` takes them (kind, file), in the order of a first load.
+# The staff roster (STAFF_FILE) is written too, but imported only where its importer exists.
+STAFF_FILE = ("staff", FILE_NAMES["staff"])
 NATIONAL_FILES = tuple(
     (kind, FILE_NAMES[kind])
     for kind in ("registry", "rolls", "university", "outside", "poor_villages")
@@ -365,7 +390,7 @@ class _National:
 
     def true_status(self, p: _Person) -> tuple[str, str]:
         en = self.enrol_of.get(p.key)
-        sa = p.age  # school-year age (on 31 August 2018)
+        sa = p.age  # school-year age (on 31 August of the school year's first calendar year)
         severe = p.dis_kind in ("智力", "多重", "精神") and p.dis_grade <= 2
         if en is not None:
             school = en.school
@@ -420,11 +445,14 @@ def generate_national(
     mess: MessRates,
     progress: Progress | None = None,
     rates: NationalMess = NationalMess(),  # noqa: B008 - frozen dataclass
+    school_year: int = BASE_YEAR,
 ) -> dict[str, Path]:
     """Write the national-layout files for one county into ``out``; return paths by kind."""
     spec = _county_spec(seed)
     shared = _shared_schools(random.Random(seed ^ 0x5EED), "42")
-    county = _County(spec, scale, shared, mess, excel=False)
+    county = _County(spec, scale, shared, mess, excel=False, school_year=school_year)
+    created = created_at(school_year)
+    truth_day = as_of(school_year)
     county.build()
     nat = _National(county, random.Random(seed + NATIONAL_SEED_OFFSET), rates, _out_schools())
     nat.prepare()
@@ -503,11 +531,13 @@ def generate_national(
         registry,
         title=f"{spec.name}建档立卡贫困人口信息表（全县全字段）",
         subtitle=(
-            f"导出单位：{spec.name}扶贫办　导出时间：{EXPORT_DATE}　数据来源：全国扶贫开发信息系统"
+            f"导出单位：{spec.name}扶贫办　导出时间：{export_date(school_year)}"
+            "　数据来源：全国扶贫开发信息系统"
         ),
         text_cols=(4, 5, 7, 10, 14, 17, 18),
         progress=progress,
         stage="registry",
+        created=created,
     )
 
     # -- rolls: in-county schools, students on the roll (在籍: enrolled or suspended)
@@ -630,21 +660,29 @@ def generate_national(
                 nat.place[school.code],
                 en.stage,
                 _grade_word(en.stage, en.grade, False),
-                f"{SCHOOL_YEAR}-{SCHOOL_YEAR + 1}",
+                f"{school_year}-{school_year + 1}",
             ]
         )
-    _write_xlsx(paths["university"], UNIVERSITY_HEADERS, university, text_cols=(1,))
-    _write_xlsx(paths["outside"], OUTSIDE_HEADERS, outside, text_cols=(1,))
+    _write_xlsx(
+        paths["university"], UNIVERSITY_HEADERS, university, text_cols=(1,), created=created
+    )
+    _write_xlsx(paths["outside"], OUTSIDE_HEADERS, outside, text_cols=(1,), created=created)
     poor_villages: list[list[Cell]] = [
         [v.township.name, v.name, v.code] for v in county.villages if v.poor
     ]
-    _write_xlsx(paths["poor_villages"], POOR_VILLAGE_HEADERS, poor_villages, text_cols=(2,))
+    _write_xlsx(
+        paths["poor_villages"],
+        POOR_VILLAGE_HEADERS,
+        poor_villages,
+        text_cols=(2,),
+        created=created,
+    )
 
     # -- the truth about each registry child
     children: list[list[str]] = []
     for hi, m in exported:
         ymd = dates.ymd[m.day]
-        age = _age_on(ymd, AS_OF)
+        age = _age_on(ymd, truth_day)
         if not 3 <= age <= 22:
             continue
         status, detail = nat.true_status(m)
@@ -663,6 +701,12 @@ def generate_national(
     _write_csv(paths["truth_children"], TRUTH_CHILD_HEADERS, children, "utf-8")
     if progress:
         progress("truth", 1, 1)
+
+    # -- the staff roster: head teachers of the classes on the rolls, and the chain above them
+    staff, _gaps = staff_rows(county, enrolled)
+    _write_xlsx(paths["staff"], STAFF_HEADERS, staff, text_cols=(2, 4), created=created)
+    if progress:
+        progress("staff", 1, 1)
     return paths
 
 

@@ -78,8 +78,20 @@ class ReturnNotice:
     return_by: dt.date
     issuer: str
     issued_on: dt.date
-    contact: str  # the responsible person's name (and a school phone, never the family's)
+    contact: str  # the responsible person's name ("" when nobody is known)
     village_name: str = ""  # where the child lives, for a child with no school
+    contact_phone: str = ""  # the contact's work phone, never the family's
+    contact_unit: str = ""  # whom to call when no person is known (the school)
+
+
+def contact_line(notice: ReturnNotice) -> str:
+    """Return the notice's contact line: a name and phone, never blank."""
+    if notice.contact.strip():
+        phone = notice.contact_phone.strip()
+        phone = f"，联系电话：{phone}" if phone else ""
+        return f"联系人：{notice.contact.strip()}{phone}"
+    unit = notice.contact_unit.strip() or notice.school_name.strip() or notice.issuer.strip()
+    return f"联系人：请与{unit}联系" if unit else "联系人：请与学校联系"
 
 
 def _cn(day: dt.date) -> str:
@@ -190,7 +202,7 @@ def return_notice_pdf(notice: ReturnNotice) -> bytes:
             st["body"],
             font,
         ),
-        _para(f"联系人：{notice.contact}", st["plain"], font),
+        _para(contact_line(notice), st["plain"], font),
         Spacer(1, 20 * mm),
         _para(f"{notice.issuer}（盖章）", st["right"], font),
         _para(_cn(notice.issued_on), st["right"], font),

@@ -15,7 +15,8 @@ from django.core.validators import FileExtensionValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
+from jingzhun.accounts.models import StaffMember
+from jingzhun.duty.models import Assignment, CaseStep, DropoutCase, StudentContact
 
 # A phone photo or a scanned page; anything else is refused before it reaches the disk.
 EVIDENCE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "heic", "pdf"]
@@ -23,12 +24,18 @@ MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 
 # Steps recorded through the back office (an absence goes through the absence report).
 OFFICE_STEPS = [(k, label) for k, label in CaseStep.Kind.choices if k != CaseStep.Kind.ABSENCE]
-# What a class teacher records from the phone: a visit, a talk or a note.
+# What a class teacher records from the phone: a visit, a talk or a phone call, for any poor
+# student; on a student's open case it becomes the matching step of the case.
 MOBILE_STEPS = [
-    (CaseStep.Kind.HOME_VISIT, _("Home visit")),
-    (CaseStep.Kind.PERSUASION, _("Persuasion talk")),
-    (CaseStep.Kind.NOTE, _("Note")),
+    (StudentContact.Kind.VISIT, _("Home visit")),
+    (StudentContact.Kind.TALK, _("Talk")),
+    (StudentContact.Kind.PHONE, _("Phone call")),
 ]
+CASE_STEP_OF_CONTACT = {
+    StudentContact.Kind.VISIT: CaseStep.Kind.HOME_VISIT,
+    StudentContact.Kind.TALK: CaseStep.Kind.PERSUASION,
+    StudentContact.Kind.PHONE: CaseStep.Kind.PHONE_CALL,
+}
 
 
 class DateInput(forms.DateInput):
@@ -109,12 +116,13 @@ class ReopenForm(forms.Form):
 
 
 class VisitForm(forms.Form):
-    """The mobile page's visit: what kind, when, what happened, an optional photo."""
+    """The mobile page's visit, talk or phone call: when, what happened, an optional photo
+    (kept with a case's step; a student with no open case gets no photo stored)."""
 
     kind = forms.ChoiceField(
         label=_("What"),
         choices=MOBILE_STEPS,
-        initial=CaseStep.Kind.HOME_VISIT,
+        initial=StudentContact.Kind.VISIT,
         widget=forms.RadioSelect,
     )
     happened_on = forms.DateField(label=_("Date"), widget=DateInput())
@@ -147,16 +155,25 @@ def _choice(label: Any, required: bool = False) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(label=label, coerce=int, required=required, empty_value=None)
 
 
+def _picked(label: Any, required: bool = False) -> forms.IntegerField:
+    """An id chosen with the autocomplete (a search box filling a hidden field)."""
+    return forms.IntegerField(label=label, required=required, min_value=1)
+
+
 class AssignmentCreateForm(forms.Form):
-    """Name a responsible person for a township, school, class, poor student or poor village."""
+    """Name a responsible person for a township, school, class, poor student or poor village.
+
+    Targets and the person are chosen by autocomplete (``/duty/targets/search/`` and
+    ``/duty/people/search/``), which fills their ids; the page never lists them all.
+    """
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Assignment.Kind.choices)
-    township = _choice(_("Township"))
-    school = _choice(_("School"))
-    school_class = _choice(_("Class"))
-    student = _choice(_("Poor student"))
-    village = _choice(_("Poor village"))
-    holder = _choice(_("Responsible person"), required=True)
+    township = _picked(_("Township"))
+    school = _picked(_("School"))
+    school_class = _picked(_("Class"))
+    student = _picked(_("Poor student"))
+    village = _picked(_("Poor village"))
+    holder = _picked(_("Responsible person"), required=True)
     contact_school = _choice(_("School of the contact person"))
     starts_on = forms.DateField(label=_("From"), required=False, widget=DateInput())
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
@@ -170,28 +187,11 @@ class AssignmentCreateForm(forms.Form):
         Assignment.Kind.VILLAGE: "village",
     }
 
-    def __init__(
-        self,
-        *args: Any,
-        targets: Any,
-        holders: list[tuple[int, str]],
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        empty = [("", "—")]
-        choices = {
-            "township": targets.township,
-            "school": targets.school,
-            "school_class": targets.school_class,
-            "student": targets.student,
-            "village": targets.village,
-            "contact_school": targets.school,
-            "holder": holders,
-        }
-        for name, options in choices.items():
-            field = self.fields[name]
-            assert isinstance(field, forms.TypedChoiceField)
-            field.choices = [*empty, *options]
+        field = self.fields["contact_school"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "—"), *schools]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -207,15 +207,33 @@ class AssignmentCreateForm(forms.Form):
 class ReassignForm(forms.Form):
     """Give an assignment's target to someone else from a date."""
 
-    holder = _choice(_("New responsible person"), required=True)
+    holder = _picked(_("New responsible person"), required=True)
     on = forms.DateField(label=_("From"), required=False, widget=DateInput())
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
-    def __init__(self, *args: Any, holders: list[tuple[int, str]], **kwargs: Any) -> None:
+
+class BulkAssignForm(forms.Form):
+    """One person for many chosen targets of one kind (from a filtered list)."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Assignment.Kind.choices)
+    targets = forms.TypedMultipleChoiceField(label=_("Targets"), coerce=int)
+    holder = _picked(_("Responsible person"), required=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["holder"]
-        assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [("", "—"), *holders]
+        # The choices are the posted ids themselves: the service checks each one's scope.
+        posted = self.data.getlist("targets") if hasattr(self.data, "getlist") else []
+        field = self.fields["targets"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [(v, v) for v in posted if str(v).isdigit()]
+
+
+class BulkUploadForm(forms.Form):
+    """The filled template of responsible persons."""
+
+    file = forms.FileField(
+        label=_("Filled template (.xlsx)"), validators=[FileExtensionValidator(["xlsx"])]
+    )
 
 
 class SignForm(forms.Form):
@@ -226,3 +244,38 @@ class SignForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["signed_on"].initial = timezone.localdate()
+
+
+class StaffForm(forms.Form):
+    """A person of the staff directory: who they are, their post and where they work."""
+
+    name = forms.CharField(label=_("Name"), max_length=50)
+    sex = forms.ChoiceField(
+        label=_("Sex"), required=False, choices=[("", "—"), ("M", _("Male")), ("F", _("Female"))]
+    )
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    post = forms.ChoiceField(label=_("Post"), choices=StaffMember.Post.choices)
+    school = _choice(_("School"))
+    school_class = _picked(_("Class headed"))
+    township = _choice(_("Township"))
+    village = _picked(_("Village"))
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(
+        self,
+        *args: Any,
+        schools: list[tuple[int, str]],
+        townships: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for name, options in (("school", schools), ("township", townships)):
+            field = self.fields[name]
+            assert isinstance(field, forms.TypedChoiceField)
+            field.choices = [("", "—"), *options]
+
+
+class LinkUserForm(forms.Form):
+    """Give a person of the directory an existing login."""
+
+    username = forms.CharField(label=_("Login name"), max_length=150)

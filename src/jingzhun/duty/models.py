@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jingzhun.accounts.models import StaffMember
 from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Area, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
@@ -32,7 +33,7 @@ class Assignment(models.Model):
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        StaffMember,
         verbose_name=_("responsible person"),
         on_delete=models.PROTECT,
         related_name="duty_assignments",
@@ -92,6 +93,9 @@ class Assignment(models.Model):
     assigned_at = models.DateTimeField(_("assigned at"), auto_now_add=True)
     signed_on = models.DateField(_("letter signed on"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # Made by the chain's derivation from the data (class head teachers, principals, heads);
+    # a derivation may replace its own links, never one a person made.
+    derived = models.BooleanField(_("derived from the data"), default=False)
 
     class Meta:
         verbose_name = _("assignment")
@@ -205,7 +209,7 @@ class DropoutCase(models.Model):
         related_name="+",
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        StaffMember,
         verbose_name=_("responsible person"),
         null=True,
         blank=True,
@@ -213,7 +217,7 @@ class DropoutCase(models.Model):
         related_name="duty_cases",
     )
     supervisor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        StaffMember,
         verbose_name=_("supervisor"),
         null=True,
         blank=True,
@@ -290,6 +294,7 @@ class CaseStep(models.Model):
         RETURNED = "returned", _("Returned to school")
         FOLLOWUP_WEEK = "followup_week", _("Follow-up: attendance after 1 week")
         FOLLOWUP_MONTH = "followup_month", _("Follow-up: attendance after 1 month")
+        PHONE_CALL = "phone_call", _("Phone call with the family")
         ABSENCE = "absence", _("Absence reported")
         NOTE = "note", _("Note")
 
@@ -325,3 +330,55 @@ class CaseStep(models.Model):
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
         return DropoutCase.scope_q(scope)
+
+
+class StudentContact(models.Model):
+    """A home visit, a talk or a phone call with a poor student's family, case or not.
+
+    What a responsible person does for a student with an open dropout case is a step of that
+    case (:class:`CaseStep`); this is the rest of their work: the visits every poor student
+    is owed each semester. Where the student lives and studies is copied at recording time
+    so that scoping needs no join (like a case step).
+    """
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", _("Home visit")
+        TALK = "talk", _("Talk with the student or family")
+        PHONE = "phone", _("Phone call with the family")
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="+"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("child"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    happened_on = models.DateField(_("date"))
+    note = models.TextField(_("what happened"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    village_code = models.CharField(max_length=12)
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    school_class = models.ForeignKey(
+        SchoolClass, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("contact with a student's family")
+        verbose_name_plural = _("contacts with students' families")
+        ordering = ["-happened_on", "-id"]
+        indexes = [models.Index(fields=["student", "happened_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.kind} {self.happened_on}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return place_scope_q(scope)

@@ -7,16 +7,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from jingzhun.core import crypto
 from jingzhun.core import permissions as P
+from jingzhun.core.listing import ListParams
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.duty.chain import Chain
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
-from jingzhun.duty.services import due_on, is_overdue
+from jingzhun.duty.services import due_on, is_overdue, overdue_at
 from jingzhun.identification.models import ChildStatus, IdentificationRun
 from jingzhun.registry.models import Area
+from jingzhun.schools.models import School, SchoolClass
 
 
 def may_assign(user: Any) -> bool:
@@ -54,7 +58,7 @@ def case_list(
     *, user: Any, status: str = "", township: str = "", school_id: int | None = None
 ) -> QuerySet[DropoutCase]:
     rows = scope_queryset(DropoutCase.objects.all(), user).select_related(
-        "person", "school", "school_class", "assignee", "supervisor"
+        "person__household__village", "school", "school_class", "assignee", "supervisor"
     )
     if status == "unclosed":
         rows = rows.exclude(status=DropoutCase.Status.CLOSED)
@@ -107,13 +111,53 @@ def flag_of(case: DropoutCase, today: dt.date) -> str:
     return "black" if is_overdue(case, today) else ""
 
 
+# The ledger's status filter: a case's status, or "overdue" (black-flagged today).
+OVERDUE = "overdue"
+
+
+def ledger_statuses() -> list[tuple[str, str]]:
+    return [(k, str(label)) for k, label in DropoutCase.Status.choices] + [
+        (OVERDUE, str(_("Overdue")))
+    ]
+
+
+def _ledger_filter(rows: QuerySet[DropoutCase], params: ListParams) -> QuerySet[DropoutCase]:
+    """Narrow cases by the list filters: township (where the child lives), school, class,
+    status, how the case was opened (the reason filter), and a name or roll number."""
+    rows = params.apply(
+        rows,
+        township="village_code",
+        school="school_id",
+        klass="school_class_id",
+        status=None if params.status == OVERDUE else "status",
+        reason="source",
+    )
+    if params.q:
+        rows = rows.filter(
+            Q(person__name__icontains=params.q)
+            | Q(student__roll_index=crypto.blind_index(params.q, purpose="roll"))
+        )
+    return rows
+
+
 def ledger(
-    *, user: Any, today: dt.date | None = None, include_closed: bool = False
+    *,
+    user: Any,
+    today: dt.date | None = None,
+    include_closed: bool = False,
+    params: ListParams | None = None,
 ) -> list[LedgerRow]:
-    """Return the user's cases for the ledger: unclosed first, overdue first, oldest first."""
+    """Return the user's cases for the ledger: unclosed first, overdue first, oldest first,
+    narrowed by the list filters when given."""
     today = today or timezone.localdate()
+    if params is not None and params.status == DropoutCase.Status.CLOSED:
+        include_closed = True
     rows = case_list(user=user, status="" if include_closed else "unclosed")
+    if params is not None:
+        rows = _ledger_filter(rows, params)
     out = [LedgerRow(c, is_overdue(c, today), due_on(c), flag_of(c, today)) for c in rows]
+    if params is not None and params.status == OVERDUE:
+        out = [r for r in out if r.flag == "black"]
     out.sort(
         key=lambda r: (
             r.case.status == DropoutCase.Status.CLOSED,
@@ -138,10 +182,26 @@ class Tally:
     overdue_at_end: int = 0
 
 
-def period_report(*, user: Any, first: dt.date, last: dt.date, by: str) -> list[Tally]:
+def period_report(
+    *, user: Any, first: dt.date, last: dt.date, by: str, today: dt.date | None = None
+) -> list[Tally]:
     """Count cases per school (`by="school"`) or township (`by="township"`) over a period:
-    opened and closed in it, and open and overdue at its end."""
+    opened and closed in it, and open and overdue at its end.
+
+    A period not yet over counts as of today: a case is overdue at the end only if its next
+    step was due before both the period's end and today, reckoned from the steps recorded by
+    then (a step recorded after the end does not make it in time then).
+    """
+    today = today or timezone.localdate()
+    at = min(last, today)
     cases = list(case_list(user=user).filter(opened_on__lte=last))
+    last_steps = dict(
+        CaseStep.objects.filter(case_id__in=[c.pk for c in cases], happened_on__lte=at)
+        .order_by()
+        .values("case_id")
+        .annotate(on=Max("happened_on"))
+        .values_list("case_id", "on")
+    )
     names = dict(Area.objects.filter(level="township").values_list("code", "name"))
     tallies: dict[str, Tally] = {}
     for c in cases:
@@ -160,7 +220,8 @@ def period_report(*, user: Any, first: dt.date, last: dt.date, by: str) -> list[
         open_then = c.closed_on is None or c.closed_on > last
         if open_then:
             t.open_at_end += 1
-            if c.status != DropoutCase.Status.CLOSED and is_overdue(c, last):
+            last_step = max(c.opened_on, last_steps.get(c.pk, c.opened_on))
+            if c.opened_on <= at and overdue_at(c, at, last_step):
                 t.overdue_at_end += 1
     return sorted(tallies.values(), key=lambda t: t.label)
 
@@ -186,6 +247,7 @@ class CoverageRow:
     label: str
     total: int = 0
     covered: int = 0
+    township: str = ""  # the township code of a school's row
 
     @property
     def share(self) -> Decimal | None:
@@ -249,7 +311,8 @@ def coverage(*, user: Any) -> DutyCoverage:
             if s.school is not None:
                 rows.append(
                     by_school.setdefault(
-                        str(s.school_id), CoverageRow(str(s.school_id), s.school.name)
+                        str(s.school_id),
+                        CoverageRow(str(s.school_id), s.school.name, township=township),
                     )
                 )
             for row in rows:
@@ -294,7 +357,7 @@ def my_students(*, user: Any) -> list[ChildStatus]:
     if run is None:
         return []
     named = Assignment.objects.filter(
-        kind=Assignment.Kind.STUDENT, holder=user, ends_on__isnull=True
+        kind=Assignment.Kind.STUDENT, holder__user=user, ends_on__isnull=True
     ).values_list("person_id", flat=True)
     rows = ChildStatus.objects.filter(run=run).select_related(
         "person", "student", "school", "enrolment__school_class"
@@ -304,3 +367,46 @@ def my_students(*, user: Any) -> list[ChildStatus]:
     if class_id:
         mine = mine | rows.filter(enrolment__school_class_id=class_id)
     return list(mine.order_by("person__name"))
+
+
+def link_coverage(*, user: Any) -> list[CoverageRow]:
+    """Return, per kind of link above the students, how many targets in the user's
+    jurisdiction have a current holder: townships, schools, classes (latest school year) and
+    poor villages."""
+    scope = scope_of(user)
+    if scope.is_empty:
+        return []
+    current = Assignment.objects.filter(ends_on__isnull=True)
+    rows: list[CoverageRow] = []
+
+    def count(kind: str, label: Any, targets: Any, field: str) -> None:
+        held = current.filter(kind=kind).values(f"{field}_id")
+        rows.append(
+            CoverageRow(
+                kind,
+                str(label),
+                targets.count(),
+                targets.filter(pk__in=held).count(),
+            )
+        )
+
+    if scope.level in ("county", "township"):
+        townships = Area.objects.filter(level="township", code__startswith=scope.area_code)
+        count(Assignment.Kind.TOWNSHIP, Assignment.Kind.TOWNSHIP.label, townships, "township")
+    schools = scope_queryset(School.objects.filter(township__isnull=False), user)
+    if scope.level in ("county", "township"):
+        count(Assignment.Kind.SCHOOL, Assignment.Kind.SCHOOL.label, schools, "school")
+    classes = scope_queryset(SchoolClass.objects.all(), user)
+    latest = classes.order_by("-school_year").values_list("school_year", flat=True).first()
+    count(
+        Assignment.Kind.CLASS,
+        Assignment.Kind.CLASS.label,
+        classes.filter(school_year=latest or 0),
+        "school_class",
+    )
+    if scope.level in ("county", "township"):
+        villages = Area.objects.filter(
+            level="village", is_poor=True, code__startswith=scope.area_code
+        )
+        count(Assignment.Kind.VILLAGE, Assignment.Kind.VILLAGE.label, villages, "village")
+    return rows

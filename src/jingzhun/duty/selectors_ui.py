@@ -8,22 +8,26 @@ and a user with no jurisdiction gets nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404
 
-from jingzhun.core.scoping import scope_of, scope_queryset
+from jingzhun.accounts.models import StaffMember
+from jingzhun.core import crypto
+from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.duty import selectors
-from jingzhun.duty.models import DropoutCase
+from jingzhun.duty.models import CaseStep, DropoutCase, StudentContact
 from jingzhun.identification import selectors as identification_selectors
 from jingzhun.identification.models import ChildStatus
 from jingzhun.registry.models import Area
+from jingzhun.schools.derive import parse_grade
 from jingzhun.schools.models import Enrolment, School, SchoolClass
+from jingzhun.schools.naming import class_of
 
 # --- names --------------------------------------------------------------------------------
 
@@ -96,13 +100,157 @@ def assignment_targets(*, user: Any, class_label: Callable[[SchoolClass], str]) 
     return targets
 
 
-def holder_choices(*, user: Any) -> list[tuple[int, str]]:
-    """Return the active users of the user's jurisdiction who may be named (empty for a user
-    who may not assign)."""
+SEARCH_LIMIT = 20
+
+
+def staff_label(s: StaffMember) -> str:
+    """Return a person as a chooser shows them: name, post, school or place (never a phone)."""
+    where = s.school.name if s.school else (s.village or s.township or "")
+    return " · ".join(x for x in (s.name, str(s.get_post_display()), str(where or "")) if x)
+
+
+def people_search(*, user: Any, q: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Return up to `limit` active people of the staff directory in the user's jurisdiction
+    whose name contains `q` (empty for a user who may not assign): id, name, post, place."""
     if not selectors.may_assign(user):
         return []
-    users = scope_queryset(get_user_model().objects.filter(is_active=True), user).exclude(role="")
-    return [(u.pk, f"{u} ({u.get_role_display()})") for u in users.order_by("username")]
+    q = " ".join(q.split())[:40]
+    rows = scope_queryset(StaffMember.objects.filter(active=True), user).select_related(
+        "school", "township", "village"
+    )
+    if q:
+        rows = rows.filter(name__icontains=q)
+    return [
+        {
+            "id": s.pk,
+            "name": s.name,
+            "post": str(s.get_post_display()),
+            "place": str(s.school.name if s.school else (s.village or s.township or "")),
+            "label": staff_label(s),
+        }
+        for s in rows.order_by("name", "pk")[:limit]
+    ]
+
+
+def get_staff(*, user: Any, staff_id: int) -> StaffMember:
+    """Return one person of the directory the user may see; 404 otherwise."""
+    return get_object_for_user(
+        StaffMember.objects.select_related("school", "school_class", "township", "village", "user"),
+        user,
+        pk=staff_id,
+    )
+
+
+def staff_list(*, user: Any) -> QuerySet[StaffMember]:
+    """Return the staff directory the user may see."""
+    return scope_queryset(StaffMember.objects.all(), user).select_related(
+        "school", "school_class", "township", "village", "user"
+    )
+
+
+def target_search(
+    *, user: Any, kind: str, q: str, limit: int = SEARCH_LIMIT
+) -> list[dict[str, Any]]:
+    """Return up to `limit` targets of one kind in the user's jurisdiction whose name contains
+    `q`: townships, schools, classes (of the latest school year), poor students (by their
+    roll record, latest identification run) or poor villages. Empty for a user who may not
+    assign."""
+    if not selectors.may_assign(user):
+        return []
+    q = " ".join(q.split())[:40]
+    if kind == "township":
+        areas = scope_queryset(Area.objects.filter(level=Area.Level.TOWNSHIP), user)
+        if q:
+            areas = areas.filter(name__icontains=q)
+        return [{"id": a.pk, "label": a.name} for a in areas.order_by("code")[:limit]]
+    if kind in ("village", "any_village"):
+        villages = Area.objects.filter(level=Area.Level.VILLAGE)
+        if kind == "village":
+            villages = villages.filter(is_poor=True)
+        scope = scope_of(user)
+        if scope.level == "school":
+            school = (
+                School.objects.select_related("township").filter(pk=scope.school_id or 0).first()
+            )
+            code = school.township.code if school and school.township else "-"
+            villages = villages.filter(code__startswith=code)
+        else:
+            villages = scope_queryset(villages, user)
+        if q:
+            villages = villages.filter(name__icontains=q)
+        names = township_names(user=user)
+        return [
+            {"id": v.pk, "label": f"{v.name} · {names.get(v.code[:9], '')}".strip(" ·")}
+            for v in villages.order_by("code")[:limit]
+        ]
+    if kind == "school":
+        schools = scope_queryset(School.objects.filter(township__isnull=False), user)
+        if q:
+            schools = schools.filter(name__icontains=q)
+        return [{"id": s.pk, "label": s.name} for s in schools.order_by("name")[:limit]]
+    if kind == "class":
+        classes = scope_queryset(SchoolClass.objects.select_related("school"), user)
+        latest = classes.order_by("-school_year").values_list("school_year", flat=True).first()
+        classes = classes.filter(school_year=latest or 0)
+        if q:
+            parts = q.split()
+            for part in parts:
+                parsed = parse_grade(part) if "年级" in part or part[:1] in "初高" else None
+                if parsed is not None:
+                    stage, grade = parsed
+                    classes = classes.filter(stage=stage, grade=grade)
+                elif part.endswith("班") or part.isdigit():
+                    classes = classes.filter(name__icontains=part)
+                else:
+                    classes = classes.filter(school__name__icontains=part)
+        return [
+            {"id": c.pk, "label": f"{c.school.name} {class_of(c)}"}
+            for c in classes.order_by("school__name", "stage", "grade", "name")[:limit]
+        ]
+    if kind == "student":
+        run = identification_selectors.latest_run(user=user)
+        if run is None:
+            return []
+        statuses = scope_queryset(
+            ChildStatus.objects.filter(run=run, student__isnull=False), user
+        ).select_related("person", "school", "enrolment__school_class")
+        if q:
+            statuses = statuses.filter(person__name__icontains=q)
+        return [
+            {
+                "id": s.student_id,
+                "label": " · ".join(
+                    x
+                    for x in (
+                        s.person.name,
+                        s.school.name if s.school else "",
+                        class_of(s.enrolment.school_class) if s.enrolment else "",
+                    )
+                    if x
+                ),
+            }
+            for s in statuses.order_by("person__name", "pk")[:limit]
+        ]
+    return []
+
+
+def contact_schools(*, user: Any) -> list[tuple[int, str]]:
+    """Return the schools a village contact may belong to (the user's, by name)."""
+    if not selectors.may_assign(user):
+        return []
+    schools = scope_queryset(School.objects.filter(township__isnull=False), user)
+    return list(schools.order_by("name", "pk").values_list("pk", "name"))
+
+
+def holder_choices(*, user: Any) -> list[tuple[int, str]]:
+    """Return the active people of the staff directory in the user's jurisdiction (empty for a
+    user who may not assign). For small jurisdictions only: pages use `people_search`."""
+    if not selectors.may_assign(user):
+        return []
+    rows = scope_queryset(StaffMember.objects.filter(active=True), user).select_related(
+        "school", "township", "village"
+    )
+    return [(s.pk, staff_label(s)) for s in rows.order_by("name", "pk")]
 
 
 # --- cases --------------------------------------------------------------------------------
@@ -118,6 +266,57 @@ def case_enrolments(*, user: Any, case: DropoutCase) -> QuerySet[Enrolment]:
         .select_related("school", "school_class")
         .order_by("-school_year", "-id")
     )
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Whom a guardian calls about a case: a person's name and phone ("" when unknown)."""
+
+    name: str
+    phone: str
+
+
+def person_name(person: Any) -> str:
+    """Return a person's name for a page or document, never a login name ("" if unknown).
+
+    Works for a staff directory entry (``name``) and for a user account (its full name, else
+    the name of its entry in the staff directory).
+    """
+    if person is None:
+        return ""
+    name = getattr(person, "name", None)
+    if isinstance(name, str):
+        return name.strip()
+    full = getattr(person, "get_full_name", None)
+    if callable(full) and full().strip():
+        return str(full().strip())
+    # A login with no name of its own: the name of its person in the staff directory.
+    try:
+        staff = getattr(person, "staff_member", None)
+    except StaffMember.DoesNotExist:
+        staff = None
+    return staff.name.strip() if staff is not None else ""
+
+
+def case_contact(*, case: DropoutCase) -> Contact:
+    """Return the contact a notice about *case* names: its responsible person, else the
+    principal of its school in the staff directory; both empty if nobody is known (the
+    notice then sends the guardian to the school). Never a login name."""
+    assignee = case.assignee
+    name = person_name(assignee)
+    if name:
+        return Contact(name, str(getattr(assignee, "phone", "") or "").strip())
+    if case.school_id is not None:
+        principal = (
+            StaffMember.objects.filter(
+                school_id=case.school_id, post=StaffMember.Post.PRINCIPAL, active=True
+            )
+            .order_by("-updated_at", "-id")
+            .first()
+        )
+        if principal is not None and principal.name.strip():
+            return Contact(principal.name.strip(), principal.phone.strip())
+    return Contact("", "")
 
 
 def next_episode(*, user: Any, case: DropoutCase) -> DropoutCase | None:
@@ -160,3 +359,64 @@ def get_mobile_student(*, user: Any, student_id: int) -> ChildStatus:
         if status.student_id == student_id:
             return status
     raise Http404
+
+
+@dataclass
+class HistoryItem:
+    """One thing recorded for a student: a step of one of their cases, or a contact."""
+
+    on: dt.date
+    recorded_at: dt.datetime
+    kind: str
+    label: str
+    text: str
+    recorded_by: str
+    case: DropoutCase | None = None
+
+
+def student_history(*, user: Any, status: ChildStatus) -> list[HistoryItem]:
+    """Return every step of the student's cases and every contact recorded for them that the
+    user may see, newest first."""
+    items = [
+        HistoryItem(
+            s.happened_on,
+            s.recorded_at,
+            s.kind,
+            s.get_kind_display(),
+            s.text,
+            person_name(s.recorded_by),
+            s.case,
+        )
+        for s in scope_queryset(CaseStep.objects.all(), user)
+        .filter(case__person_id=status.person_id)
+        .select_related("case", "recorded_by")
+    ]
+    if status.student_id is not None:
+        items += [
+            HistoryItem(
+                c.happened_on,
+                c.recorded_at,
+                c.kind,
+                c.get_kind_display(),
+                c.note,
+                person_name(c.recorded_by),
+            )
+            for c in scope_queryset(StudentContact.objects.all(), user)
+            .filter(student_id=status.student_id)
+            .select_related("recorded_by")
+        ]
+    items.sort(key=lambda i: (i.on, i.recorded_at), reverse=True)
+    return items
+
+
+def search_students(statuses: list[ChildStatus], q: str) -> list[ChildStatus]:
+    """Return the students whose name holds *q*, or whose roll number is *q* (exactly)."""
+    q = q.strip()
+    if not q:
+        return statuses
+    roll = crypto.blind_index(q, purpose="roll")
+    return [
+        s
+        for s in statuses
+        if q in s.person.name or (s.student is not None and s.student.roll_index == roll)
+    ]

@@ -20,13 +20,16 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jingzhun.accounts.models import StaffMember
 from jingzhun.accounts.roles import Role
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.workdays import add_working_days
 from jingzhun.duty.chain import Chain
-from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
+from jingzhun.duty.chain import ChainResult as ChainResult  # re-exported: duty.services API
+from jingzhun.duty.chain import chain_derive as chain_derive
+from jingzhun.duty.models import Assignment, CaseStep, DropoutCase, StudentContact
 from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
 from jingzhun.identification.services import home_teaching_record
 from jingzhun.registry.models import Area, Person
@@ -112,13 +115,17 @@ def _target(actor: Any, kind: str, target_id: int) -> Any:
     return target
 
 
-def _holder(actor: Any, holder_id: int) -> Any:
-    """Return the responsible person: an active user within the assigner's jurisdiction."""
-    visible = scope_queryset(get_user_model().objects.filter(is_active=True), actor)
+def _holder(actor: Any, holder_id: int) -> StaffMember:
+    """Return the responsible person: an active person of the staff directory within the
+    assigner's jurisdiction (with or without a login)."""
+    visible = scope_queryset(StaffMember.objects.filter(active=True), actor)
     holder = visible.filter(pk=holder_id).first()
     if holder is None:
         raise ValidationError(
-            _("The responsible person must be an active user within your jurisdiction.")
+            _(
+                "The responsible person must be an active person of the staff directory within "
+                "your jurisdiction."
+            )
         )
     return holder
 
@@ -133,6 +140,7 @@ def assignment_create(
     starts_on: dt.date | None = None,
     school_id: int | None = None,
     note: str = "",
+    audit: bool = True,
 ) -> Assignment:
     """Name who answers for a township, school, class, poor student or poor village.
 
@@ -178,12 +186,13 @@ def assignment_create(
     assignment.school = school
     assignment.full_clean()
     assignment.save()
-    audit_record(
-        actor=actor,
-        action="duty.assign",
-        target=assignment,
-        data={"kind": kind, "target": target_id, "holder": holder.pk},
-    )
+    if audit:
+        audit_record(
+            actor=actor,
+            action="duty.assign",
+            target=assignment,
+            data={"kind": kind, "target": target_id, "holder": holder.pk},
+        )
     return assignment
 
 
@@ -240,6 +249,99 @@ def _move_open_cases(old: Assignment, holder: Any) -> int:
     return cases.update(assignee=holder)
 
 
+@dataclass
+class BulkResult:
+    created: int = 0
+    reassigned: int = 0
+    unchanged: int = 0
+    cases_moved: int = 0
+
+
+@transaction.atomic
+def assignments_bulk(
+    *,
+    actor: Any,
+    rows: list[tuple[str, int, int]],
+    on: dt.date | None = None,
+    note: str = "",
+    source: str = "list",
+) -> BulkResult:
+    """Name responsible persons for many targets at once: `rows` are (kind, target id,
+    staff member id), the target id as `assignment_create` takes it.
+
+    A target with no current holder gets one; one held by someone else is handed over (the
+    old link ends, open cases follow); one already held by that person is left alone. All
+    rows land or none (a row the actor may not assign is refused with the whole batch).
+    Audited once, with every change listed.
+    """
+    _require(actor, P.DUTY_ASSIGN)
+    on = _today(on)
+    result = BulkResult()
+    changes: list[dict[str, Any]] = []
+    for kind, target_id, holder_id in rows:
+        if kind not in TARGETS:
+            raise ValidationError(_("Unknown kind of assignment."))
+        if actor.scope.level not in ASSIGNERS[kind]:
+            raise PermissionDenied
+        target = _target(actor, kind, target_id)
+        holder = _holder(actor, holder_id)
+        _model, field = TARGETS[kind]
+        old = Assignment.objects.filter(kind=kind, ends_on__isnull=True, **{field: target}).first()
+        if old is not None and old.holder_id == holder.pk:
+            result.unchanged += 1
+            continue
+        if old is None:
+            created = assignment_create(
+                actor=actor,
+                kind=kind,
+                target_id=target_id,
+                holder_id=holder.pk,
+                starts_on=on,
+                note=note,
+                audit=False,
+            )
+            result.created += 1
+            changes.append(
+                {"kind": kind, "target": target_id, "holder": holder.pk, "id": created.pk}
+            )
+            continue
+        if Assignment.objects.filter(pk=old.pk, ends_on__isnull=True).update(ends_on=on) != 1:
+            raise ValidationError(_("This assignment has already ended."))
+        new = Assignment.objects.create(
+            kind=old.kind,
+            holder=holder,
+            township=old.township,
+            village=old.village,
+            school=old.school,
+            school_class=old.school_class,
+            person=old.person,
+            area_code=old.area_code,
+            starts_on=on,
+            assigned_by=actor,
+            note=note[:200],
+        )
+        result.cases_moved += _move_open_cases(old, holder)
+        result.reassigned += 1
+        changes.append(
+            {"kind": kind, "target": target_id, "holder": holder.pk, "id": new.pk, "ended": old.pk}
+        )
+    audit_record(
+        actor=actor,
+        action="duty.assign_bulk",
+        object_type="duty.chain",
+        object_id=actor.scope.area_code or str(actor.scope.school_id or ""),
+        data={
+            "source": source,
+            "created": result.created,
+            "reassigned": result.reassigned,
+            "unchanged": result.unchanged,
+            "cases_moved": result.cases_moved,
+            "changes": changes,
+        },
+    )
+    return result
+
+
 @transaction.atomic
 def assignment_sign(
     *, actor: Any, assignment_id: int, signed_on: dt.date | None = None
@@ -276,23 +378,29 @@ def teacher_transfer(*, actor: Any, teacher_id: int, school_class_id: int) -> in
     new_class = get_object_for_user(SchoolClass.objects.all(), actor, pk=school_class_id)
     old_class_id = teacher.school_class_id
     get_user_model().objects.filter(pk=teacher.pk).update(school_class=new_class)
+    person = StaffMember.objects.filter(user=teacher).first()
+    if person is not None:
+        StaffMember.objects.filter(pk=person.pk).update(
+            school_class=new_class, school=new_class.school
+        )
+    staff = StaffMember.objects.filter(active=True)
     successor = (
-        get_user_model()
-        .objects.filter(role=Role.CLASS_TEACHER, school_class_id=old_class_id, is_active=True)
-        .exclude(pk=teacher.pk)
+        staff.filter(post=StaffMember.Post.CLASS_TEACHER, school_class_id=old_class_id)
+        .exclude(pk=person.pk if person else 0)
+        .order_by("id")
         .first()
     )
     if successor is None and old_class_id is not None:
         successor = (
-            get_user_model()
-            .objects.filter(role=Role.PRINCIPAL, school__classes__pk=old_class_id, is_active=True)
+            staff.filter(post=StaffMember.Post.PRINCIPAL, school__classes__pk=old_class_id)
+            .order_by("id")
             .first()
         )
     moved = 0
-    if successor is not None:
+    if successor is not None and person is not None:
         moved = (
             DropoutCase.objects.exclude(status=DropoutCase.Status.CLOSED)
-            .filter(assignee=teacher, school_class_id=old_class_id)
+            .filter(assignee=person, school_class_id=old_class_id)
             .update(assignee=successor)
         )
     audit_record(
@@ -358,25 +466,64 @@ def _open_case(
     return case
 
 
-@transaction.atomic
-def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResult:
-    """Open a case for every compulsory-age poor child the latest run finds out of school.
+# What a run does to a child: a first case, a new episode, or nothing (a case is open).
+NEW, NEW_EPISODE, ALREADY_OPEN = "new", "new_episode", "already_open"
 
-    Idempotent: a child with a case not yet closed gets nothing new; a child whose last case
-    closed before the run's date and who is out of school again gets a new episode linked to
-    the old one. A case closed after the run's date is not reopened by that run.
-    """
+
+@dataclass
+class OpenPlanItem:
+    status: ChildStatus
+    last: DropoutCase | None
+    action: str  # NEW | NEW_EPISODE | ALREADY_OPEN
+
+
+@dataclass
+class OpenPreviewRow:
+    township_code: str
+    new: int = 0
+    new_episode: int = 0
+    already_open: int = 0
+
+
+@dataclass
+class OpenPreview:
+    """What opening cases from the latest run would do, per township (nothing written)."""
+
+    run_id: int | None
+    as_of: dt.date | None
+    finished_at: dt.datetime | None
+    rows: list[OpenPreviewRow]
+
+    @property
+    def new(self) -> int:
+        return sum(r.new for r in self.rows)
+
+    @property
+    def new_episode(self) -> int:
+        return sum(r.new_episode for r in self.rows)
+
+    @property
+    def already_open(self) -> int:
+        return sum(r.already_open for r in self.rows)
+
+
+def _check_opener(actor: Any, county_code: str) -> None:
     if actor is not None:
         _require(actor, P.DUTY_ASSIGN)
         if actor.scope.level != "county" or actor.scope.county_code != county_code:
             raise PermissionDenied
-    run = (
+
+
+def _latest_run(county_code: str) -> IdentificationRun | None:
+    return (
         IdentificationRun.objects.filter(county_code=county_code, status="done")
         .order_by("-id")
         .first()
     )
-    if run is None:
-        return OpenResult(0, 0, 0)
+
+
+def _open_plan(run: IdentificationRun) -> list[OpenPlanItem]:
+    """Return what opening cases from *run* does to each out-of-school child it found."""
     statuses = (
         ChildStatus.objects.filter(
             run=run,
@@ -393,12 +540,11 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
             "person_id", "episode"
         )
     }
-    chain = Chain.read()
-    result = OpenResult(0, 0, 0)
+    plan: list[OpenPlanItem] = []
     for status in statuses:
         last = last_cases.get(status.person_id)
         if last is not None and last.status != DropoutCase.Status.CLOSED:
-            result.already_open += 1
+            plan.append(OpenPlanItem(status, last, ALREADY_OPEN))
             continue
         if last is not None and last.closed_on is not None and last.closed_on >= run.as_of:
             continue  # closed after this run looked: the run does not know of the return
@@ -406,6 +552,58 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
             # An exemption or a move away settles the child's case: the rolls will keep showing
             # no enrolment, and that is no new dropout. Home teaching is recorded for
             # identification too, so the next run classifies the child as taught at home.
+            continue
+        plan.append(OpenPlanItem(status, last, NEW if last is None else NEW_EPISODE))
+    return plan
+
+
+def cases_open_preview(*, actor: Any, county_code: str) -> OpenPreview:
+    """Return how many cases opening from the latest run would open, per township, with the
+    run it reads (its as-of date); nothing is written. The same checks as the opening."""
+    _check_opener(actor, county_code)
+    run = _latest_run(county_code)
+    if run is None:
+        return OpenPreview(None, None, None, [])
+    rows: dict[str, OpenPreviewRow] = {}
+    for item in _open_plan(run):
+        code = item.status.village_code[:9]
+        row = rows.setdefault(code, OpenPreviewRow(code))
+        if item.action == NEW:
+            row.new += 1
+        elif item.action == NEW_EPISODE:
+            row.new_episode += 1
+        else:
+            row.already_open += 1
+    return OpenPreview(run.pk, run.as_of, run.finished_at, [rows[k] for k in sorted(rows)])
+
+
+@transaction.atomic
+def cases_open_from_identification(
+    *, actor: Any, county_code: str, run_id: int | None = None
+) -> OpenResult:
+    """Open a case for every compulsory-age poor child the latest run finds out of school.
+
+    Idempotent: a child with a case not yet closed gets nothing new; a child whose last case
+    closed before the run's date and who is out of school again gets a new episode linked to
+    the old one. A case closed after the run's date is not reopened by that run.
+
+    With `run_id` (the run an officer previewed), a newer run is refused: the officer
+    confirms what they saw, not what another run would do.
+    """
+    _check_opener(actor, county_code)
+    run = _latest_run(county_code)
+    if run_id is not None and (run is None or run.pk != run_id):
+        raise ValidationError(
+            _("A newer identification run finished since the preview; look at it again.")
+        )
+    if run is None:
+        return OpenResult(0, 0, 0)
+    chain = Chain.read()
+    result = OpenResult(0, 0, 0)
+    for item in _open_plan(run):
+        status, last = item.status, item.last
+        if item.action == ALREADY_OPEN:
+            result.already_open += 1
             continue
         reason = (
             _("Dropped out (roll status)")
@@ -426,7 +624,7 @@ def cases_open_from_identification(*, actor: Any, county_code: str) -> OpenResul
             opened_by=actor,
             run_id=run.pk,
         )
-        if last is None:
+        if item.action == NEW:
             result.opened += 1
         else:
             result.reopened += 1
@@ -618,11 +816,28 @@ def case_resolve(
     return case
 
 
+def due_after(last_step_on: dt.date) -> dt.date:
+    """Return the last day before a case whose last step was on *last_step_on* is overdue."""
+    return add_working_days(last_step_on + dt.timedelta(days=1), settings.DUTY_STALE_WORKING_DAYS)
+
+
 def due_on(case: DropoutCase) -> dt.date:
     """Return the last day before a case with no new step becomes overdue."""
-    return add_working_days(
-        case.last_step_on + dt.timedelta(days=1), settings.DUTY_STALE_WORKING_DAYS
+    return due_after(case.last_step_on)
+
+
+def overdue_at(case: DropoutCase, at: dt.date, last_step_on: dt.date) -> bool:
+    """Return whether a case not closed on day *at* was overdue that day, given its last step
+    on or before *at*: its next step was due before *at*, or its return deadline had passed
+    with no return recorded by then."""
+    if at > due_after(last_step_on):
+        return True
+    returned = (
+        case.outcome == DropoutCase.Outcome.RETURNED
+        and case.resolved_on is not None
+        and case.resolved_on <= at
     )
+    return bool(case.return_deadline and at > case.return_deadline and not returned)
 
 
 def is_overdue(case: DropoutCase, today: dt.date | None = None) -> bool:
@@ -688,3 +903,70 @@ def case_reopen(*, actor: Any, case_id: int, reason: str) -> DropoutCase:
     case.refresh_from_db()
     _add_step(case, actor, CaseStep.Kind.NOTE, timezone.localdate(), reason.strip())
     return case
+
+
+# --- contacts with poor students' families, case or not ----------------------------------
+
+
+@transaction.atomic
+def contact_record(
+    *, actor: Any, student_id: int, kind: str, on: dt.date | None = None, note: str
+) -> StudentContact:
+    """Record a home visit, a talk or a phone call for a poor student the actor may see (in
+    their jurisdiction, or named as the student's responsible person).
+
+    A student with no dropout case is visited too; what is done on an open case is recorded
+    as a step of the case instead (:func:`case_step_record`).
+    """
+    _require(actor, P.CASEWORK)
+    student = Student.objects.filter(pk=student_id).first()
+    link = (
+        Link.objects.filter(student=student).select_related("person__household__village").first()
+        if student is not None
+        else None
+    )
+    visible = scope_queryset(Student.objects.filter(pk=student_id), actor).exists()
+    named = link is not None and (
+        Assignment.objects.filter(
+            kind=Assignment.Kind.STUDENT,
+            person=link.person,
+            holder__user=actor,
+            ends_on__isnull=True,
+        ).exists()
+    )
+    if student is None or not (visible or named):
+        raise Http404  # a student the actor may not see looks like a missing one
+    if link is None:
+        raise ValidationError(_("This student is not identified as a child of a poor family."))
+    if kind not in StudentContact.Kind.values:
+        raise ValidationError(_("Unknown kind of contact."))
+    on = _today(on)
+    if on > timezone.localdate():
+        raise ValidationError(_("The date cannot be in the future."))
+    if not note.strip():
+        raise ValidationError(_("Say what happened."))
+    enrolment = (
+        Enrolment.objects.filter(student=student, status__in=Enrolment.ACTIVE)
+        .order_by("-school_year", "-id")
+        .first()
+    )
+    contact = StudentContact(
+        student=student,
+        person=link.person,
+        kind=kind,
+        happened_on=on,
+        note=note.strip()[:2000],
+        recorded_by=actor,
+        village_code=link.person.household.village.code,
+        school_id=enrolment.school_id if enrolment else None,
+        school_class_id=enrolment.school_class_id if enrolment else None,
+    )
+    contact.full_clean()
+    contact.save()
+    audit_record(
+        actor=actor,
+        action="duty.contact",
+        target=contact,
+        data={"student": student.pk, "kind": kind, "on": on},
+    )
+    return contact

@@ -10,7 +10,7 @@ Bank payment file (代发文件)
 
         批次号,<batch reference>,笔数,<count>,总金额,<total>
         序号,账号,户名,金额,附言/参考号,备注
-        1,<account>,<holder>,<amount>,<reference>,<programme>
+        1,<account>,<holder>,<amount>,<reference>,<programme>（<student>）
         ...
         合计,<count>,,<total>,,
 
@@ -115,6 +115,16 @@ class BankRow:
     reference: str
     #: Programme label, written in 备注.
     programme: str = ""
+    #: Whom the money is for (the student), written in 备注 after the programme: siblings paid
+    #: into one parent's card are two rows with the same holder and different students.
+    beneficiary: str = ""
+
+    @property
+    def note(self) -> str:
+        """Return the 备注 cell: the programme, then the student in brackets."""
+        if self.beneficiary and self.programme:
+            return f"{self.programme}（{self.beneficiary}）"
+        return self.programme or self.beneficiary
 
     def __post_init__(self) -> None:
         """Check the account, the texts and the amount."""
@@ -123,6 +133,7 @@ class BankRow:
         check_text(self.holder, "holder")
         check_text(self.reference, "reference")
         check_text(self.programme, "programme", required=False)
+        check_text(self.beneficiary, "beneficiary", required=False)
         check_money(self.amount, "amount", positive=True)
 
 
@@ -171,7 +182,7 @@ def bank_file_csv(batch: BankFile) -> bytes:
                 row.holder,
                 _plain_amount(row.amount),
                 row.reference,
-                row.programme,
+                row.note,
             ]
         )
     writer.writerow(["合计", batch.count, "", total, "", ""])
@@ -208,7 +219,7 @@ def bank_file_xlsx(batch: BankFile) -> bytes:
         sheet.write_string(r, 2, row.holder, text)
         sheet.write_number(r, 3, float(row.amount), money)
         sheet.write_string(r, 4, row.reference, text)
-        sheet.write_string(r, 5, row.programme, text)
+        sheet.write_string(r, 5, row.note, text)
     r += 1
     sheet.write_string(r, 0, "合计", plain)
     sheet.write_number(r, 1, batch.count, plain)

@@ -113,6 +113,9 @@ class Payment(models.Model):
     programme = models.CharField(_("programme"), max_length=40)
     amount = MoneyField(_("amount"))
     payee_name = models.CharField(_("account holder"), max_length=50)
+    # Whom the money is for (a student, a teacher): siblings paid into one parent's card are
+    # two payments to one account holder, each with its own beneficiary.
+    beneficiary = models.CharField(_("paid for"), max_length=50, blank=True, default="")
     bank_name = models.CharField(_("bank"), max_length=100, blank=True)
     account_cipher = models.BinaryField(editable=False)
     account_key = models.PositiveSmallIntegerField(editable=False)

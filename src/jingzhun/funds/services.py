@@ -54,6 +54,7 @@ class PaymentLine:
     school_id: int | None
     village_code: str
     label: str = ""
+    beneficiary: str = ""
 
 
 @transaction.atomic
@@ -187,6 +188,7 @@ def payment_batch_create(
                     "programme",
                     "amount",
                     "payee_name",
+                    "beneficiary",
                     "bank_name",
                     "account_cipher",
                     "account_key",
@@ -205,6 +207,7 @@ def payment_batch_create(
                         line.programme,
                         line.amount,
                         line.payee_name,
+                        line.beneficiary[:50],
                         line.bank_name,
                         line.account_cipher,
                         line.account_key,
@@ -278,6 +281,7 @@ def bank_rows(batch: PaymentBatch) -> list[documents.BankRow]:
             amount=p.amount,
             reference=p.reference,
             programme=p.programme,
+            beneficiary=p.beneficiary,
         )
         for p in batch.payments.filter(status=Payment.Status.PENDING).order_by("id")
     ]
@@ -308,7 +312,12 @@ def bank_file_export(
     if labels:
         rows = [
             documents.BankRow(
-                r.account, r.holder, r.amount, r.reference, labels.get(r.programme, r.programme)
+                r.account,
+                r.holder,
+                r.amount,
+                r.reference,
+                labels.get(r.programme, r.programme),
+                r.beneficiary,
             )
             for r in rows
         ]

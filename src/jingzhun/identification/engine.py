@@ -23,6 +23,26 @@ from jingzhun.identification.fuzzy import name_keys
 
 ACTIVE = ("enrolled", "suspended")
 
+# The current enrolment of a student in a school year, defined once (the ORM twin is
+# selectors.current_enrolments): of the student's enrolments that year, one in school
+# (enrolled or suspended) first; then the latest status date (no date counts as oldest);
+# then the highest enrolment id (the record that landed last).
+CURRENT_ENROLMENT_ORDER = (
+    "status IN ('enrolled', 'suspended') DESC, status_date DESC NULLS LAST, enrolment_id DESC"
+)
+
+
+def current_enrolment_sql(school_year: int, *, columns: str = "*", table: str = "e") -> str:
+    """Return the DuckDB query of each student's current enrolment in `school_year`.
+
+    `table` holds enrolments in ENROLMENT_SCHEMA's shape; one row per student comes out.
+    """
+    return (
+        f"SELECT {columns} FROM {table} WHERE school_year = {int(school_year)} "
+        f"QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY {CURRENT_ENROLMENT_ORDER})"
+        " = 1"
+    )
+
 
 @dataclass
 class Inputs:
@@ -261,12 +281,7 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
                        AS reported_in_school,
                    coalesce(education, '') IN {_sql_list(PAST_JUNIOR)} AS finished_junior
             FROM p),
-        cur AS (
-            SELECT * FROM e WHERE school_year = {school_year}
-            QUALIFY row_number() OVER (
-                PARTITION BY student_id
-                ORDER BY status IN ('enrolled', 'suspended') DESC, status_date DESC NULLS LAST,
-                         enrolment_id DESC) = 1),
+        cur AS ({current_enrolment_sql(school_year)}),
         dropped_before AS (
             SELECT DISTINCT student_id FROM e
             WHERE status = 'dropped_out' AND school_year < {school_year}),
@@ -277,10 +292,7 @@ def classify(con: Any, *, as_of: dt.date, school_year: int) -> pa.Table:
                    stage = 'junior' AND grade >= 3 AS finished,
                    stage IN ('primary', 'junior') AND NOT (stage = 'junior' AND grade >= 3)
                        AS unfinished
-            FROM e WHERE school_year = {school_year - 1}
-            QUALIFY row_number() OVER (
-                PARTITION BY student_id
-                ORDER BY status IN ('enrolled', 'suspended') DESC, enrolment_id DESC) = 1)
+            FROM ({current_enrolment_sql(school_year - 1)}))
         SELECT k.person_id, k.age, k.household_status, k.village_code,
                l.student_id, l.method AS link_method, c.enrolment_id, c.school_id, c.stage,
                c.grade, coalesce(c.boarding, false) AS boarding,
@@ -326,11 +338,7 @@ def discrepancies(con: Any, *, school_year: int) -> pa.Table:
     so that the school and the township see their own.
     """
     return con.sql(f"""
-        WITH cur AS (
-            SELECT student_id, school_id FROM e WHERE school_year = {school_year}
-            QUALIFY row_number() OVER (
-                PARTITION BY student_id
-                ORDER BY status IN ('enrolled', 'suspended') DESC, enrolment_id DESC) = 1),
+        WITH cur AS ({current_enrolment_sql(school_year, columns="student_id, school_id")}),
         found AS (
             SELECT 'not_in_registry' AS kind, s.student_id, NULL::BIGINT AS person_id
             FROM s LEFT JOIN l ON l.student_id = s.student_id

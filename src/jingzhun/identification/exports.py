@@ -21,12 +21,15 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.listing import ListParams
+from jingzhun.core.periods import SchoolYear
 from jingzhun.core.sensitive import unseal
 from jingzhun.identification import selectors
-from jingzhun.identification.models import ChildStatus, IdentificationRun, Link
+from jingzhun.identification.models import ChildStatus, IdentificationRun, Link, RunChange
 from jingzhun.identification.wording import why_listed
 from jingzhun.registry.models import Household, Person
-from jingzhun.schools.models import Stage
+from jingzhun.schools.models import Enrolment, School, Stage
+from jingzhun.schools.naming import class_name
 
 CHUNK = 2000
 TOWNSHIP_CODE_LENGTH = selectors.TOWNSHIP_CODE_LENGTH
@@ -164,7 +167,7 @@ def _identification_rows(qs: Any, names: dict[str, str], *, whole_ids: bool) -> 
             r["school__name"] or "",
             stage.get(r["stage"], r["stage"] or ""),
             r["grade"],
-            r["enrolment__school_class__name"] or "",
+            class_name(r["stage"], r["grade"], r["enrolment__school_class__name"]),
             r["enrolment__school_class__head_teacher_name"] or "",
             method.get(r["link_method"], r["link_method"] or ""),
             r["student__roll_masked"] or "",
@@ -278,7 +281,7 @@ def _ledger_rows(qs: Any, names: dict[str, str], school_year: int) -> Iterator[l
             r["school__name"] or "",
             stage.get(r["stage"], r["stage"] or ""),
             r["grade"],
-            r["enrolment__school_class__name"] or "",
+            class_name(r["stage"], r["grade"], r["enrolment__school_class__name"]),
             r["enrolment__school_class__head_teacher_name"] or "",
             category.get(r["category"], r["category"]),
             *why_listed(
@@ -298,15 +301,14 @@ def export_ledger(
     run: IdentificationRun,
     ledger: selectors.Ledger,
     path: Path,
-    township: str = "",
-    school_id: int | None = None,
+    params: ListParams | None = None,
     group: str = "township",
 ) -> int:
-    """Write one dropout-control ledger (xlsx or csv) as the user may see it; log the export."""
+    """Write one dropout-control ledger (xlsx or csv) as the user may see it, with exactly the
+    rows of the page's filters; log the export."""
     _visible_run(user, run)
-    qs = selectors.ledger_rows(
-        user=user, run=run, ledger=ledger, township=township, school_id=school_id, group=group
-    )
+    params = params or ListParams()
+    qs = selectors.ledger_rows(user=user, run=run, ledger=ledger, params=params, group=group)
     n = write_table(
         path,
         ledger_headers(),
@@ -320,9 +322,164 @@ def export_ledger(
         data={
             "ledger": ledger.slug,
             "rows": n,
-            "township": township,
-            "school": school_id,
+            "filters": params.query(),
             "format": Path(path).suffix.lower().lstrip("."),
         },
     )
     return n
+
+
+# --------------------------------------------------------------------------- other lists
+
+
+def export_changes(*, user: Any, run: IdentificationRun, path: Path, params: ListParams) -> int:
+    """Write a run's changes with the page's filters (what the list shows); log the export."""
+    _visible_run(user, run)
+    qs = selectors.filtered_changes(user=user, run=run, params=params)
+    names = _area_names(qs)
+    values = change_values(list(qs))
+    rows = (
+        [
+            str(v["change"].get_kind_display()),
+            names.get(v["change"].village_code[:TOWNSHIP_CODE_LENGTH], ""),
+            names.get(v["change"].village_code, v["change"].village_code),
+            v["change"].person.name,
+            v["change"].person.id_masked,
+            v["change"].school.name if v["change"].school else "",
+            str(v["before"]),
+            str(v["after"]),
+        ]
+        for v in values
+    )
+    headers = [
+        _("Change"),
+        _("Township"),
+        _("Village"),
+        _("Name"),
+        _("Resident ID (masked)"),
+        _("School"),
+        _("Before"),
+        _("After"),
+    ]
+    n = write_table(path, headers, rows, title=_("Changes"))
+    audit_record(
+        actor=user,
+        action="export.identification_changes",
+        target=run,
+        data={"rows": n, "filters": params.query()},
+    )
+    return n
+
+
+def export_candidates(*, user: Any, path: Path, params: ListParams) -> int:
+    """Write the review candidates of the page's filters; log the export."""
+    qs = selectors.filtered_candidates(user=user, params=params)
+    rows = (
+        [
+            round(c.probability * 100, 1),
+            c.person.name,
+            c.person.id_masked,
+            c.person.household.village.name,
+            c.student.name,
+            c.student.id_masked,
+            c.school.name if c.school else "",
+            str(c.get_decision_display()),
+            _person(c.decided_by),
+            c.decided_at.date() if c.decided_at else None,
+        ]
+        for c in qs.iterator(chunk_size=CHUNK)
+    )
+    headers = [
+        _("Match probability (%)"),
+        _("Registry child"),
+        _("Resident ID (masked)"),
+        _("Village"),
+        _("Student on the roll"),
+        _("Resident ID on the roll (masked)"),
+        _("School"),
+        _("Decision"),
+        _("Decided by"),
+        _("Decided on"),
+    ]
+    n = write_table(path, headers, rows, title=_("Review queue"))
+    audit_record(
+        actor=user,
+        action="export.identification_candidates",
+        data={"rows": n, "filters": params.query()},
+    )
+    return n
+
+
+def export_runs(*, user: Any, path: Path, params: ListParams) -> int:
+    """Write the runs of the page's filters (no personal data); log the export."""
+    qs = selectors.filtered_runs(user=user, params=params)
+    rows = (
+        [
+            r.pk,
+            r.as_of,
+            str(SchoolYear(r.school_year)),
+            str(r.get_status_display()),
+            _("Yes") if r.held else "",
+            _person(r.started_by),
+            r.started_at.date() if r.started_at else None,
+            _person(r.confirmed_by),
+            r.confirmed_at.date() if r.confirmed_at else None,
+            int(r.counts.get("children", 0)),
+        ]
+        for r in qs.iterator(chunk_size=CHUNK)
+    )
+    headers = [
+        _("Run"),
+        _("As of"),
+        _("School year"),
+        _("Status"),
+        _("Held"),
+        _("Started by"),
+        _("Started"),
+        _("Confirmed by"),
+        _("Confirmed"),
+        _("Children aged 3-22"),
+    ]
+    n = write_table(path, headers, rows, title=_("Identification runs"))
+    audit_record(
+        actor=user, action="export.identification_runs", data={"rows": n, "filters": params.query()}
+    )
+    return n
+
+
+def _person(user: Any) -> str:
+    """A person by name, never by login name."""
+    if user is None:
+        return ""
+    return str(user.get_full_name() or "").strip() or "—"
+
+
+def change_values(changes: list[RunChange]) -> list[dict[str, Any]]:
+    """Return changes with their before/after values as people read them."""
+    category = dict(ChildStatus.Category.choices)
+    household = dict(Household.Status.choices)
+    roll = dict(Enrolment.Status.choices)
+    school_ids = {
+        int(v)
+        for c in changes
+        if c.kind == RunChange.Kind.TRANSFER
+        for v in (c.before, c.after)
+        if v and v.isdigit()
+    }
+    schools = dict(School.objects.filter(pk__in=school_ids).values_list("pk", "name"))
+
+    def show(kind: str, value: str) -> Any:
+        if not value:
+            return "—"
+        if kind == RunChange.Kind.TRANSFER:
+            return schools.get(int(value), value) if value.isdigit() else value
+        if kind == RunChange.Kind.LEFT_POVERTY:
+            return household.get(value, value)
+        if kind == RunChange.Kind.GRADUATED:
+            return roll.get(value, value)
+        return category.get(value, value)
+
+    return [
+        {"change": c, "before": show(c.kind, c.before), "after": show(c.kind, c.after)}
+        for c in changes
+    ]

@@ -13,6 +13,8 @@ from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment, School, Student
 
+USER_MODEL = settings.AUTH_USER_MODEL  # (a run has a field named `settings`)
+
 
 def _township_scope(scope: Any, *, by_class: bool = False) -> Q | None:
     """Scope rows that carry a child's home village and school.
@@ -28,7 +30,11 @@ class IdentificationRun(models.Model):
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
+        # Computed, waiting for an officer to confirm it: nothing reads it as the current run.
+        PREVIEW = "preview", _("Preview, not confirmed")
+        # Confirmed: the latest such run is the county's current picture.
+        DONE = "done", _("Confirmed")
+        DISCARDED = "discarded", _("Discarded")
         FAILED = "failed", _("Failed")
 
     county_code = models.CharField(_("county code"), max_length=6, db_index=True)
@@ -61,6 +67,21 @@ class IdentificationRun(models.Model):
         related_name="+",
     )
     message = models.TextField(_("message"), blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # A preview that would move more than the set share of enrolled children out of school.
+    held = models.BooleanField(_("held"), default=False)
+    # What the preview changes against the run that was current when it was computed.
+    diff = models.JSONField(_("differences"), default=dict, blank=True)
+    # The county-wide state (links, duplicates, candidates) written only when confirmed.
+    pending = models.JSONField(_("waiting for confirmation"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("identification run")

@@ -14,13 +14,28 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Substr
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber, Substr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.accounts.roles import Role
+from jingzhun.core import crypto
 from jingzhun.core import permissions as P
 from jingzhun.core.crypto import mask_id
+from jingzhun.core.listing import ListParams
+from jingzhun.core.models import ImportBatch
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.identification.engine import pinyin_key
 from jingzhun.identification.models import (
@@ -39,6 +54,40 @@ ALL_AGES = (3, 22)  # every child a run classifies, preschool to university
 Category = ChildStatus.Category
 
 
+# --------------------------------------------------------------------------- current enrolment
+
+
+def current_enrolments(queryset: QuerySet[Enrolment], *, school_year: int) -> QuerySet[Enrolment]:
+    """Return each student's current enrolment in `school_year` among `queryset`.
+
+    The tie-break is the engine's (``engine.CURRENT_ENROLMENT_ORDER``): an enrolment in
+    school (enrolled or suspended) first, then the latest status date (none counts as
+    oldest), then the highest id. One row per student.
+    """
+    in_school = Case(When(status__in=Enrolment.ACTIVE, then=Value(0)), default=Value(1))
+    return (
+        queryset.filter(school_year=school_year)
+        .annotate(
+            current_rank=Window(
+                RowNumber(),
+                partition_by=[F("student_id")],
+                order_by=[in_school.asc(), F("status_date").desc(nulls_last=True), F("pk").desc()],
+            )
+        )
+        .filter(current_rank=1)
+    )
+
+
+def current_enrolment(*, student_id: int, school_year: int | None = None) -> Enrolment | None:
+    """Return a student's current enrolment in a school year (default: their latest year)."""
+    mine = Enrolment.objects.filter(student_id=student_id)
+    if school_year is None:
+        school_year = mine.order_by("-school_year").values_list("school_year", flat=True).first()
+        if school_year is None:
+            return None
+    return current_enrolments(mine, school_year=school_year).first()
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -48,8 +97,72 @@ def run_list(*, user: Any) -> QuerySet[IdentificationRun]:
 
 
 def latest_run(*, user: Any) -> IdentificationRun | None:
-    """Return the latest finished run the user may see, or None."""
+    """Return the current run the user may see (the latest CONFIRMED one), or None.
+
+    Previews, discarded and failed runs never count: every ledger, coverage page, case
+    opening and aid computation reads this run.
+    """
     return run_list(user=user).filter(status=IdentificationRun.Status.DONE).first()
+
+
+def preview_runs(*, user: Any) -> QuerySet[IdentificationRun]:
+    """Return the runs of the user's county waiting for confirmation, newest first."""
+    return run_list(user=user).filter(status=IdentificationRun.Status.PREVIEW)
+
+
+def roll_count(*, county_code: str, school_year: int) -> int:
+    """Return the number of enrolments of a school year on the county's rolls."""
+    return Enrolment.objects.filter(
+        school_year=school_year, student__county_code__startswith=county_code
+    ).count()
+
+
+def roll_counts(*, county_code: str) -> list[tuple[int, int]]:
+    """Return (school year, enrolments) of the county's rolls, newest year first."""
+    return list(
+        Enrolment.objects.filter(student__county_code__startswith=county_code)
+        .order_by()
+        .values_list("school_year")
+        .annotate(n=Count("pk"))
+        .order_by("-school_year")
+        .values_list("school_year", "n")
+    )
+
+
+def input_batches(*, county_code: str) -> list[dict[str, Any]]:
+    """Return the imports a run reads: per kind (and school year) the latest that changed rows.
+
+    Each is a plain dict (kind, kind label, file name, school year, landed, rows) so a run
+    can keep the list it used.
+    """
+    kinds = dict(ImportBatch.Kind.choices)
+    seen: set[tuple[str, int | None]] = set()
+    found: list[dict[str, Any]] = []
+    batches = (
+        ImportBatch.objects.filter(status=ImportBatch.Status.DONE)
+        .filter(Q(county_code__startswith=county_code) | Q(county_code=""))
+        .filter(Q(rows_created__gt=0) | Q(rows_updated__gt=0))
+        .order_by("-id")
+        .values("id", "kind", "file_name", "school_year", "finished_at", "created_at", "rows_total")
+    )
+    for b in batches[:500]:
+        key = (b["kind"], b["school_year"])
+        if key in seen:
+            continue
+        seen.add(key)
+        landed = b["finished_at"] or b["created_at"]
+        found.append(
+            {
+                "id": b["id"],
+                "kind": b["kind"],
+                "kind_label": str(kinds.get(b["kind"], b["kind"])),
+                "file_name": b["file_name"],
+                "school_year": b["school_year"],
+                "landed": timezone.localtime(landed).strftime("%Y-%m-%d %H:%M") if landed else "",
+                "rows": b["rows_total"],
+            }
+        )
+    return sorted(found, key=lambda b: (b["kind"], -(b["school_year"] or 0)))
 
 
 def get_run(*, user: Any, run_id: int) -> IdentificationRun:
@@ -192,25 +305,39 @@ LEDGERS: dict[str, Ledger] = {
 }
 
 
+def search_q(params: ListParams, *, person: str = "person", student: str = "student") -> Q:
+    """Return the search of a list: the child's name, or a whole roll number (blind index)."""
+    match = Q(**{f"{person}__name__icontains": params.q})
+    if student:
+        match |= Q(**{f"{student}__name__icontains": params.q})
+        match |= Q(**{f"{student}__roll_index": crypto.blind_index(params.q, purpose="roll")})
+    return match
+
+
 def ledger_rows(
     *,
     user: Any,
     run: IdentificationRun,
     ledger: Ledger,
-    township: str = "",
-    school_id: int | None = None,
+    params: ListParams | None = None,
     group: str = "township",
 ) -> QuerySet[ChildStatus]:
-    """Return a ledger's children in the user's scope, optionally of one township or school.
+    """Return a ledger's children in the user's scope, narrowed by the list filters.
 
-    A child's township is that of their home village; their school that of the run's
-    enrolment. Rows come ordered by the group ("township" or "school"), then by name.
+    Filters: township (of the child's home village), school and class (of the run's
+    enrolment), status (the category), and a name or roll number. Rows come ordered by
+    the group ("township" or "school"), then by name.
     """
-    qs = status_list(user=user, run=run).filter(ledger.filter)
-    if township:
-        qs = qs.filter(village_code__startswith=township)
-    if school_id is not None:
-        qs = qs.filter(school_id=school_id)
+    params = params or ListParams()
+    qs = params.apply(
+        status_list(user=user, run=run).filter(ledger.filter),
+        township="village_code",
+        school="school_id",
+        klass="enrolment__school_class_id",
+        status="category",
+    )
+    if params.q:
+        qs = qs.filter(search_q(params))
     qs = qs.select_related("person", "school", "enrolment__school_class", "student").annotate(
         township_code=Substr("village_code", 1, TOWNSHIP_CODE_LENGTH),
         village_name=Subquery(
@@ -225,6 +352,75 @@ def ledger_rows(
     if group == "school":
         return qs.order_by("school__name", "school_id", "grade", "person__name", "pk")
     return qs.order_by("village_code", "person__name", "pk")
+
+
+def ledger_categories(ledger: Ledger) -> list[tuple[str, str]]:
+    """Return the status filter of a ledger: the categories of the school-age ledger (the
+    others hold one category each, so they offer none)."""
+    if ledger.slug != "school-age":
+        return []
+    return [(value, str(label)) for value, label in Category.choices]
+
+
+def filtered_changes(
+    *, user: Any, run: IdentificationRun, params: ListParams | None = None
+) -> QuerySet[RunChange]:
+    """Return a run's changes in the user's scope, narrowed by the list filters.
+
+    Filters: township (of the child's home village), school, status (the kind of change),
+    and a name.
+    """
+    params = params or ListParams()
+    qs = params.apply(
+        change_list(user=user, run=run), township="village_code", school="school_id", status="kind"
+    )
+    if params.q:
+        qs = qs.filter(search_q(params, student=""))
+    return qs
+
+
+DECIDED = "decided"  # the status filter's "accepted or rejected"
+
+
+def candidate_statuses() -> list[tuple[str, str]]:
+    """Return the status filter of the review queue: waiting, decided (either way), each."""
+    pending, *others = ReviewCandidate.Decision.choices
+    return [
+        (pending[0], str(pending[1])),
+        (DECIDED, str(_("Decided"))),
+        *((value, str(label)) for value, label in others),
+    ]
+
+
+def filtered_candidates(
+    *, user: Any, params: ListParams | None = None
+) -> QuerySet[ReviewCandidate]:
+    """Return review candidates in the user's scope, narrowed by the list filters.
+
+    The status filter is the decision (pending when not given: the review queue); decided
+    ones come newest first.
+    """
+    params = params or ListParams()
+    decision = params.status or ReviewCandidate.Decision.PENDING
+    qs = candidate_list(user=user, pending_only=False)
+    if decision == DECIDED:
+        qs = qs.exclude(decision=ReviewCandidate.Decision.PENDING)
+    else:
+        qs = qs.filter(decision=decision)
+    qs = params.apply(qs, township="village_code", school="school_id")
+    if params.q:
+        qs = qs.filter(search_q(params))
+    if decision != ReviewCandidate.Decision.PENDING:
+        qs = qs.order_by("-decided_at", "-pk")
+    return qs.select_related("decided_by")
+
+
+def filtered_runs(*, user: Any, params: ListParams | None = None) -> QuerySet[IdentificationRun]:
+    """Return the county's runs narrowed by the status filter, newest first."""
+    params = params or ListParams()
+    return params.apply(run_list(user=user), status="status").select_related(
+        "started_by", "confirmed_by"
+    )
 
 
 @dataclass
@@ -418,12 +614,7 @@ def candidate_school(candidate: ReviewCandidate) -> Any:
     """Return the school the candidate's student is enrolled at (latest year), or None."""
     if candidate.school_id is not None:
         return candidate.school
-    enrolment = (
-        Enrolment.objects.filter(student_id=candidate.student_id)
-        .select_related("school__township")
-        .order_by("-school_year", "-pk")
-        .first()
-    )
+    enrolment = current_enrolment(student_id=candidate.student_id)
     return enrolment.school if enrolment is not None else None
 
 

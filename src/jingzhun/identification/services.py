@@ -21,22 +21,35 @@ from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows
 from jingzhun.core.importing import duck
 from jingzhun.core.models import DataQualityTask
+from jingzhun.core.periods import SchoolYear
 from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.identification import fuzzy as splink_stage
-from jingzhun.identification.engine import Inputs, Result, load_inputs, run_engine
+from jingzhun.identification import selectors
+from jingzhun.identification.engine import (
+    Inputs,
+    Result,
+    current_enrolment_sql,
+    load_inputs,
+    run_engine,
+)
 from jingzhun.identification.models import (
+    ChildStatus,
+    Discrepancy,
     HomeTeaching,
     IdentificationRun,
     Link,
     OutOfCountyProof,
     ReviewCandidate,
     RollDuplicate,
+    RunChange,
 )
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment, Student
 
 RULES_VERSION = 4
+# Default of the IDENTIFICATION_RUN_HOLD_SHARE setting (env JINGZHUN_RUN_HOLD_SHARE).
+DEFAULT_HOLD_SHARE = 0.05
 
 
 def identification_settings() -> dict[str, Any]:
@@ -81,9 +94,7 @@ def fuzzy_residue(
         SELECT s.student_id, s.name, s.birth_date, nullif(s.sex, '') AS sex,
                nullif(c.school_village, '') AS village_code,
                nullif(c.school_township, '') AS township_code
-        FROM s JOIN (SELECT * FROM e WHERE school_year = {school_year}
-                     QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY enrolment_id DESC) = 1) c
-             USING (student_id)
+        FROM s JOIN ({current_enrolment_sql(school_year)}) c USING (student_id)
         WHERE s.student_id NOT IN (SELECT student_id FROM base_links)
         ORDER BY s.student_id""").to_arrow_table()
     pids = _decrypt_ids("registry_person", persons.column("person_id").to_pylist())
@@ -144,8 +155,7 @@ def fuzzy_stage_factory(
                                  'id_distance': f.id_distance}})::VARCHAR AS evidence,
                        c.school_id
                 FROM found f LEFT JOIN (
-                    SELECT student_id, school_id FROM e WHERE school_year = {run.school_year}
-                    QUALIFY row_number() OVER (PARTITION BY student_id ORDER BY enrolment_id DESC) = 1
+                    {current_enrolment_sql(run.school_year, columns="student_id, school_id")}
                 ) c USING (student_id)
                 WHERE f.decision = 'review'
                 ORDER BY f.person_id, f.student_id""").to_arrow_table()
@@ -218,6 +228,62 @@ def _hash(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+ENROLLED = ("in_county", "out_of_county")
+# Categories that take an enrolled child out of school (finishing one's studies does not).
+OUT_OF_SCHOOL = (
+    "suspected_dropout",
+    "dropped_out",
+    "to_verify_outside",
+    "not_continuing",
+    "preschool_not_enrolled",
+)
+
+
+class RunRefused(ValidationError):
+    """A run that may not start, or a preview that may not be confirmed (the message says why)."""
+
+
+def hold_share() -> float:
+    """Return the share of enrolled children a preview may move out of school before it is held."""
+    return float(getattr(settings, "IDENTIFICATION_RUN_HOLD_SHARE", DEFAULT_HOLD_SHARE))
+
+
+def school_year_of(day: dt.date) -> int:
+    """Return the first calendar year of the school year a date falls in."""
+    return SchoolYear.of(day).start
+
+
+def rolls_check(*, county_code: str, as_of: dt.date) -> int:
+    """Return the number of enrolments of the as-of school year; refuse when there are none.
+
+    A run over a school year with no rolls would find every child out of school.
+    """
+    year = school_year_of(as_of)
+    n = selectors.roll_count(county_code=county_code, school_year=year)
+    if not n:
+        raise RunRefused(
+            _(
+                "There are no student rolls for the school year %(year)s in this county. "
+                "Import the rolls (学籍) of %(year)s first, or choose an as-of date in a "
+                "school year whose rolls are imported."
+            )
+            % {"year": SchoolYear(year)},
+            code="no_rolls",
+        )
+    return n
+
+
+def current_run(county_code: str) -> IdentificationRun | None:
+    """Return the county's current run: the latest confirmed one (previews do not count)."""
+    return (
+        IdentificationRun.objects.filter(
+            county_code=county_code, status=IdentificationRun.Status.DONE
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
 def identification_run(
     *,
     actor: Any,
@@ -225,24 +291,70 @@ def identification_run(
     as_of: dt.date | None = None,
     fuzzy: Callable[..., Any] | None = None,
     progress: Callable[..., None] | None = None,
+    confirm: bool = True,
 ) -> IdentificationRun:
-    """Match, classify and record changes; with unchanged inputs, return the last run as is."""
+    """Match, classify and compare with the current run; with unchanged inputs, change nothing.
+
+    With ``confirm=False`` (the UI and the CLI without ``--yes``) the run stays a PREVIEW
+    that nothing reads as the current run until :func:`identification_run_confirm`; a
+    preview that moves too many enrolled children out of school is marked held. With
+    ``confirm=True`` (programs that build a county: the demo, tests) the run is confirmed at
+    once, held or not. Refused (:class:`RunRefused`) when the as-of school year has no rolls.
+    """
     as_of = as_of or timezone.localdate()
+    rolls_check(county_code=county_code, as_of=as_of)
     config = identification_settings()
     inputs_desc = _inputs(county_code, as_of)
     digest = _hash(county_code, inputs_desc, config)
-    last = (
-        IdentificationRun.objects.filter(county_code=county_code, status="done")
+    inputs_desc["batches"] = selectors.input_batches(county_code=county_code)
+    last = current_run(county_code)
+    if last is not None and last.inputs_hash == digest:
+        return last
+    waiting = (
+        IdentificationRun.objects.filter(
+            county_code=county_code,
+            status=IdentificationRun.Status.PREVIEW,
+            inputs_hash=digest,
+            previous=last,
+        )
         .order_by("-id")
         .first()
     )
-    if last is not None and last.inputs_hash == digest:
-        return last
-    school_year = as_of.year if as_of.month >= 9 else as_of.year - 1
+    if waiting is not None:
+        run = waiting
+    else:
+        run = _preview(
+            actor=actor,
+            county_code=county_code,
+            as_of=as_of,
+            config=config,
+            inputs_desc=inputs_desc,
+            digest=digest,
+            last=last,
+            fuzzy=fuzzy,
+            progress=progress,
+        )
+    if confirm:
+        return identification_run_confirm(actor=actor, run_id=run.pk, checked_held=True)
+    return run
+
+
+def _preview(
+    *,
+    actor: Any,
+    county_code: str,
+    as_of: dt.date,
+    config: dict[str, Any],
+    inputs_desc: dict[str, Any],
+    digest: str,
+    last: IdentificationRun | None,
+    fuzzy: Callable[..., Any] | None,
+    progress: Callable[..., None] | None,
+) -> IdentificationRun:
     run = IdentificationRun.objects.create(
         county_code=county_code,
         as_of=as_of,
-        school_year=school_year,
+        school_year=school_year_of(as_of),
         inputs=inputs_desc,
         inputs_hash=digest,
         settings=config,
@@ -254,19 +366,21 @@ def identification_run(
         stage = fuzzy(run, last) if fuzzy is not None and config["fuzzy"] else None
         result = run_engine(inputs, as_of=as_of, fuzzy=stage, progress=progress)
         with transaction.atomic():
-            _store(run, result, inputs)
-            _quality_tasks(run, result)
-            run.status = IdentificationRun.Status.DONE
+            diff = _store(run, result, inputs)
+            run.status = IdentificationRun.Status.PREVIEW
             run.counts = result.counts
             run.model = result.model
+            run.diff = diff
+            run.held = bool(diff.get("held"))
+            run.pending = _pending(result, inputs)
             run.finished_at = timezone.now()
             run.save()
             audit_record(
                 actor=actor,
-                action="identification.run",
+                action="identification.preview",
                 target=run,
                 actor_name="" if actor else "cli",
-                data={"as_of": as_of.isoformat(), "counts": result.counts},
+                data={"as_of": as_of.isoformat(), "counts": result.counts, "held": run.held},
             )
     except Exception as exc:
         run.status = IdentificationRun.Status.FAILED
@@ -277,40 +391,243 @@ def identification_run(
     return run
 
 
-def _store_duplicates(run: IdentificationRun, result: Result) -> None:
-    """Rewrite the duplicate roll records (current state, a few hundred rows at most)."""
-    RollDuplicate.objects.filter(run__county_code=run.county_code).delete()
-    if result.duplicates is None:
-        return
-    insert_rows(
-        "identification_rollduplicate",
-        ["run_id", "person_id", "student_id", "primary_id"],
-        [
-            (run.pk, p, s, pr)
-            for p, s, pr in zip(
-                result.duplicates.column("person_id").to_pylist(),
-                result.duplicates.column("student_id").to_pylist(),
-                result.duplicates.column("primary_id").to_pylist(),
+def _pending(result: Result, inputs: Inputs) -> dict[str, Any]:
+    """Return the county-wide state a preview writes only when confirmed, as plain lists."""
+    village = dict(
+        zip(
+            inputs.persons.column("person_id").to_pylist(),
+            inputs.persons.column("village_code").to_pylist(),
+            strict=True,
+        )
+    )
+    dups = result.duplicates
+    cand = result.candidates
+    return {
+        "links": [
+            list(row)
+            for row in zip(
+                result.links.column("person_id").to_pylist(),
+                result.links.column("student_id").to_pylist(),
+                result.links.column("method").to_pylist(),
+                result.links.column("probability").to_pylist(),
                 strict=True,
             )
         ],
+        "duplicates": [
+            list(row)
+            for row in zip(
+                dups.column("person_id").to_pylist(),
+                dups.column("student_id").to_pylist(),
+                dups.column("primary_id").to_pylist(),
+                strict=True,
+            )
+        ]
+        if dups is not None
+        else [],
+        "candidates": [
+            [p, s, pr, ev, village.get(p, "")]
+            for p, s, pr, ev in zip(
+                cand.column("person_id").to_pylist(),
+                cand.column("student_id").to_pylist(),
+                cand.column("probability").to_pylist(),
+                cand.column("evidence").to_pylist(),
+                strict=True,
+            )
+        ],
+    }
+
+
+@transaction.atomic
+def identification_run_confirm(
+    *, actor: Any, run_id: int, checked_held: bool = False
+) -> IdentificationRun:
+    """Make a preview the county's current run: write its links, duplicates and candidates.
+
+    Refused (:class:`RunRefused`) when the run is already confirmed ("already done"), was
+    discarded or failed, is held and `checked_held` is not given, or when another run was
+    confirmed since the preview was computed (its differences no longer hold).
+    """
+    _may_run(actor)
+    runs = IdentificationRun.objects.select_for_update()
+    if getattr(actor, "is_authenticated", False):
+        run = get_object_for_user(runs, actor, pk=run_id)
+    else:
+        run = runs.get(pk=run_id)
+    if run.status == IdentificationRun.Status.DONE:
+        raise RunRefused(_("This run is already confirmed."), code="already_done")
+    if run.status != IdentificationRun.Status.PREVIEW:
+        raise RunRefused(
+            _("Only a preview can be confirmed; this run is %(status)s.")
+            % {"status": run.get_status_display()},
+            code="not_preview",
+        )
+    if run.held and not checked_held:
+        raise RunRefused(
+            _(
+                "This run is held: it would move %(n)s of %(of)s enrolled children out of "
+                "school. Tick that you have checked the imports to confirm it."
+            )
+            % {"n": run.diff.get("moved_out", 0), "of": run.diff.get("enrolled_before", 0)},
+            code="held",
+        )
+    if run.previous_id is not None:
+        # Serialise confirmations of the county (PostgreSQL; SQLite writes one at a time).
+        list(IdentificationRun.objects.select_for_update().filter(pk=run.previous_id))
+    current = current_run(run.county_code)
+    if (current.pk if current is not None else None) != run.previous_id:
+        raise RunRefused(
+            _(
+                "Another run was confirmed after this preview was computed; its differences "
+                "no longer hold. Discard it and start a new run."
+            ),
+            code="stale",
+        )
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    updated = IdentificationRun.objects.filter(
+        pk=run.pk, status=IdentificationRun.Status.PREVIEW
+    ).update(
+        status=IdentificationRun.Status.DONE,
+        confirmed_at=timezone.now(),
+        confirmed_by=user,
+        pending={},
+    )
+    if updated != 1:
+        raise RunRefused(_("This run is already confirmed."), code="already_done")
+    _apply(run, run.pending or {})
+    run.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="identification.confirm",
+        target=run,
+        actor_name="" if actor else "cli",
+        data={
+            "as_of": run.as_of.isoformat(),
+            "held": run.held,
+            "checked_held": bool(checked_held and run.held),
+            "moved_out": run.diff.get("moved_out", 0),
+            "counts": run.counts,
+        },
+    )
+    return run
+
+
+@transaction.atomic
+def identification_run_discard(*, actor: Any, run_id: int) -> IdentificationRun:
+    """Discard a preview: its rows are deleted, the run is kept (discarded) with its counts."""
+    _may_run(actor)
+    runs = IdentificationRun.objects.select_for_update()
+    if getattr(actor, "is_authenticated", False):
+        run = get_object_for_user(runs, actor, pk=run_id)
+    else:
+        run = runs.get(pk=run_id)
+    updated = IdentificationRun.objects.filter(
+        pk=run.pk, status=IdentificationRun.Status.PREVIEW
+    ).update(status=IdentificationRun.Status.DISCARDED, pending={})
+    if updated != 1:
+        raise RunRefused(_("Only a preview can be discarded."), code="not_preview")
+    ChildStatus.objects.filter(run=run).delete()
+    RunChange.objects.filter(run=run).delete()
+    Discrepancy.objects.filter(run=run).delete()
+    run.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="identification.discard",
+        target=run,
+        actor_name="" if actor else "cli",
+        data={"as_of": run.as_of.isoformat()},
+    )
+    return run
+
+
+def _may_run(actor: Any) -> None:
+    """A person must hold the import capability; no actor is the command line (trusted)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return
+    if not P.user_can(actor, P.IMPORT_DATA):
+        raise PermissionDenied
+
+
+def _apply(run: IdentificationRun, pending: dict[str, Any]) -> None:
+    """Write a confirmed run's county-wide state: links, duplicate records, tasks, candidates."""
+    _store_links(run, pending.get("links", []))
+    duplicates = [tuple(r) for r in pending.get("duplicates", [])]
+    _store_duplicates(run, duplicates)
+    _quality_tasks(run, duplicates)
+    candidates = pending.get("candidates", [])
+    if candidates:
+        existing = {
+            (p, s)
+            for p, s in fetch_columns(
+                "SELECT person_id, student_id FROM identification_reviewcandidate"
+            )
+        }
+        insert_rows(
+            "identification_reviewcandidate",
+            [
+                "person_id",
+                "student_id",
+                "probability",
+                "evidence",
+                "village_code",
+                "decision",
+                "reason",
+                "run_id",
+            ],
+            [
+                (p, s, pr, ev, village, "pending", "", run.pk)
+                for p, s, pr, ev, village in candidates
+                if (p, s) not in existing
+            ],
+        )
+
+
+def _store_links(run: IdentificationRun, links: list[list[Any]]) -> None:
+    """Links are the current state: keep those still found, drop the rest, add the new."""
+    wanted = {(p, s): (m, pr) for p, s, m, pr in links}
+    have = _links_now(run.county_code)
+    stale = [pk for key, (pk, m) in have.items() if key not in wanted or wanted[key][0] != m]
+    for start in range(0, len(stale), 900):
+        Link.objects.filter(pk__in=stale[start : start + 900]).delete()
+    keep = {key for key, (_pk, m) in have.items() if key in wanted and wanted[key][0] == m}
+    insert_rows(
+        "identification_link",
+        ["person_id", "student_id", "method", "probability", "run_id"],
+        [(p, s, m, pr, run.pk) for (p, s), (m, pr) in sorted(wanted.items()) if (p, s) not in keep],
     )
 
 
-def _quality_tasks(run: IdentificationRun, result: Result) -> None:
+def _links_now(county_code: str) -> dict[tuple[int, int], tuple[int, str]]:
+    return {
+        (p, s): (pk, m)
+        for pk, p, s, m in fetch_columns(
+            "SELECT l.id, l.person_id, l.student_id, l.method FROM identification_link l "
+            "JOIN schools_student st ON st.id = l.student_id WHERE st.county_code LIKE %s",
+            [f"{county_code}%"],
+        )
+    }
+
+
+def _store_duplicates(run: IdentificationRun, rows: list[tuple[int, int, int]]) -> None:
+    """Rewrite the duplicate roll records (current state, a few hundred rows at most)."""
+    RollDuplicate.objects.filter(run__county_code=run.county_code).delete()
+    insert_rows(
+        "identification_rollduplicate",
+        ["run_id", "person_id", "student_id", "primary_id"],
+        [(run.pk, p, s, pr) for p, s, pr in rows],
+    )
+
+
+def _quality_tasks(run: IdentificationRun, rows: list[tuple[int, int, int]]) -> None:
     """Open a task per child to verify outside the county and per duplicate roll record;
     resolve those this run no longer finds. The rows concerned are few: they are fetched by
     key, never through a join over the county's tables."""
-    st = result.statuses
+    statuses = fetch_columns(
+        "SELECT person_id, category, village_code FROM identification_childstatus "
+        "WHERE run_id = %s",
+        [run.pk],
+    )
     to_verify = [
-        (pid, village)
-        for pid, category, village in zip(
-            st.column("person_id").to_pylist(),
-            st.column("category").to_pylist(),
-            st.column("village_code").to_pylist(),
-            strict=True,
-        )
-        if category == "to_verify_outside"
+        (pid, village) for pid, category, village in statuses if category == "to_verify_outside"
     ]
     labels = {
         pk: f"{name} {masked or number or ''}"
@@ -325,20 +642,7 @@ def _quality_tasks(run: IdentificationRun, result: Result) -> None:
         findings=[
             Finding(pid, labels.get(pid, str(pid)), "", village) for pid, village in to_verify
         ],
-        checked=st.column("person_id").to_pylist(),
-    )
-    dups = result.duplicates
-    rows = (
-        list(
-            zip(
-                dups.column("person_id").to_pylist(),
-                dups.column("student_id").to_pylist(),
-                dups.column("primary_id").to_pylist(),
-                strict=True,
-            )
-        )
-        if dups is not None
-        else []
+        checked=[row[0] for row in statuses],
     )
     students = {
         pk: f"{name} {masked}"
@@ -352,9 +656,10 @@ def _quality_tasks(run: IdentificationRun, result: Result) -> None:
         )
     )
     schools = dict(
-        Enrolment.objects.filter(student_id__in=[r[2] for r in rows])
-        .order_by("school_year")
-        .values_list("student_id", "school__name")
+        selectors.current_enrolments(
+            Enrolment.objects.filter(student_id__in=[r[2] for r in rows]),
+            school_year=run.school_year,
+        ).values_list("student_id", "school__name")
     )
     found = [
         Finding(
@@ -381,38 +686,12 @@ def _quality_tasks(run: IdentificationRun, result: Result) -> None:
     )
 
 
-def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
-    """Write links, statuses, changes, discrepancies and new review candidates of a run."""
-    _store_duplicates(run, result)
-    # Links are the current state: keep those still found, drop the rest, add the new.
-    wanted = {
-        (p, s): (m, pr)
-        for p, s, m, pr in zip(
-            result.links.column("person_id").to_pylist(),
-            result.links.column("student_id").to_pylist(),
-            result.links.column("method").to_pylist(),
-            result.links.column("probability").to_pylist(),
-            strict=True,
-        )
-    }
-    have = {
-        (p, s): (pk, m)
-        for pk, p, s, m in fetch_columns(
-            "SELECT l.id, l.person_id, l.student_id, l.method FROM identification_link l "
-            "JOIN schools_student st ON st.id = l.student_id WHERE st.county_code LIKE %s",
-            [f"{run.county_code}%"],
-        )
-    }
-    stale = [pk for key, (pk, m) in have.items() if key not in wanted or wanted[key][0] != m]
-    for start in range(0, len(stale), 900):
-        Link.objects.filter(pk__in=stale[start : start + 900]).delete()
-    keep = {key for key, (_pk, m) in have.items() if key in wanted and wanted[key][0] == m}
-    insert_rows(
-        "identification_link",
-        ["person_id", "student_id", "method", "probability", "run_id"],
-        [(p, s, m, pr, run.pk) for (p, s), (m, pr) in sorted(wanted.items()) if (p, s) not in keep],
-    )
+def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> dict[str, Any]:
+    """Write a run's own rows (statuses, changes, discrepancies); return its differences.
 
+    Nothing county-wide is written here: links, duplicates and candidates wait in the run
+    until it is confirmed.
+    """
     st = result.statuses
     con = duck()
     con.register("st", st)
@@ -439,22 +718,22 @@ def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
         FROM st""").fetchall()
     insert_rows("identification_childstatus", ["run_id", *columns], rows)
 
+    prev = fetch_arrow(
+        "SELECT person_id, category, household_status, school_id, enrolment_status "
+        "FROM identification_childstatus WHERE run_id = %s",
+        [run.previous_id or 0],
+        pa.schema(
+            [
+                ("person_id", pa.int64()),
+                ("category", pa.string()),
+                ("household_status", pa.string()),
+                ("school_id", pa.int64()),
+                ("enrolment_status", pa.string()),
+            ]
+        ),
+    )
+    con.register("prev", prev)
     if run.previous_id is not None:
-        prev = fetch_arrow(
-            "SELECT person_id, category, household_status, school_id, enrolment_status "
-            "FROM identification_childstatus WHERE run_id = %s",
-            [run.previous_id],
-            pa.schema(
-                [
-                    ("person_id", pa.int64()),
-                    ("category", pa.string()),
-                    ("household_status", pa.string()),
-                    ("school_id", pa.int64()),
-                    ("enrolment_status", pa.string()),
-                ]
-            ),
-        )
-        con.register("prev", prev)
         changes = con.sql(f"""
             WITH j AS (SELECT n.*, p.category AS p_category, p.household_status AS p_household,
                               p.school_id AS p_school, p.enrolment_status AS p_status
@@ -503,46 +782,67 @@ def _store(run: IdentificationRun, result: Result, inputs: Inputs) -> None:
         con.sql(f"""SELECT {run.pk}, kind, student_id, person_id, school_id, village_code
                     FROM d""").fetchall(),
     )
-    cand = result.candidates
-    if cand.num_rows:
-        existing = {
-            (p, s)
-            for p, s in fetch_columns(
-                "SELECT person_id, student_id FROM identification_reviewcandidate"
-            )
-        }
-        village = dict(
-            zip(
-                inputs.persons.column("person_id").to_pylist(),
-                inputs.persons.column("village_code").to_pylist(),
-                strict=True,
-            )
-        )
-        insert_rows(
-            "identification_reviewcandidate",
-            [
-                "person_id",
-                "student_id",
-                "probability",
-                "evidence",
-                "village_code",
-                "decision",
-                "reason",
-                "run_id",
-            ],
-            [
-                (p, s, pr, ev, village.get(p, ""), "pending", "", run.pk)
-                for p, s, pr, ev in zip(
-                    cand.column("person_id").to_pylist(),
-                    cand.column("student_id").to_pylist(),
-                    cand.column("probability").to_pylist(),
-                    cand.column("evidence").to_pylist(),
-                    strict=True,
-                )
-                if (p, s) not in existing
-            ],
-        )
+    diff = _differences(con, run, result)
     con.close()
+    return diff
+
+
+def _differences(con: Any, run: IdentificationRun, result: Result) -> dict[str, Any]:
+    """Count what confirming the run would change against the current run (tables st, prev)."""
+    enrolled, out = _sql_list(ENROLLED), _sql_list(OUT_OF_SCHOOL)
+    (before, after, moved_out, moved_in, new_suspected, new_dropped, transfers) = con.sql(f"""
+        WITH j AS (SELECT n.category, p.category AS p_category, n.school_id,
+                          p.school_id AS p_school
+                   FROM st n FULL JOIN prev p USING (person_id))
+        SELECT count(*) FILTER (WHERE p_category IN {enrolled}),
+               count(*) FILTER (WHERE category IN {enrolled}),
+               count(*) FILTER (WHERE p_category IN {enrolled} AND category IN {out}),
+               count(*) FILTER (WHERE category IN {enrolled}
+                                AND coalesce(p_category, '') NOT IN {enrolled}),
+               count(*) FILTER (WHERE category = 'suspected_dropout'
+                                AND coalesce(p_category, '') <> 'suspected_dropout'),
+               count(*) FILTER (WHERE category = 'dropped_out'
+                                AND coalesce(p_category, '') <> 'dropped_out'),
+               count(*) FILTER (WHERE category IN {enrolled} AND p_category IN {enrolled}
+                                AND p_school <> school_id)
+        FROM j""").fetchall()[0]
+    categories_before = dict(con.sql("SELECT category, count(*) FROM prev GROUP BY 1").fetchall())
+    categories_after = dict(con.sql("SELECT category, count(*) FROM st GROUP BY 1").fetchall())
+    have = set(_links_now(run.county_code))
+    wanted = set(
+        zip(
+            result.links.column("person_id").to_pylist(),
+            result.links.column("student_id").to_pylist(),
+            strict=True,
+        )
+    )
+    share = hold_share()
+    moved_share = moved_out / before if before else 0.0
+    return {
+        "previous": run.previous_id,
+        "enrolled_before": int(before),
+        "enrolled_after": int(after),
+        "moved_out": int(moved_out),
+        "moved_in": int(moved_in),
+        "moved_out_share": round(moved_share, 4),
+        "hold_share": share,
+        "held": run.previous_id is not None and moved_share > share,
+        "new_suspected": int(new_suspected),
+        "new_dropped": int(new_dropped),
+        "transfers": int(transfers),
+        "links_before": len(have),
+        "links_after": len(wanted),
+        "links_new": len(wanted - have),
+        "links_lost": len(have - wanted),
+        "categories": {
+            code: [int(categories_before.get(code, 0)), int(categories_after.get(code, 0))]
+            for code, _label in ChildStatus.Category.choices
+        },
+    }
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 @transaction.atomic

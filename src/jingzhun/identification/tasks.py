@@ -18,7 +18,10 @@ def progress_job(county_code: str) -> str:
 
 @task()
 def identify(county_code: str, as_of_iso: str, user_id: int | None) -> int:
-    """Run identification for a county as of a date in the worker; return the run's id."""
+    """Compute a preview run for a county as of a date in the worker; return the run's id.
+
+    The preview becomes the current run only when an officer confirms it on its page.
+    """
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     run = services.identification_run(
         actor=user,
@@ -27,5 +30,6 @@ def identify(county_code: str, as_of_iso: str, user_id: int | None) -> int:
         # The fuzzy stage, once services provides it; exact matching only until then.
         fuzzy=getattr(services, "default_fuzzy_stage", None),
         progress=Progress(progress_job(county_code)),
+        confirm=False,
     )
     return int(run.pk)

@@ -10,6 +10,11 @@ from jingzhun.identification import views as v
 app_name = "identification"
 urlpatterns = [
     path("", v.runs, name="runs"),
+    path("runs/export.xlsx", v.runs_export, name="runs-export"),
+    path("runs/<int:run_id>/confirm/", v.run_confirm, name="run-confirm"),
+    path("runs/<int:run_id>/discard/", v.run_discard, name="run-discard"),
+    path("runs/<int:run_id>/changes.xlsx", v.run_changes_export, name="run-changes-export"),
+    path("candidates/export.xlsx", v.candidates_export, name="candidates-export"),
     path("runs/progress/", v.run_progress, name="run-progress"),
     path("runs/<int:run_id>/", v.run_detail, name="run"),
     path("runs/<int:run_id>/export.xlsx", v.run_export, {"fmt": "xlsx"}, name="run-export"),

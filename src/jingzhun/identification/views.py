@@ -29,14 +29,29 @@ from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.periods import SchoolYear
 from jingzhun.core.progress import read_progress
+from jingzhun.core.working_year import working_year
 from jingzhun.identification import exports, selectors
-from jingzhun.identification.models import ChildStatus, IdentificationRun, RunChange
-from jingzhun.identification.services import review_decide
+from jingzhun.identification.models import (
+    ChildStatus,
+    IdentificationRun,
+    ReviewCandidate,
+    RunChange,
+)
+from jingzhun.identification.services import (
+    RunRefused,
+    identification_run_confirm,
+    identification_run_discard,
+    review_decide,
+    rolls_check,
+)
 from jingzhun.identification.tasks import identify, progress_job
 from jingzhun.identification.wording import why_listed
-from jingzhun.registry.models import Household
-from jingzhun.schools.models import Enrolment, School, Stage
+from jingzhun.schools.models import Stage
+from jingzhun.schools.naming import class_name
+from jingzhun.schools.selectors import list_choices
 
 PAGE_SIZE = 50
 # A run still "running" after this long is taken to have died with its worker.
@@ -86,40 +101,114 @@ def _paginate(request: HttpRequest, items: Any, param: str = "page") -> Page[Any
 # --------------------------------------------------------------------------- runs
 
 
+class StartForm(forms.Form):
+    as_of = forms.DateField(
+        label=gettext_lazy("As of"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy(
+            "Children are classified as of this date, against the rolls of its school year."
+        ),
+    )
+
+
+def default_as_of(county_code: str, today: dt.date | None = None) -> dt.date:
+    """Return today, or the nearest day of the county's working school year."""
+    today = today or timezone.localdate()
+    year = SchoolYear(working_year(county_code))
+    return min(max(today, year.first_day), year.last_day)
+
+
+RUN_STATUSES = IdentificationRun.Status.choices
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def runs(request: HttpRequest) -> HttpResponse:
-    """List the county's runs; users who import data may start a new run."""
+    """List the county's runs; users who import data may start a new run (a preview)."""
     _require(request, P.VIEW)
     user = request.user
+    county = user.scope.county_code  # type: ignore[union-attr]
+    may_start = selectors.may_start_run(user)
+    form = StartForm(initial={"as_of": default_as_of(county)})
+    status = 200
     if request.method == "POST":
-        if not selectors.may_start_run(user):
+        if not may_start:
             _deny(request, P.IMPORT_DATA)
             raise PermissionDenied
+        form = StartForm(request.POST)
         running = selectors.running_run(user=user)
         if running is not None and timezone.now() - running.started_at < STALE_RUN:
             messages.warning(request, _("A run is already in progress; wait for it to finish."))
-        else:
-            county = user.scope.county_code  # type: ignore[union-attr]
-            result = identify.enqueue(county, timezone.localdate().isoformat(), user.pk)
-            messages.info(request, _("Identification started. This page shows its progress."))
-            return redirect(f"{reverse('identification:runs')}?task={result.id}")
-        return redirect("identification:runs")
-    county = user.scope.county_code  # type: ignore[union-attr]
+            return redirect("identification:runs")
+        if form.is_valid():
+            as_of = form.cleaned_data["as_of"]
+            try:
+                rolls_check(county_code=county, as_of=as_of)
+            except RunRefused as exc:
+                form.add_error("as_of", exc)
+            else:
+                result = identify.enqueue(county, as_of.isoformat(), user.pk)
+                messages.info(
+                    request,
+                    _(
+                        "Identification started as of %(date)s. When it finishes it is a "
+                        "preview: check its differences and confirm it."
+                    )
+                    % {"date": as_of.isoformat()},
+                )
+                return redirect(f"{reverse('identification:runs')}?task={result.id}")
+        status = 400
     running = selectors.running_run(user=user)
+    lp = ListParams.read(request.GET, statuses=[v for v, _label in RUN_STATUSES], extra=("task",))
+    rows = selectors.filtered_runs(user=user, params=lp)
+    page = paginate(request.GET, rows)
+    choices = list_choices(
+        user=user,
+        params=lp,
+        statuses=[(v, str(label)) for v, label in RUN_STATUSES],
+        places=False,
+        search=False,
+    )
     return _page(
         request,
         "identification/runs.html",
         {
             "title": _("Identification runs"),
             "active": "runs",
-            "runs": _paginate(request, selectors.run_list(user=user).select_related("started_by")),
-            "may_start": selectors.may_start_run(user),
+            "runs": page,
+            "lp": lp,
+            "choices": choices,
+            "total": page.paginator.count,
+            "export_url": reverse("identification:runs-export"),
+            "may_start": may_start,
+            "form": form,
+            "batches": selectors.input_batches(county_code=county) if may_start else [],
+            "roll_counts": [
+                (SchoolYear(y), n) for y, n in selectors.roll_counts(county_code=county)[:4]
+            ]
+            if may_start
+            else [],
+            "previews": list(selectors.preview_runs(user=user)[:5]),
+            "current": selectors.latest_run(user=user),
             "running": running,
             "task": _task_param(request),
             "progress": read_progress(progress_job(county)) if running else {},
             "pending": selectors.candidate_list(user=user).count(),
         },
+        status=status,
+    )
+
+
+@login_required
+@require_safe
+def runs_export(request: HttpRequest) -> FileResponse:
+    """Download the runs of the list's filters (.xlsx)."""
+    _require(request, P.VIEW)
+    user = request.user
+    lp = ListParams.read(request.GET, statuses=[v for v, _label in RUN_STATUSES])
+    return _download(
+        lambda path: exports.export_runs(user=user, path=path, params=lp),
+        "identification-runs.xlsx",
     )
 
 
@@ -160,48 +249,26 @@ def run_progress(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _change_values(changes: list[RunChange]) -> list[dict[str, Any]]:
-    """Return changes with their before/after values as people read them."""
-    category = dict(ChildStatus.Category.choices)
-    household = dict(Household.Status.choices)
-    roll = dict(Enrolment.Status.choices)
-    school_ids = {
-        int(v)
-        for c in changes
-        if c.kind == RunChange.Kind.TRANSFER
-        for v in (c.before, c.after)
-        if v and v.isdigit()
-    }
-    schools = dict(School.objects.filter(pk__in=school_ids).values_list("pk", "name"))
-
-    def show(kind: str, value: str) -> Any:
-        if not value:
-            return "—"
-        if kind == RunChange.Kind.TRANSFER:
-            return schools.get(int(value), value) if value.isdigit() else value
-        if kind == RunChange.Kind.LEFT_POVERTY:
-            return household.get(value, value)
-        if kind == RunChange.Kind.GRADUATED:
-            return roll.get(value, value)
-        return category.get(value, value)
-
-    return [
-        {"change": c, "before": show(c.kind, c.before), "after": show(c.kind, c.after)}
-        for c in changes
-    ]
+CHANGE_KINDS = RunChange.Kind.choices
 
 
 @login_required
 @require_safe
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Show one run: its counts, the changes since the previous run, and discrepancies."""
+    """Show one run: its counts, the changes since the previous run, and discrepancies.
+
+    A preview also shows its inputs and its differences from the current run, with the
+    buttons to confirm (a held run needs an extra tick) or to discard it.
+    """
     _require(request, P.VIEW)
     user = request.user
     run = selectors.get_run(user=user, run_id=run_id)
-    changes = _paginate(request, selectors.change_list(user=user, run=run))
+    lp = ListParams.read(request.GET, statuses=[v for v, _label in CHANGE_KINDS])
+    changes = paginate(request.GET, selectors.filtered_changes(user=user, run=run, params=lp))
     discrepancies = _paginate(
         request, selectors.discrepancy_list(user=user, run=run), param="dpage"
     )
+    is_preview = run.status == IdentificationRun.Status.PREVIEW
     return _page(
         request,
         "identification/run_detail.html",
@@ -209,17 +276,100 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "title": _("Identification run %(run)s") % {"run": run},
             "active": "runs",
             "run": run,
+            "school_year": SchoolYear(run.school_year),
             "categories": selectors.category_counts(user=user, run=run),
             "change_counts": selectors.change_counts(user=user, run=run),
             "changes": changes,
-            "change_rows": _change_values(list(changes.object_list)),
+            "change_rows": exports.change_values(list(changes.object_list)),
+            "lp": lp,
+            "choices": list_choices(
+                user=user,
+                params=lp,
+                statuses=[(v, str(label)) for v, label in CHANGE_KINDS],
+            ),
+            "export_url": reverse("identification:run-changes-export", args=[run.pk]),
             "discrepancies": discrepancies,
             "running": run.status == IdentificationRun.Status.RUNNING,
             "progress": read_progress(progress_job(run.county_code))
             if run.status == IdentificationRun.Status.RUNNING
             else {},
             "children": selectors.status_list(user=user, run=run).count(),
+            "has_rows": run.status
+            in (IdentificationRun.Status.DONE, IdentificationRun.Status.PREVIEW),
+            "is_preview": is_preview,
+            "may_confirm": is_preview and selectors.may_start_run(user),
+            "diff_categories": _diff_categories(run) if run.diff else [],
+            "moved_out_percent": round(100 * float(run.diff.get("moved_out_share", 0)), 1),
+            "hold_percent": round(100 * float(run.diff.get("hold_share", 0)), 1),
+            "batches": run.inputs.get("batches", []),
         },
+    )
+
+
+def _diff_categories(run: IdentificationRun) -> list[tuple[str, int, int]]:
+    labels = dict(ChildStatus.Category.choices)
+    return [
+        (str(labels.get(code, code)), before, after)
+        for code, (before, after) in run.diff.get("categories", {}).items()
+        if before or after
+    ]
+
+
+@login_required
+@require_http_methods(["POST"])
+def run_confirm(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Confirm a preview: it becomes the county's current run (audited)."""
+    _require(request, P.VIEW)
+    user = request.user
+    run = selectors.get_run(user=user, run_id=run_id)
+    if not selectors.may_start_run(user):
+        _deny(request, P.IMPORT_DATA)
+        raise PermissionDenied
+    try:
+        identification_run_confirm(
+            actor=user, run_id=run.pk, checked_held=request.POST.get("checked_held") == "1"
+        )
+    except RunRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Run %(n)s is confirmed: the ledgers, coverage and casework now read it.")
+            % {"n": run.pk},
+        )
+    return redirect("identification:run", run_id=run.pk)
+
+
+@login_required
+@require_http_methods(["POST"])
+def run_discard(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Discard a preview; the current run stays as it was."""
+    _require(request, P.VIEW)
+    user = request.user
+    run = selectors.get_run(user=user, run_id=run_id)
+    if not selectors.may_start_run(user):
+        _deny(request, P.IMPORT_DATA)
+        raise PermissionDenied
+    try:
+        identification_run_discard(actor=user, run_id=run.pk)
+    except RunRefused as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Run %(n)s is discarded.") % {"n": run.pk})
+    return redirect("identification:run", run_id=run.pk)
+
+
+@login_required
+@require_safe
+def run_changes_export(request: HttpRequest, run_id: int) -> FileResponse:
+    """Download a run's changes with the filters of its page (.xlsx)."""
+    _require(request, P.VIEW)
+    user = request.user
+    run = selectors.get_run(user=user, run_id=run_id)
+    lp = ListParams.read(request.GET, statuses=[v for v, _label in CHANGE_KINDS])
+    return _download(
+        lambda path: exports.export_changes(user=user, run=run, path=path, params=lp),
+        f"identification-{run.pk}-changes.xlsx",
     )
 
 
@@ -263,23 +413,42 @@ class DecisionForm(forms.Form):
 @login_required
 @require_safe
 def candidates(request: HttpRequest) -> HttpResponse:
-    """List the probable links waiting for review in the user's jurisdiction."""
+    """List the probable links of the user's jurisdiction (waiting for review by default)."""
     _require(request, P.VIEW)
     user = request.user
-    decided = request.GET.get("show") == "decided"
-    qs = selectors.candidate_list(user=user, pending_only=not decided)
-    if decided:
-        qs = qs.exclude(decision="pending").order_by("-decided_at", "-pk")
+    data = request.GET.copy()
+    if data.get("show") == "decided" and not data.get("status"):
+        data["status"] = selectors.DECIDED  # the queue's old "decided" link
+    lp = ListParams.read(data, statuses=[v for v, _label in selectors.candidate_statuses()])
+    rows = selectors.filtered_candidates(user=user, params=lp)
+    page = paginate(request.GET, rows)
     return _page(
         request,
         "identification/candidates.html",
         {
             "title": _("Review queue"),
             "active": "candidates",
-            "candidates": _paginate(request, qs.select_related("decided_by")),
-            "decided": decided,
+            "candidates": page,
+            "decided": bool(lp.status) and lp.status != ReviewCandidate.Decision.PENDING,
+            "lp": lp,
+            "choices": list_choices(user=user, params=lp, statuses=selectors.candidate_statuses()),
+            "total": page.paginator.count,
+            "export_url": reverse("identification:candidates-export"),
             "pending": selectors.candidate_list(user=user).count(),
         },
+    )
+
+
+@login_required
+@require_safe
+def candidates_export(request: HttpRequest) -> FileResponse:
+    """Download the candidates of the list's filters (.xlsx)."""
+    _require(request, P.VIEW)
+    user = request.user
+    lp = ListParams.read(request.GET, statuses=[v for v, _label in selectors.candidate_statuses()])
+    return _download(
+        lambda path: exports.export_candidates(user=user, path=path, params=lp),
+        "identification-candidates.xlsx",
     )
 
 
@@ -345,45 +514,50 @@ def candidate_detail(request: HttpRequest, candidate_id: int) -> HttpResponse:
 # --------------------------------------------------------------------------- ledgers
 
 
-def _ledger_filters(request: HttpRequest) -> dict[str, Any]:
-    school = request.GET.get("school", "")
-    group = request.GET.get("group", "township")
-    return {
-        "township": request.GET.get("township", "").strip()[:12],
-        "school_id": int(school) if school.isdigit() else None,
-        "group": group if group in ("township", "school") else "township",
-    }
-
-
-def _without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
+def _ledger_params(request: HttpRequest, book: selectors.Ledger) -> tuple[ListParams, str]:
+    statuses = [v for v, _label in selectors.ledger_categories(book)]
+    lp = ListParams.read(request.GET, statuses=statuses, extra=("group",))
+    group = lp.extra.get("group", "township")
+    return lp, group if group in ("township", "school") else "township"
 
 
 @login_required
 @require_safe
 def ledger(request: HttpRequest, slug: str) -> HttpResponse:
-    """Show one dropout-control ledger of the latest run, by township or by school."""
+    """Show one dropout-control ledger of the current run, by township or by school."""
     _require(request, P.VIEW)
     user = request.user
     book = selectors.LEDGERS[slug]
     run = selectors.latest_run(user=user)
-    filters = _ledger_filters(request)
+    lp, group = _ledger_params(request, book)
     context: dict[str, Any] = {
         "title": book.title,
         "active": f"ledger-{slug}",
         "ledger": book,
         "run": run,
-        "filters": filters,
+        "lp": lp,
+        "group": group,
+        "group_query": {
+            "township": lp.query(group="township"),
+            "school": lp.query(group="school"),
+        },
         "export_url": reverse(f"identification:ledger-{slug}-export"),
-        "filter_query": _without_page(request),
     }
     if run is not None:
-        rows = _paginate(request, selectors.ledger_rows(user=user, run=run, ledger=book, **filters))
+        rows = paginate(
+            request.GET,
+            selectors.ledger_rows(user=user, run=run, ledger=book, params=lp, group=group),
+        )
         stages = dict(Stage.choices)
         for status in rows:  # one page of rows
             status.stage_label = stages.get(status.stage, status.stage)
+            status.class_label = class_name(
+                status.stage,
+                status.grade,
+                status.enrolment.school_class.name
+                if status.enrolment is not None and status.enrolment.school_class is not None
+                else "",
+            )
             status.why, status.evidence = why_listed(
                 category=status.category,
                 birth_date=status.person.birth_date,
@@ -392,24 +566,36 @@ def ledger(request: HttpRequest, slug: str) -> HttpResponse:
                 education=status.person.education,
                 id_status=status.person.id_status,
             )
-        context.update(rows=rows, groups=selectors.ledger_groups(user=user, run=run, ledger=book))
+        context.update(
+            rows=rows,
+            total=rows.paginator.count,
+            groups=selectors.ledger_groups(user=user, run=run, ledger=book),
+            choices=list_choices(
+                user=user,
+                params=lp,
+                school_year=run.school_year,
+                statuses=selectors.ledger_categories(book),
+            ),
+        )
     return _page(request, "identification/ledger.html", context)
 
 
 @login_required
 @require_safe
 def ledger_export(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """Download a ledger of the latest run (.xlsx), with the filters of the page."""
+    """Download a ledger of the current run (.xlsx), with exactly the filters of the page."""
     _require(request, P.VIEW)
     user = request.user
     book = selectors.LEDGERS[slug]
     run = selectors.latest_run(user=user)
     if run is None:
-        messages.warning(request, _("There is no finished identification run yet."))
+        messages.warning(request, _("There is no confirmed identification run yet."))
         return redirect(f"identification:ledger-{slug}")
-    filters = _ledger_filters(request)
+    lp, group = _ledger_params(request, book)
     return _download(
-        lambda path: exports.export_ledger(user=user, run=run, ledger=book, path=path, **filters),
+        lambda path: exports.export_ledger(
+            user=user, run=run, ledger=book, path=path, params=lp, group=group
+        ),
         f"ledger-{slug}-{run.as_of}.xlsx",
     )
 

@@ -12,29 +12,35 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from jingzhun.aid import selectors, selectors_ui, services, wording
+from jingzhun.aid import documents, selectors, selectors_ui, services, wording
 from jingzhun.aid.models import Loan
 from jingzhun.aid.views.common import (
     MAX_RETURN_FILE,
     _back,
+    _choices,
     _errors,
     _forbidden,
     _language,
     _page,
-    _paginate,
     _period,
     _period_context,
     aid_view,
 )
 from jingzhun.core import permissions as P
+from jingzhun.core.audit import audit_record
+from jingzhun.core.crypto import mask_account
+from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.money import format_yuan
 from jingzhun.core.periods import SemesterKind
 from jingzhun.funds import services as funds
-from jingzhun.funds.models import PaymentBatch
+from jingzhun.funds.models import Payment, PaymentBatch
+from jingzhun.schools.naming import class_of, class_of_zh
+from jingzhun.schools.selectors import list_choices
 
 # --------------------------------------------------------------------------- payment
 
@@ -49,7 +55,7 @@ class BatchForm(forms.Form):
 def batches(request: HttpRequest) -> HttpResponse:
     """List the payment batches; the aid centre makes a semester's batch."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     form = BatchForm(
         initial={"year": period.school_year, "semester": period.semester, "key": uuid.uuid4().hex}
     )
@@ -72,13 +78,28 @@ def batches(request: HttpRequest) -> HttpResponse:
                 return redirect("aid:batches")
             messages.success(request, _("Batch %(ref)s is ready.") % {"ref": batch.reference})
             return redirect("aid:batch", payment_batch_id=batch.pk)
+    params = ListParams.read(request.GET, statuses=PaymentBatch.Status.values)
+    rows = params.apply(selectors.batch_list(user=user), status="status")
+    page = paginate(request.GET, rows)
+    for b in page.object_list:
+        b.words = wording.batch_words(b.status)
     return _page(
         request,
         "aid/batches.html",
         {
             "title": _("Payment batches"),
             "active": "batches",
-            "batches": _paginate(request, selectors.batch_list(user=user)),
+            **_period_context(period),
+            "batches": page,
+            "lp": params,
+            "choices": list_choices(
+                user=user,
+                params=params,
+                statuses=[(v, wording.batch_words(v)) for v in PaymentBatch.Status.values],
+                places=False,
+                search=False,
+            ),
+            "list_query": params.query(),
             "may_pay": selectors.may_pay(user),
             "form": form,
         },
@@ -177,7 +198,22 @@ def batch_detail(request: HttpRequest, payment_batch_id: int) -> HttpResponse:
         }
         for g in batch.gaps
     ]
-    payments = _paginate(request, selectors.payment_list(user=user, batch=batch))
+    params = ListParams.read(
+        request.GET, statuses=Payment.Status.values, reasons=list(control.get("by_programme", {}))
+    )
+    payments = paginate(
+        request.GET, selectors_ui.batch_payments(user=user, batch=batch, params=params)
+    )
+    choices = list_choices(
+        user=user,
+        params=params,
+        school_year=batch.school_year,
+        statuses=_payment_states(),
+        reasons=sorted(
+            ((code, labels.get(code, code)) for code in control.get("by_programme", {})),
+            key=lambda kv: kv[1],
+        ),
+    )
     return _page(
         request,
         "aid/batch_detail.html",
@@ -195,21 +231,124 @@ def batch_detail(request: HttpRequest, payment_batch_id: int) -> HttpResponse:
             "by_school": _control_rows(control.get("by_school", {}), schools),
             "by_township": _control_rows(control.get("by_township", {}), townships),
             "gaps": gaps,
+            "book_year": batch.school_year,
+            "batch_words": wording.batch_words(batch.status),
             "payments": payments,
-            "payment_rows": [
-                {
-                    "p": p,
-                    "programme": labels.get(p.programme, p.programme),
-                    "amount": format_yuan(p.amount),
-                }
-                for p in payments.object_list
-            ],
+            "payment_rows": _payment_rows(user, batch, list(payments.object_list), labels),
+            "lp": params,
+            "choices": choices,
+            "list_query": params.query(),
+            "export_url": reverse("aid:batch-xlsx", kwargs={"payment_batch_id": batch.pk}),
             "returns": selectors_ui.return_list(user=user, batch=batch),
             "may_pay": selectors.may_pay(user),
             "return_form": return_form,
         },
         status=status,
     )
+
+
+def _payment_states() -> list[tuple[str, str]]:
+    return [
+        ("pending", _("Not yet settled by the bank")),
+        ("paid", _("Paid")),
+        ("failed", _("Failed")),
+    ]
+
+
+def _payment_rows(
+    user: Any, batch: PaymentBatch, payments: list[Payment], labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Return payments as the batch page lists them: one row per student and programme, with
+    the account holder beside the student and siblings on one card marked."""
+    students = selectors_ui.payment_students(user=user, payments=payments)
+    shared = selectors_ui.siblings_on_account(
+        user=user, batch=batch, accounts=(p.account_index for p in payments)
+    )
+    rows = []
+    for p in payments:
+        who = students.get(p.pk)
+        rows.append(
+            {
+                "p": p,
+                "student": who.name if who else (p.beneficiary or "—"),
+                "student_id": who.student_id if who else None,
+                "class": class_of(who.school_class) if who else "",
+                "programme": labels.get(p.programme, p.programme),
+                "amount": format_yuan(p.amount),
+                "account": mask_account(p.account_masked),
+                "siblings": shared.get(p.account_index, 0),
+                "state": wording.payment_words(
+                    batch_status=batch.status,
+                    status=p.status,
+                    settled_at=p.settled_at,
+                    reason=p.bank_reason,
+                ),
+            }
+        )
+    return rows
+
+
+@aid_view("GET", "HEAD")
+def batch_download(request: HttpRequest, payment_batch_id: int) -> HttpResponse:
+    """Download the batch's payments by student, exactly the rows the page's filters keep.
+
+    Account numbers stay masked: the whole numbers go only into the bank file.
+    """
+    user: Any = request.user
+    batch = selectors.get_batch(user=user, batch_id=payment_batch_id)
+    _version, book = selectors.current_book(user=user, school_year=batch.school_year)
+    labels = selectors_ui.book_labels(book, "zh-hans")
+    control = batch.control or {}
+    params = ListParams.read(
+        request.GET, statuses=Payment.Status.values, reasons=list(control.get("by_programme", {}))
+    )
+    payments = list(selectors_ui.batch_payments(user=user, batch=batch, params=params))
+    students = selectors_ui.payment_students(user=user, payments=payments)
+    states = {"pending": "待银行处理", "paid": "已支付", "failed": "失败"}
+    rows: list[list[Any]] = []
+    for p in payments:
+        who = students.get(p.pk)
+        rows.append(
+            [
+                who.name if who else p.beneficiary,
+                p.school.name if p.school else "",
+                class_of_zh(who.school_class) if who else "",
+                labels.get(p.programme, p.programme),
+                p.amount,
+                p.payee_name,
+                mask_account(p.account_masked),
+                p.reference,
+                states.get(p.status, p.status) + (f":{p.bank_reason}" if p.bank_reason else ""),
+            ]
+        )
+    sheet = documents.CoverageSheet(
+        title=f"{batch.reference} 发放明细",
+        headers=[
+            "学生",
+            "学校",
+            "班级",
+            "资助项目",
+            "金额",
+            "收款人(户名)",
+            "账号",
+            "参考号",
+            "状态",
+        ],
+        rows=rows,
+    )
+    audit_record(
+        actor=user,
+        action="funds.batch_export",
+        target=batch,
+        request=request,
+        data={"count": len(rows), "filters": params.query()},
+    )
+    response = HttpResponse(
+        documents.coverage_xlsx([sheet]),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{batch.reference}-payments.xlsx"'
+    return response
 
 
 @login_required
@@ -265,7 +404,7 @@ class AllocationForm(forms.Form):
 def allocations(request: HttpRequest) -> HttpResponse:
     """List the funds allocated per programme for a school year; the aid centre records them."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     _version, book = selectors.current_book(user=user, school_year=period.school_year)
     language = _language()
     cash = [
@@ -340,7 +479,7 @@ class LoanForm(forms.Form):
 def loans(request: HttpRequest) -> HttpResponse:
     """List student-origin loans; the aid centre records a contracted loan."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     may_manage = selectors.may_manage(user)
     students = (
         [
@@ -372,6 +511,17 @@ def loans(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("The loan is recorded."))
             return _back("aid:loans", period)
+    params = ListParams.read(request.GET, statuses=Loan.Degree.values, extra=("year",))
+    loans_page = paginate(
+        request.GET,
+        params.apply(
+            selectors.loan_list(user=user).filter(school_year=period.school_year),
+            township="village_code",
+            school="school_id",
+            status="degree",
+            names=("student__name",),
+        ).order_by("student__name", "id"),
+    )
     return _page(
         request,
         "aid/loans.html",
@@ -379,7 +529,15 @@ def loans(request: HttpRequest) -> HttpResponse:
             "title": _("Student-origin loans"),
             "active": "loans",
             **_period_context(period),
-            "loans": _paginate(request, selectors.loan_list(user=user)),
+            "loans": loans_page,
+            "lp": params,
+            "choices": list_choices(
+                user=user,
+                params=params,
+                school_year=period.school_year,
+                statuses=_choices(Loan.Degree.choices),
+            ),
+            "list_query": params.query(),
             "degrees": dict(Loan.Degree.choices),
             "may_manage": may_manage,
             "form": form,

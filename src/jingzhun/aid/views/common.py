@@ -23,15 +23,16 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from jingzhun.aid import wording
+from jingzhun.aid import services, wording
 from jingzhun.core import permissions as P
-from jingzhun.core.audit import audit_record
-from jingzhun.core.periods import Semester, SemesterKind
+from jingzhun.core.errors import forbidden
+from jingzhun.core.periods import SemesterKind
+from jingzhun.core.working_year import working_semester
 
 PAGE_SIZE = 50
 # The largest bank return file accepted (bytes); a county's batch is a few thousand rows.
@@ -66,32 +67,47 @@ def _nav(user: Any) -> list[tuple[str, str, str]]:
     return nav
 
 
+def _book_banner(user: Any, school_year: int | None) -> dict[str, Any]:
+    """Return the "rule book to confirm" banner of a page about *school_year* (else nothing)."""
+    county = getattr(getattr(user, "scope", None), "county_code", "")
+    if school_year is None or not county:
+        return {}
+    if services.rulebook_is_confirmed(county, school_year) is not False:
+        return {}
+    return {
+        "jz_book_to_confirm": {
+            "year": f"{school_year}–{school_year + 1}",
+            "url": f"{reverse('aid:rulebook')}?{urlencode({'year': school_year})}",
+        }
+    }
+
+
 def _page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    """Render a page inside the back office's layout (sidebar, language switcher)."""
+    """Render a page inside the back office's layout (sidebar, language switcher).
+
+    A page about a school year whose rule book is still "to confirm" carries a banner that
+    says so, with a link to the rule book page (where the confirm button is).
+    """
+    period = context.get("period")
+    year = context.get("book_year", period.school_year if isinstance(period, Period) else None)
     return render(
         request,
         template,
-        {**admin.site.each_context(request), "jz_nav": _nav(request.user), **context},
+        {
+            **admin.site.each_context(request),
+            "jz_nav": _nav(request.user),
+            **_book_banner(request.user, year),
+            **context,
+        },
         status=status,
     )
 
 
 def _forbidden(request: HttpRequest, capability: str) -> HttpResponse:
-    """Log a refused request and answer with the 403 page."""
-    audit_record(
-        actor=request.user,
-        action="access.denied",
-        request=request,
-        data={"path": request.path, "capability": capability},
-    )
-    return _page(
-        request,
-        "aid/forbidden.html",
-        {"title": _("Not allowed"), "active": ""},
-        status=403,
-    )
+    """Log a refused request and answer with the site's 403 page."""
+    return forbidden(request, capability)
 
 
 def aid_view(*methods: str) -> Callable[[View], View]:
@@ -138,15 +154,24 @@ class Period:
         return urlencode({"year": str(self.school_year), "semester": self.semester})
 
 
-def _period(data: QueryDict) -> Period:
-    """Return the period asked for, else the school year and semester of today."""
-    today = Semester.of(timezone.localdate())
+def working_period(user: Any = None) -> Period:
+    """Return the county's working school year and semester: what a page shows by default
+    (``core.working_year.working_semester``: today's, unless the county set another)."""
+    county = getattr(getattr(user, "scope", None), "county_code", "") or ""
+    semester = working_semester(county)
+    return Period(semester.school_year.start, str(semester.kind))
+
+
+def _period(data: QueryDict, user: Any = None) -> Period:
+    """Return the period asked for, else the county's working school year and semester."""
     year = data.get("year", "")
     semester = data.get("semester", "")
-    return Period(
-        int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else today.school_year.start,
-        semester if semester in SemesterKind.values else today.kind,
-    )
+    asked_year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None
+    asked_semester = semester if semester in SemesterKind.values else None
+    if asked_year is not None and asked_semester is not None:
+        return Period(asked_year, asked_semester)
+    default = working_period(user)
+    return Period(asked_year or default.school_year, asked_semester or default.semester)
 
 
 def _period_context(period: Period) -> dict[str, Any]:
@@ -159,6 +184,11 @@ def _period_context(period: Period) -> dict[str, Any]:
 def _back(name: str, period: Period | None = None, **kwargs: Any) -> HttpResponse:
     url = reverse(name, kwargs=kwargs or None)
     return redirect(f"{url}?{period.query}" if period is not None else url)
+
+
+def _choices(pairs: Any) -> list[tuple[str, str]]:
+    """Return (value, label) pairs with their labels as text (for the filter bar)."""
+    return [(str(value), str(label)) for value, label in pairs]
 
 
 def _int(value: Any) -> int | None:

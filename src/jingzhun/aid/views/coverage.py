@@ -5,18 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from jingzhun.aid import documents, selectors, selectors_ui
+from jingzhun.aid.models import Adjustment
 from jingzhun.aid.views.common import (
+    _choices,
     _language,
     _page,
-    _paginate,
     _period,
     _period_context,
     aid_view,
 )
+from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.money import format_yuan
+from jingzhun.schools.naming import class_of
+from jingzhun.schools.selectors import list_choices
+
+PERIOD_KEYS = ("year", "semester")
 
 # --------------------------------------------------------------------------- adjustments
 
@@ -25,14 +32,25 @@ from jingzhun.core.money import format_yuan
 def adjustments(request: HttpRequest) -> HttpResponse:
     """List what reruns changed in the semester: old and new amount, and why."""
     user: Any = request.user
-    period = _period(request.GET)
-    rows = selectors.adjustment_list(user=user).filter(
-        computation__school_year=period.school_year, computation__semester=period.semester
-    )
-    page = _paginate(request, rows)
+    period = _period(request.GET, request.user)
     language = _language()
     _version, book = selectors.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, language)
+    params = ListParams.read(
+        request.GET, statuses=Adjustment.Kind.values, reasons=list(labels), extra=PERIOD_KEYS
+    )
+    rows = params.apply(
+        selectors.adjustment_list(user=user).filter(
+            computation__school_year=period.school_year, computation__semester=period.semester
+        ),
+        township="school__township__code",
+        school="school_id",
+        klass="school_class_id",
+        status="kind",
+        reason="entitlement__programme",
+        names=("entitlement__student__name",),
+    )
+    page = paginate(request.GET, rows)
     return _page(
         request,
         "aid/adjustments.html",
@@ -41,6 +59,15 @@ def adjustments(request: HttpRequest) -> HttpResponse:
             "active": "adjustments",
             **_period_context(period),
             "page": page,
+            "lp": params,
+            "choices": list_choices(
+                user=user,
+                params=params,
+                school_year=period.school_year,
+                statuses=_choices(Adjustment.Kind.choices),
+                reasons=sorted(labels.items(), key=lambda kv: kv[1]),
+            ),
+            "list_query": params.query(),
             "rows": [
                 {
                     "a": a,
@@ -57,14 +84,34 @@ def adjustments(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- coverage
 
 
+def _gap_params(request: HttpRequest, book_labels: dict[str, str]) -> ListParams:
+    return ListParams.read(
+        request.GET,
+        statuses=list(book_labels),
+        reasons=list(selectors.GAP_REASONS),
+        extra=PERIOD_KEYS,
+    )
+
+
 @aid_view("GET", "HEAD")
 def coverage(request: HttpRequest) -> HttpResponse:
-    """Show aid coverage: county, by stage, township and school, and every gap with its reason."""
+    """Show aid coverage: county, by stage, township and school, and the gaps (filtered, paged)."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     result = selectors.coverage(user=user, school_year=period.school_year, semester=period.semester)
     _version, book = selectors.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, _language())
+    params = _gap_params(request, labels)
+    gaps = selectors_ui.filter_gaps(result.gaps, params)
+    page = paginate(request.GET, gaps)
+    classes = selectors_ui.classes_by_id(class_ids=(g.class_id for g in page.object_list))
+    choices = list_choices(
+        user=user,
+        params=params,
+        school_year=period.school_year,
+        statuses=sorted(labels.items(), key=lambda kv: kv[1]),
+        reasons=[(k, str(v)) for k, v in selectors.GAP_REASONS.items()],
+    )
     return _page(
         request,
         "aid/coverage.html",
@@ -73,13 +120,20 @@ def coverage(request: HttpRequest) -> HttpResponse:
             "active": "coverage",
             **_period_context(period),
             "coverage": result,
+            "gap_total": len(result.gaps),
+            "page": page,
+            "lp": params,
+            "choices": choices,
+            "list_query": params.query(),
+            "export_url": reverse("aid:coverage-xlsx"),
             "gaps": [
                 {
                     "g": g,
+                    "class": class_of(classes.get(g.class_id or 0)) or "—",
                     "programme": labels.get(g.programme, g.programme) if g.programme else "—",
                     "amount": format_yuan(g.amount) if g.amount is not None else "—",
                 }
-                for g in result.gaps
+                for g in page.object_list
             ],
         },
     )
@@ -94,10 +148,12 @@ def _share(row: selectors.CoverageRow) -> float | None:
 def coverage_download(request: HttpRequest) -> HttpResponse:
     """Download the coverage tables and the gaps as a workbook."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     result = selectors.coverage(user=user, school_year=period.school_year, semester=period.semester)
     _version, book = selectors.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, _language())
+    gaps = selectors_ui.filter_gaps(result.gaps, _gap_params(request, labels))
+    classes = selectors_ui.classes_by_id(class_ids=(g.class_id for g in gaps))
 
     def table(title: str, first: str, rows: list[selectors.CoverageRow]) -> documents.CoverageSheet:
         return documents.CoverageSheet(
@@ -118,6 +174,7 @@ def coverage_download(request: HttpRequest) -> HttpResponse:
             headers=[
                 _("Student"),
                 _("School"),
+                _("Class"),
                 _("Programme"),
                 _("Amount"),
                 _("Reason"),
@@ -127,12 +184,13 @@ def coverage_download(request: HttpRequest) -> HttpResponse:
                 [
                     g.student_name,
                     g.school_name,
+                    class_of(classes.get(g.class_id or 0)),
                     labels.get(g.programme, g.programme),
                     g.amount,
                     g.reason_label,
                     g.detail,
                 ]
-                for g in result.gaps
+                for g in gaps
             ],
         ),
     ]

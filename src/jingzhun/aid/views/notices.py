@@ -19,17 +19,24 @@ from django.utils.translation import gettext_lazy
 from jingzhun.aid import documents, selectors, selectors_ui, services, wording
 from jingzhun.aid.models import AidNotice, NoticeObjection
 from jingzhun.aid.views.common import (
+    _choices,
     _errors,
     _forbidden,
     _language,
     _page,
-    _paginate,
+    _period,
+    _period_context,
     aid_view,
 )
 from jingzhun.aid.views.review import (
     _row,
 )
 from jingzhun.core import permissions as P
+from jingzhun.core.listing import ListParams, paginate
+from jingzhun.schools.naming import class_of_zh
+from jingzhun.schools.selectors import list_choices
+
+PERIOD_KEYS = ("year", "semester")
 
 # --------------------------------------------------------------------------- notices
 
@@ -38,16 +45,31 @@ from jingzhun.core import permissions as P
 def notices(request: HttpRequest) -> HttpResponse:
     """List the public notices the user may see, newest school year first."""
     user: Any = request.user
+    period = _period(request.GET, request.user)
+    params = ListParams.read(request.GET, statuses=AidNotice.Status.values, extra=PERIOD_KEYS)
+    rows = params.apply(
+        selectors.notice_list(user=user).filter(
+            school_year=period.school_year, semester=period.semester
+        ),
+        township="school__township__code",
+        school="school_id",
+        status="status",
+        names=("school__name",),
+    )
+    notices = paginate(request.GET, rows.order_by("school__name", "-starts_on", "-id"))
     return _page(
         request,
         "aid/notices.html",
         {
             "title": _("Public notices"),
             "active": "notices",
-            "notices": _paginate(
-                request,
-                selectors.notice_list(user=user).order_by("-school_year", "-starts_on", "-id"),
+            **_period_context(period),
+            "notices": notices,
+            "lp": params,
+            "choices": list_choices(
+                user=user, params=params, statuses=_choices(AidNotice.Status.choices), search=False
             ),
+            "list_query": params.query(),
         },
     )
 
@@ -194,11 +216,7 @@ def notice_download(request: HttpRequest, notice_id: int, fmt: str) -> HttpRespo
         rows=[
             documents.NoticeRow(
                 student_name=e.student.name,
-                class_name=wording.class_name_zh(
-                    e.school_class.stage if e.school_class else None,
-                    e.school_class.grade if e.school_class else None,
-                    e.school_class.name if e.school_class else None,
-                ),
+                class_name=class_of_zh(e.school_class),
                 programme=labels.get(e.programme, e.programme),
                 amount=e.amount,
                 kind="waiver" if e.kind == "waiver" else "cash",

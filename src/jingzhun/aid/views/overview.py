@@ -18,7 +18,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from jingzhun.aid import selectors, selectors_ui, services, wording
 from jingzhun.aid.models import Entitlement
-from jingzhun.aid.rulebook import RuleBook, RuleBookError
+from jingzhun.aid.rulebook import RuleBook, RuleBookError, load_rulebook, shipped_source
 from jingzhun.aid.tasks import compute as compute_task
 from jingzhun.aid.tasks import progress_job
 from jingzhun.aid.views.common import (
@@ -71,11 +71,20 @@ def _book_available(user: Any, school_year: int) -> bool:
     )
 
 
+def _carry_offer(user: Any, school_year: int) -> services.CarrySource | None:
+    """Return what the year's rule book could start from, when the year has none at all."""
+    if not user.scope.county_code:
+        return None
+    if selectors.current_book(user=user, school_year=school_year)[1] is not None:
+        return None
+    return services.rulebook_carry_source(user.scope.county_code, school_year)
+
+
 @aid_view("GET", "POST")
 def overview(request: HttpRequest) -> HttpResponse:
     """Show the review counts and last computations; the aid centre starts a computation."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     form = PeriodForm(initial={"year": period.school_year, "semester": period.semester})
     if request.method == "POST":
         if not selectors.may_manage(user):
@@ -116,6 +125,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             ],
             "total": sum(counts.values()),
             "computations": selectors.computation_list(user=user)[:5],
+            "carry": _carry_offer(user, period.school_year),
             "may_manage": selectors.may_manage(user),
             "form": form,
             "task": task,
@@ -162,28 +172,26 @@ def _rule_rows(book: RuleBook, language: str) -> list[dict[str, Any]]:
 def rulebook(request: HttpRequest) -> HttpResponse:
     """Show the year's rule book as a table, with its versions; the aid centre installs one."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     if request.method == "POST":
         if not selectors.may_manage(user):
             return _forbidden(request, P.AID_MANAGE)
         try:
-            installed = services.rulebook_install(
-                actor=user, county_code=user.scope.county_code, school_year=period.school_year
-            )
+            _rulebook_post(request, period)
         except PermissionDenied:
             return _forbidden(request, P.AID_MANAGE)
         except ValidationError as exc:
             _errors(request, exc)
-        else:
-            messages.success(
-                request,
-                _("Rule book %(year)s v%(version)s is in force.")
-                % {"year": installed.school_year, "version": installed.version},
-            )
         return _back("aid:rulebook", period)
     version, book = selectors.current_book(user=user, school_year=period.school_year)
     language = _language()
     labels = selectors_ui.book_labels(book, language)
+    carry = None
+    carry_rules: list[dict[str, Any]] = []
+    if book is None and user.scope.county_code:
+        carry = services.rulebook_carry_source(user.scope.county_code, period.school_year)
+        if carry is not None:
+            carry_rules = _rule_rows(load_rulebook(carry.source), language)
     return _page(
         request,
         "aid/rulebook.html",
@@ -211,8 +219,60 @@ def rulebook(request: HttpRequest) -> HttpResponse:
                 user=user, school_year=period.school_year
             ).select_related("created_by"),
             "may_manage": selectors.may_manage(user),
+            "carry": carry,
+            "carry_rules": carry_rules,
         },
     )
+
+
+def _has_shipped(school_year: int) -> bool:
+    try:
+        shipped_source(school_year)
+    except KeyError:
+        return False
+    return True
+
+
+def _rulebook_post(request: HttpRequest, period: Period) -> None:
+    """Install, carry forward or confirm the year's rule book (refusals raise)."""
+    user: Any = request.user
+    action = request.POST.get("action", "")
+    if action == "confirm":
+        result = services.rulebook_confirm(actor=user, school_year=period.school_year)
+        if result.already:
+            messages.info(
+                request,
+                _("Rule book %(year)s v%(version)s is already confirmed; nothing changed.")
+                % {"year": period.year_label, "version": result.version.version},
+            )
+        else:
+            messages.success(
+                request,
+                _("Rule book %(year)s v%(version)s is confirmed: this year's aid may be paid.")
+                % {"year": period.year_label, "version": result.version.version},
+            )
+        return
+    if action == "carry_forward" or not _has_shipped(period.school_year):
+        installed = services.rulebook_carry_forward(actor=user, school_year=period.school_year)
+    else:
+        installed = services.rulebook_install(
+            actor=user, county_code=user.scope.county_code, school_year=period.school_year
+        )
+    if installed.confirmed:
+        messages.success(
+            request,
+            _("Rule book %(year)s v%(version)s is in force.")
+            % {"year": installed.school_year, "version": installed.version},
+        )
+    else:
+        messages.warning(
+            request,
+            _(
+                "Rule book %(year)s v%(version)s is a copy of an earlier year's: check it, edit "
+                "what changed, and confirm it before this year's aid is paid."
+            )
+            % {"year": period.year_label, "version": installed.version},
+        )
 
 
 class RuleBookForm(forms.Form):
@@ -228,7 +288,7 @@ class RuleBookForm(forms.Form):
 def rulebook_edit(request: HttpRequest) -> HttpResponse:
     """Edit the year's rule book; saving checks it and makes a new version with who and why."""
     user: Any = request.user
-    period = _period(request.GET)
+    period = _period(request.GET, request.user)
     if not selectors.may_manage(user):
         return _forbidden(request, P.AID_MANAGE)
     version, book = selectors.current_book(user=user, school_year=period.school_year)

@@ -7,68 +7,87 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jingzhun.aid import selectors, selectors_ui, services, wording
+from jingzhun.aid import documents, selectors, selectors_ui, services, wording
 from jingzhun.aid.models import Entitlement
 from jingzhun.aid.views.common import (
     Period,
     _back,
+    _choices,
     _errors,
     _forbidden,
     _int,
     _language,
     _page,
-    _paginate,
     _period,
     _period_context,
     aid_view,
 )
 from jingzhun.core import permissions as P
+from jingzhun.core.audit import audit_record
+from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.money import format_yuan
+from jingzhun.schools.naming import class_name, class_of, class_of_zh
+from jingzhun.schools.selectors import list_choices
 
 # --------------------------------------------------------------------------- entitlements
 
 
 def _row(e: Entitlement, labels: dict[str, str]) -> dict[str, Any]:
-    cls = e.school_class
     return {
         "e": e,
         "programme": labels.get(e.programme, e.programme),
-        "class": wording.class_label(cls.stage, cls.grade, cls.name) if cls else "—",
+        "class": class_of(e.school_class) or "—",
         "amount": format_yuan(e.amount),
         "kind": wording.kind_label(e.kind),
     }
 
 
+PERIOD_KEYS = ("year", "semester")
+
+
+def _entitlement_rows(
+    request: HttpRequest, period: Period, labels: dict[str, str]
+) -> tuple[ListParams, QuerySet[Entitlement]]:
+    """Return the list filters and the semester's entitlements they keep (page and export)."""
+    params = ListParams.read(
+        request.GET,
+        statuses=Entitlement.Review.values,
+        reasons=list(labels),
+        extra=PERIOD_KEYS,
+    )
+    rows = params.apply(
+        selectors.entitlement_list(
+            user=request.user, school_year=period.school_year, semester=period.semester
+        ),
+        township="school__township__code",
+        school="school_id",
+        klass="school_class_id",
+        status="review",
+        reason="programme",
+        names=("student__name",),
+    )
+    return params, rows
+
+
 @aid_view("GET", "HEAD")
 def entitlements(request: HttpRequest) -> HttpResponse:
-    """List the semester's entitlements, filtered by school, programme and review state."""
+    """List the semester's entitlements: by township, school, class, review state, programme."""
     user: Any = request.user
-    period = _period(request.GET)
-    school_id = _int(request.GET.get("school"))
-    programme = request.GET.get("programme", "")[:40]
-    review = request.GET.get("review", "")
-    review = review if review in Entitlement.Review.values else ""
-    rows = selectors.entitlement_list(
-        user=user,
-        school_year=period.school_year,
-        semester=period.semester,
-        school_id=school_id,
-        programme=programme,
-        review=review,
-    )
-    page = _paginate(request, rows)
+    period = _period(request.GET, request.user)
     language = _language()
     _version, book = selectors.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, language)
+    params, rows = _entitlement_rows(request, period, labels)
+    page = paginate(request.GET, rows)
     labels |= selectors_ui.programme_labels((e.rule_book for e in page.object_list), language)
-    query = request.GET.copy()
-    query.pop("page", None)
     return _page(
         request,
         "aid/entitlements.html",
@@ -78,13 +97,62 @@ def entitlements(request: HttpRequest) -> HttpResponse:
             **_period_context(period),
             "page": page,
             "rows": [_row(e, labels) for e in page.object_list],
-            "schools": selectors.school_choices(user=user),
-            "programmes": sorted(labels.items(), key=lambda kv: kv[1]),
-            "reviews": Entitlement.Review.choices,
-            "filters": {"school": school_id, "programme": programme, "review": review},
-            "filter_query": query.urlencode(),
+            "lp": params,
+            "choices": list_choices(
+                user=user,
+                params=params,
+                school_year=period.school_year,
+                statuses=_choices(Entitlement.Review.choices),
+                reasons=sorted(labels.items(), key=lambda kv: kv[1]),
+            ),
+            "list_query": params.query(),
+            "export_url": reverse("aid:entitlements-xlsx"),
         },
     )
+
+
+@aid_view("GET", "HEAD")
+def entitlements_download(request: HttpRequest) -> HttpResponse:
+    """Download exactly the entitlements the list's filters keep, as a workbook (Chinese)."""
+    user: Any = request.user
+    period = _period(request.GET, request.user)
+    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    labels = selectors_ui.book_labels(book, "zh-hans")
+    _params, rows = _entitlement_rows(request, period, labels)
+    reviews = dict(Entitlement.Review.choices)
+    with translation.override("zh-hans"):
+        sheet = documents.CoverageSheet(
+            title=f"{period.school_year}-{period.school_year + 1}学年"
+            f"{wording.semester_label(period.semester)}资助名单",
+            headers=["学生", "学校", "班级", "资助项目", "金额", "审核状态", "条款", "规则版本"],
+            rows=[
+                [
+                    e.student.name,
+                    e.school.name,
+                    class_of_zh(e.school_class),
+                    labels.get(e.programme, e.programme),
+                    e.amount,
+                    str(reviews.get(e.review, e.review)),
+                    e.clause,
+                    f"{e.rule_book.school_year} v{e.rule_book.version}"
+                    + ("" if e.rule_book.confirmed else "(待确认)"),
+                ]
+                for e in rows.iterator(chunk_size=2000)
+            ],
+        )
+    audit_record(
+        actor=user,
+        action="aid.entitlements_export",
+        request=request,
+        data={"count": len(sheet.rows), "filters": _params.query()},
+    )
+    response = HttpResponse(
+        documents.coverage_xlsx([sheet]),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"aid-entitlements-{period.school_year}-{period.semester}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @aid_view("GET", "HEAD")
@@ -95,6 +163,7 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
     lines = selectors.student_entitlements(user=user, student_id=pupil.pk)
     language = _language()
     labels = selectors_ui.programme_labels((e.rule_book for e in lines), language)
+    paid = selectors_ui.entitlement_payments(entitlements=lines)
     periods: dict[tuple[int, str], dict[str, Any]] = {}
     for e in lines:
         entry = periods.setdefault(
@@ -102,13 +171,25 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
             {
                 "label": wording.period_label(e.school_year, e.semester),
                 "school": e.school.name,
+                "class": class_of(e.school_class),
                 "inputs": wording.inputs_in_words(e.inputs),
                 "lines": [],
             },
         )
+        payment = paid.get(e.pk)
         entry["lines"].append(
             {
                 "e": e,
+                "to_confirm": not e.rule_book.confirmed,
+                "payment": wording.payment_words(
+                    batch_status=payment.batch_status,
+                    status=payment.status,
+                    settled_at=payment.settled_at,
+                    reason=payment.reason,
+                )
+                if payment is not None
+                else "",
+                "payment_status": payment.status if payment is not None else "",
                 "sentence": wording.entitlement_sentence(
                     amount=e.amount,
                     kind=e.kind,
@@ -225,11 +306,7 @@ def _student_rows(
     return [
         {
             "student": s.student,
-            "class": wording.class_label(
-                s.school_class.stage, s.school_class.grade, s.school_class.name
-            )
-            if s.school_class
-            else "—",
+            "class": class_of(s.school_class) or "—",
             "lines": [
                 {
                     "e": e,
@@ -254,8 +331,8 @@ def review(request: HttpRequest) -> HttpResponse:
     """Class teachers check their class, principals confirm and post; others follow progress."""
     user: Any = request.user
     if request.method == "POST":
-        return _review_post(request, _period(request.POST))
-    period = _period(request.GET)
+        return _review_post(request, _period(request.POST, request.user))
+    period = _period(request.GET, request.user)
     rows = selectors_ui.period_rows(
         user=user, school_year=period.school_year, semester=period.semester
     )
@@ -278,7 +355,7 @@ def review(request: HttpRequest) -> HttpResponse:
         class_rows = list(rows.filter(school_class=own_class))
         labels |= selectors_ui.programme_labels((e.rule_book for e in class_rows), language)
         context.update(
-            class_name=wording.class_label(own_class.stage, own_class.grade, own_class.name),
+            class_name=class_of(own_class),
             students=_student_rows(selectors_ui.by_student(class_rows), labels),
             pending=sum(1 for e in class_rows if e.review == Entitlement.Review.PENDING),
             may_class_check=selectors.may_class_check(user),
@@ -290,7 +367,7 @@ def review(request: HttpRequest) -> HttpResponse:
             user=user, school=own_school, school_year=period.school_year, semester=period.semester
         )
         for c in classes:
-            c["label"] = wording.class_label(c["stage"], c["grade"], c["name"])
+            c["label"] = class_name(c["stage"], c["grade"], c["name"]) or "—"
             c["pending"] = c["counts"].get(Entitlement.Review.PENDING, 0)
         checked = [
             s

@@ -11,11 +11,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.listing import ListParams, paginate
 from jingzhun.duty import documents, selectors, selectors_ui, services
 from jingzhun.duty.forms import (
     ReopenForm,
@@ -39,8 +41,10 @@ from jingzhun.duty.views.common import (
     cn_date,
     duty_view,
     flag_label,
+    person_name,
 )
 from jingzhun.schools.models import Enrolment
+from jingzhun.schools.selectors import latest_school_year, list_choices
 
 # --------------------------------------------------------------------------- ledger
 
@@ -53,7 +57,10 @@ class LedgerLine:
     overdue: bool
     due: dt.date
     township: str
+    village: str
     class_name: str
+    assignee: str
+    supervisor: str
 
 
 @dataclass
@@ -69,9 +76,21 @@ def _show(request: HttpRequest) -> str:
     return show if show in SHOW_CHOICES else "open"
 
 
-def ledger_lines(user: Any, show: str, today: dt.date | None = None) -> list[LedgerLine]:
+def ledger_params(request: HttpRequest) -> ListParams:
+    """Read the ledger's filters (the shared list filters, plus which cases to show)."""
+    return ListParams.read(
+        request.GET,
+        statuses=[k for k, _label in selectors.ledger_statuses()],
+        reasons=DropoutCase.Source.values,
+        extra=("show",),
+    )
+
+
+def ledger_lines(
+    user: Any, show: str, today: dt.date | None = None, params: ListParams | None = None
+) -> list[LedgerLine]:
     """Return the ledger the user may see: not yet closed, closed, or all; overdue first."""
-    rows = selectors.ledger(user=user, today=today, include_closed=show != "open")
+    rows = selectors.ledger(user=user, today=today, include_closed=show != "open", params=params)
     if show == "closed":
         rows = [r for r in rows if r.case.status == DropoutCase.Status.CLOSED]
     names = selectors_ui.township_names(user=user)
@@ -82,8 +101,11 @@ def ledger_lines(user: Any, show: str, today: dt.date | None = None) -> list[Led
             flag_label=flag_label(r.flag),
             overdue=r.overdue,
             due=r.due,
-            township=names.get(r.case.village_code[:9], r.case.village_code[:9]),
+            township=names.get(r.case.village_code[:9], ""),
+            village=r.case.person.household.village.name,
             class_name=class_label(r.case.school_class),
+            assignee=person_name(r.case.assignee),
+            supervisor=person_name(r.case.supervisor),
         )
         for r in rows
     ]
@@ -94,11 +116,19 @@ def _groups(lines: list[LedgerLine]) -> list[LedgerGroup]:
     for line in lines:
         school = line.case.school.name if line.case.school else "—"
         group = groups.setdefault(
-            (line.case.village_code[:9], school), LedgerGroup(line.township, school)
+            (line.case.village_code[:9], school), LedgerGroup(line.township or "—", school)
         )
         group.cases += 1
         group.overdue += int(line.flag == "black")
     return [groups[k] for k in sorted(groups)]
+
+
+def _show_tabs(params: ListParams, show: str) -> list[tuple[str, str, str, bool]]:
+    """Return (key, label, query, active) for the tabs not yet closed / closed / all."""
+    return [
+        (key, str(label), params.query(show=key), key == show)
+        for key, label in SHOW_CHOICES.items()
+    ]
 
 
 @duty_view("GET")
@@ -106,7 +136,15 @@ def ledger(request: HttpRequest) -> HttpResponse:
     """Show the dropout cases the user may see, per township and school, overdue first."""
     user: Any = request.user
     show = _show(request)
-    lines = ledger_lines(user, show)
+    params = ledger_params(request)
+    lines = ledger_lines(user, show, params=params)
+    choices = list_choices(
+        user=user,
+        params=params,
+        school_year=latest_school_year(user=user),
+        statuses=selectors.ledger_statuses(),
+        reasons=[(k, str(v)) for k, v in DropoutCase.Source.choices],
+    )
     return _page(
         request,
         "duty/ledger.html",
@@ -114,12 +152,17 @@ def ledger(request: HttpRequest) -> HttpResponse:
             "title": _("Dropout case ledger"),
             "active": "ledger",
             "show": show,
-            "show_choices": list(SHOW_CHOICES.items()),
-            "lines": lines,
+            "show_tabs": _show_tabs(params, show),
+            "lp": params,
+            "choices": choices,
+            "page": paginate(request.GET, lines),
+            "query": params.query(),
+            "total": len(lines),
             "groups": _groups(lines),
             "overdue": sum(1 for line in lines if line.flag == "black"),
             "may_open": selectors.may_assign(user) and user.scope.level == "county",
             "stale_days": settings.DUTY_STALE_WORKING_DAYS,
+            "export_url": reverse("duty:ledger-xlsx"),
         },
     )
 
@@ -132,14 +175,15 @@ def ledger_sheet(lines: list[LedgerLine], today: dt.date) -> documents.Sheet:
             CN_FLAGS.get(line.flag, ""),
             CN_STATUS.get(line.case.status, line.case.status),
             line.township,
+            line.village,
             line.case.school.name if line.case.school else "",
             cn_class(line.case.school_class),
             line.case.person.name,
             line.case.episode,
             line.case.opened_on.isoformat(),
             line.case.reason,
-            str(line.case.assignee) if line.case.assignee else "",
-            str(line.case.supervisor) if line.case.supervisor else "",
+            line.assignee,
+            line.supervisor,
             line.case.last_step_on.isoformat(),
             line.due.isoformat() if line.case.status != DropoutCase.Status.CLOSED else "",
             line.case.return_deadline.isoformat() if line.case.return_deadline else "",
@@ -153,34 +197,80 @@ def ledger_sheet(lines: list[LedgerLine], today: dt.date) -> documents.Sheet:
 
 @duty_view("GET")
 def ledger_export(request: HttpRequest) -> HttpResponse:
-    """Download the ledger as on the page (.xlsx)."""
+    """Download the ledger as filtered on the page, every page of it (.xlsx)."""
     today = timezone.localdate()
-    lines = ledger_lines(request.user, _show(request), today)
+    lines = ledger_lines(request.user, _show(request), today, params=ledger_params(request))
     content = documents.workbook([ledger_sheet(lines, today)])
     return _download(content, f"dropout-ledger-{today.isoformat()}.xlsx", XLSX)
 
 
-@duty_view("POST")
+# --------------------------------------------------------------------------- opening cases
+
+
+def _may_open(user: Any) -> bool:
+    return bool(selectors.may_assign(user) and user.scope.level == "county")
+
+
+@dataclass
+class PreviewLine:
+    township: str
+    new: int
+    new_episode: int
+    already_open: int
+
+
+@duty_view("GET", "POST")
 def open_cases(request: HttpRequest) -> HttpResponse:
-    """Open a case for every out-of-school child the latest identification run found."""
+    """Preview the cases the latest identification run would open, per township; on the
+    officer's confirmation (naming the run previewed) open them."""
     user: Any = request.user
-    if not (selectors.may_assign(user) and user.scope.level == "county"):
+    if not _may_open(user):
         return _forbidden(request, P.DUTY_ASSIGN)
+    county = user.scope.county_code
     try:
-        result = services.cases_open_from_identification(
-            actor=user, county_code=user.scope.county_code
-        )
+        if request.method == "POST":
+            run_id = request.POST.get("run", "")
+            if not run_id.isdigit():
+                return redirect("duty:open-cases")
+            result = services.cases_open_from_identification(
+                actor=user, county_code=county, run_id=int(run_id)
+            )
+            messages.success(
+                request,
+                _(
+                    "Cases opened: %(opened)d new, %(reopened)d as a new episode; "
+                    "%(already)d children already had an open case."
+                )
+                % {
+                    "opened": result.opened,
+                    "reopened": result.reopened,
+                    "already": result.already_open,
+                },
+            )
+            return redirect("duty:ledger")
+        preview = services.cases_open_preview(actor=user, county_code=county)
     except PermissionDenied:
         return _forbidden(request, P.DUTY_ASSIGN)
-    messages.success(
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("duty:open-cases")
+    names = selectors_ui.township_names(user=user)
+    lines = [
+        PreviewLine(names.get(r.township_code, "—"), r.new, r.new_episode, r.already_open)
+        for r in preview.rows
+    ]
+    lines.sort(key=lambda line: line.township)
+    return _page(
         request,
-        _(
-            "Cases opened: %(opened)d new, %(reopened)d as a new episode; "
-            "%(already)d children already had an open case."
-        )
-        % {"opened": result.opened, "reopened": result.reopened, "already": result.already_open},
+        "duty/open_cases.html",
+        {
+            "title": _("Open dropout cases from the latest identification run"),
+            "active": "ledger",
+            "preview": preview,
+            "lines": lines,
+            "to_open": preview.new + preview.new_episode,
+        },
     )
-    return redirect("duty:ledger")
 
 
 # --------------------------------------------------------------------------- one case
@@ -356,12 +446,24 @@ def step_evidence(request: HttpRequest, step_id: int) -> FileResponse:
     return response
 
 
-def _left_on(user: Any, case: DropoutCase) -> dt.date:
-    """Return when the child stopped attending: the roll's dropout date, else the opening."""
-    for enrolment in selectors_ui.case_enrolments(user=user, case=case):
-        if enrolment.status == Enrolment.Status.DROPPED_OUT and enrolment.status_date:
-            return enrolment.status_date
-    return case.opened_on
+def left_on(case: DropoutCase, enrolments: Any) -> dt.date:
+    """Return when the child stopped attending, never after the case opened: the latest
+    dropout date on the rolls on or before the opening (and after the previous episode
+    closed), else the opening date itself.
+
+    A roll can mark a dropout after the case opened (a late roll update, or a later drop
+    in a new school year); that date is no "stopped since" of this case.
+    """
+    after = case.previous.closed_on if case.previous is not None else None
+    dates = [
+        e.status_date
+        for e in enrolments
+        if e.status == Enrolment.Status.DROPPED_OUT
+        and e.status_date is not None
+        and e.status_date <= case.opened_on
+        and (after is None or e.status_date > after)
+    ]
+    return max(dates, default=case.opened_on)
 
 
 def _township_name(user: Any, code: str) -> str:
@@ -381,16 +483,19 @@ def return_notice(request: HttpRequest, case_id: int) -> HttpResponse:
     issuer = (
         case.school.name if case.school else f"{_township_name(user, case.village_code)}人民政府"
     )
+    contact = selectors_ui.case_contact(case=case)
     notice = documents.ReturnNotice(
         guardian_name=case.person.guardian_name or "__________",
         child_name=case.person.name,
         school_name=case.school.name if case.school else "",
         class_name=cn_class(case.school_class),
-        left_on=cn_date(_left_on(user, case)),
+        left_on=cn_date(left_on(case, selectors_ui.case_enrolments(user=user, case=case))),
         return_by=case.return_deadline,
         issuer=issuer,
         issued_on=timezone.localdate(),
-        contact=str(case.assignee) if case.assignee else "",
+        contact=contact.name,
+        contact_phone=contact.phone,
+        contact_unit=case.school.name if case.school else issuer,
         village_name=case.person.household.village.name,
     )
     content = documents.return_notice_pdf(notice)

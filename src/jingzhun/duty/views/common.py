@@ -32,8 +32,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from jingzhun.core import permissions as P
-from jingzhun.core.audit import audit_record
-from jingzhun.schools.models import SchoolClass, Stage
+from jingzhun.core.errors import forbidden
+from jingzhun.duty.selectors_ui import person_name as person_name  # re-exported for the views
+from jingzhun.schools.models import SchoolClass
+from jingzhun.schools.naming import class_of, class_of_zh
 
 PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -72,12 +74,12 @@ CN_POSTS = {
     "class_teacher": "班主任",
     "inspector": "督学",
 }
-CN_DIGITS = "〇一二三四五六七八九"
 LEDGER_HEADERS = (
     "序号",
     "标识",
     "状态",
     "乡镇",
+    "行政村",
     "学校",
     "班级",
     "学生姓名",
@@ -100,26 +102,16 @@ def cn_date(day: dt.date | None) -> str:
 
 
 def cn_class(cls: SchoolClass | None) -> str:
-    """Return a class as an official document names it, e.g. 三年级1班, 七年级2班, 高一3班."""
-    if cls is None:
-        return ""
-    grade = cls.grade
-    if cls.stage == Stage.JUNIOR and grade <= 3:
-        grade += 6
-    if cls.stage in (Stage.SENIOR, Stage.VOCATIONAL) and 1 <= grade <= 3:
-        return f"高{CN_DIGITS[grade]}{cls.name}"
-    words = CN_DIGITS[grade] if 0 < grade < 10 else str(grade)
-    return f"{words}年级{cls.name}"
+    """Return a class as an official document names it, e.g. 三年级1班, 八年级9班, 高一3班."""
+    return class_of_zh(cls)
 
 
 # --- wording of the pages ------------------------------------------------------------------
 
 
 def class_label(cls: SchoolClass | None) -> str:
-    """Return a class as the pages show it, e.g. "Grade 3, 1班" ("—" for none)."""
-    if cls is None:
-        return "—"
-    return _("Grade %(grade)s, %(name)s") % {"grade": cls.grade, "name": cls.name}
+    """Return a class as the pages show it, in the user's language ("—" for none)."""
+    return class_of(cls) or "—"
 
 
 def flag_label(flag: str) -> str:
@@ -134,6 +126,7 @@ def _nav() -> list[tuple[str, str, str]]:
         ("ledger", _("Case ledger"), reverse("duty:ledger")),
         ("assignments", _("Responsibility chain"), reverse("duty:assignments")),
         ("coverage", _("Chain coverage"), reverse("duty:coverage")),
+        ("staff", _("Staff directory"), reverse("duty:staff")),
         ("monthly", _("Monthly report"), reverse("duty:report-monthly")),
         ("quarterly", _("Quarterly report"), reverse("duty:report-quarterly")),
     ]
@@ -152,14 +145,8 @@ def _page(
 
 
 def _forbidden(request: HttpRequest, capability: str) -> HttpResponse:
-    """Log a refused request and answer with the 403 page."""
-    audit_record(
-        actor=request.user,
-        action="access.denied",
-        request=request,
-        data={"path": request.path, "capability": capability},
-    )
-    return _page(request, "duty/forbidden.html", {"title": _("Not allowed"), "active": ""}, 403)
+    """Log a refused request and answer with the site's 403 page."""
+    return forbidden(request, capability)
 
 
 def duty_view(*methods: str) -> Callable[[View], View]:

@@ -1,5 +1,6 @@
 """The class teacher's mobile page (mounted at /m/): my poor students, their aid this
-semester and their open cases, and recording a visit or an absence in a few taps.
+semester and their open cases, and recording a visit, a talk, a phone call or an absence in
+a few taps, for any poor student, case or not.
 
 A principal sees their school's poor students the same way; other roles get a short
 message pointing to the back office. Reads go through :mod:`jingzhun.duty.selectors` and
@@ -34,11 +35,12 @@ from jingzhun.aid import selectors as aid_selectors
 from jingzhun.aid.models import Entitlement
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.listing import SEARCH_MAX, looks_like_id
 from jingzhun.core.money import format_yuan
 from jingzhun.core.periods import SemesterKind
 from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.duty import selectors, selectors_ui, services
-from jingzhun.duty.forms import AbsenceForm, VisitForm
+from jingzhun.duty.forms import CASE_STEP_OF_CONTACT, AbsenceForm, VisitForm
 from jingzhun.duty.models import DropoutCase
 from jingzhun.duty.views.common import class_label, flag_label
 from jingzhun.identification.models import ChildStatus
@@ -156,6 +158,40 @@ def cards(user: Any, statuses: list[ChildStatus]) -> list[StudentCard]:
     return by_case[True] + sorted(by_case[False], key=lambda c: not c.cases)
 
 
+@dataclass
+class ClassGroup:
+    name: str
+    cards: list[StudentCard]
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for c in self.cards if c.overdue)
+
+
+# A list this long is grouped by class (a principal's list always is).
+GROUP_FROM = 15
+
+
+def _class_key(card: StudentCard) -> tuple[Any, ...]:
+    enrolment = card.status.enrolment
+    cls = enrolment.school_class if enrolment else None
+    if cls is None:
+        return (1, "", 0, "")
+    return (0, cls.stage, cls.grade, cls.name)
+
+
+def by_class(student_cards: list[StudentCard]) -> list[ClassGroup]:
+    """Return the cards grouped by class (in grade order), each group in the cards' order."""
+    groups: dict[tuple[Any, ...], ClassGroup] = {}
+    for card in sorted(student_cards, key=_class_key):
+        key = _class_key(card)
+        if key not in groups:
+            groups[key] = ClassGroup(card.class_name if key[0] == 0 else _("No class"), [])
+    for card in student_cards:
+        groups[_class_key(card)].cards.append(card)
+    return list(groups.values())
+
+
 # --------------------------------------------------------------------------- views
 
 
@@ -175,13 +211,23 @@ def home(request: HttpRequest) -> HttpResponse:
         return _render(request, "duty/mobile_message.html", {"reason": "none"})
     if scope.level not in ("class", "school"):
         return _render(request, "duty/mobile_message.html", {"reason": "office"})
-    statuses = selectors_ui.mobile_students(user=user)
+    everyone = selectors_ui.mobile_students(user=user)
+    q = " ".join(request.GET.get("q", "").split())[:SEARCH_MAX]
+    if looks_like_id(q):
+        messages.warning(request, _("An ID number is not searched here; search a name."))
+        q = ""
+    statuses = selectors_ui.search_students(everyone, q)
     student_cards = cards(user, statuses)
+    grouped = scope.level == "school" or len(everyone) >= GROUP_FROM
     return _render(
         request,
         "duty/mobile_home.html",
         {
             "cards": student_cards,
+            "groups": by_class(student_cards) if grouped else [],
+            "searchable": grouped,
+            "q": q,
+            "everyone": len(everyone),
             "open_cases": sum(len(c.cases) for c in student_cards),
             "overdue": sum(1 for c in student_cards for line in c.cases if line.flag == "black"),
         },
@@ -215,20 +261,28 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
             return _forbidden(request, P.CASEWORK)
         action = request.POST.get("action", "")
         try:
-            if action == "visit" and open_case is None:
-                messages.error(request, _("There is no open case to record a visit on."))
-            elif action == "visit" and open_case is not None:
+            if action == "visit":
                 visit_form = VisitForm(request.POST, request.FILES)
                 if visit_form.is_valid():
                     data = visit_form.cleaned_data
-                    services.case_step_record(
-                        actor=user,
-                        case_id=open_case.pk,
-                        kind=data["kind"],
-                        text=data["text"],
-                        happened_on=data["happened_on"],
-                        evidence=data["photo"] or None,
-                    )
+                    if open_case is not None:
+                        # On an open case the visit is a step of the case (it keeps it in time).
+                        services.case_step_record(
+                            actor=user,
+                            case_id=open_case.pk,
+                            kind=CASE_STEP_OF_CONTACT[data["kind"]],
+                            text=data["text"],
+                            happened_on=data["happened_on"],
+                            evidence=data["photo"] or None,
+                        )
+                    else:
+                        services.contact_record(
+                            actor=user,
+                            student_id=student_id,
+                            kind=data["kind"],
+                            on=data["happened_on"],
+                            note=data["text"],
+                        )
                     messages.success(request, _("Recorded. Thank you."))
                     return redirect("mobile:student", student_id=student_id)
             elif action == "absence":
@@ -259,6 +313,7 @@ def student(request: HttpRequest, student_id: int) -> HttpResponse:
         {
             "card": card,
             "open_case": open_case,
+            "history": selectors_ui.student_history(user=user, status=status),
             "may_record": selectors.may_casework(user),
             "visit_form": visit_form,
             "absence_form": absence_form,

@@ -18,6 +18,7 @@ from jingzhun.duty.views.common import (
     XLSX,
     _download,
     _page,
+    cn_date,
     duty_view,
 )
 
@@ -105,6 +106,12 @@ def _total(tallies: list[selectors.Tally]) -> selectors.Tally:
     return total
 
 
+def _as_of(period: Period) -> dt.date | None:
+    """Return today when the period is not over yet (it is counted as of today), else None."""
+    today = timezone.localdate()
+    return today if period.last > today else None
+
+
 @duty_view("GET")
 def report(request: HttpRequest, kind: str) -> HttpResponse:
     """Show the monthly report per school or the quarterly report per township."""
@@ -127,6 +134,7 @@ def report(request: HttpRequest, kind: str) -> HttpResponse:
             "unit": _("School") if monthly else _("Township"),
             "tallies": tallies,
             "total": _total(tallies),
+            "as_of": _as_of(period),
             "export_url": reverse(f"duty:report-{kind}-xlsx"),
         },
     )
@@ -152,13 +160,11 @@ def report_export(request: HttpRequest, kind: str) -> HttpResponse:
             total.overdue_at_end,
         )
     )
+    as_of = _as_of(period)
+    label = f"{period.cn_label}，截至{cn_date(as_of)}" if as_of else period.cn_label
     if kind == "monthly":
-        sheet = documents.Sheet(
-            f"控辍保学月报（{period.cn_label}）", ("学校", *REPORT_HEADERS), rows
-        )
+        sheet = documents.Sheet(f"控辍保学月报（{label}）", ("学校", *REPORT_HEADERS), rows)
     else:
-        sheet = documents.Sheet(
-            f"控辍保学季报（{period.cn_label}）", ("乡镇", *REPORT_HEADERS), rows
-        )
+        sheet = documents.Sheet(f"控辍保学季报（{label}）", ("乡镇", *REPORT_HEADERS), rows)
     content = documents.workbook([sheet])
     return _download(content, f"dropout-{kind}-{period.param}.xlsx", XLSX)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.accounts.provisioning import (
@@ -21,6 +22,9 @@ from jingzhun.accounts.provisioning import (
     messages_of,
     obtain_password,
 )
+from jingzhun.core.models import CountyProfile
+from jingzhun.core.periods import SchoolYear
+from jingzhun.core.working_year import county_working_period_set, working_period
 
 
 class Command(BaseCommand):
@@ -35,7 +39,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--school-year",
             required=True,
-            help="The working school year, e.g. 2018 (for 2018-2019).",
+            help=(
+                "The working school year, e.g. 2018 (for 2018-2019), or 'auto' to follow "
+                "today's date."
+            ),
+        )
+        parser.add_argument(
+            "--semester",
+            choices=["autumn", "spring", "auto"],
+            default=None,
+            help=(
+                "Hold the working semester (while last year still closes); 'auto' follows "
+                "today's date. Left out: unchanged."
+            ),
         )
         parser.add_argument(
             "--admin", required=True, help="Username of the first county administrator."
@@ -55,10 +71,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        follow_today = str(options["school_year"]).strip().lower() == "auto"
         plan = county_setup_plan(
             code=options["code"],
             name=options["name"],
-            school_year=options["school_year"],
+            school_year=str(SchoolYear.of(timezone.localdate()).start)
+            if follow_today
+            else options["school_year"],
             username=options["admin"],
         )
         password = None
@@ -74,6 +93,8 @@ class Command(BaseCommand):
             raise CommandError(messages_of(exc)) from exc
         for line in result.lines:
             self.stdout.write(line)
+        if follow_today or options["semester"] is not None:
+            self._working_period(plan.code, follow_today, options["semester"])
         if password is not None and password.generated:
             self.stdout.write(
                 _("Password of %(user)s (shown only now; hand it over safely): %(password)s")
@@ -89,3 +110,18 @@ class Command(BaseCommand):
                     "import."
                 )
             )
+
+    def _working_period(self, code: str, follow_today: bool, semester: str | None) -> None:
+        """Apply --school-year auto and --semester (the county's working period override)."""
+        profile = CountyProfile.objects.get(county_code=code)
+        year = None if follow_today else profile.working_year
+        kind = profile.working_semester if semester is None else semester.replace("auto", "")
+        try:
+            county_working_period_set(actor=None, profile=profile, school_year=year, semester=kind)
+        except ValidationError as exc:
+            raise CommandError(messages_of(exc)) from exc
+        period = working_period(code)
+        self.stdout.write(
+            _("Working period: %(period)s %(note)s")
+            % {"period": period.label, "note": period.note or _("(follows today's date)")}
+        )

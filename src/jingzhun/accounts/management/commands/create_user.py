@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from jingzhun.accounts.models import User
+from jingzhun.accounts.models import StaffMember, User
 from jingzhun.accounts.provisioning import (
     messages_of,
     obtain_password,
@@ -46,6 +46,13 @@ class Command(BaseCommand):
             "e.g. 2142010001:2018:primary:3:1班.",
         )
         parser.add_argument("--full-name", default=None, help="The person's name.")
+        parser.add_argument(
+            "--staff",
+            type=int,
+            default=None,
+            help="Give the login to this person of the staff directory (their id); what they "
+            "answer for stays theirs.",
+        )
         secret = parser.add_mutually_exclusive_group()
         secret.add_argument(
             "--password-file", type=Path, default=None, help="Read the password from this file."
@@ -102,9 +109,16 @@ class Command(BaseCommand):
                         school=jurisdiction.school,
                         school_class=jurisdiction.school_class,
                         full_name=options["full_name"] or "",
+                        staff_id=options["staff"],
                     )
-            except ValidationError as exc:
-                raise CommandError(messages_of(exc)) from exc
+            except (ValidationError, StaffMember.DoesNotExist) as exc:
+                message = (
+                    messages_of(exc)
+                    if isinstance(exc, ValidationError)
+                    else _("No person of the staff directory has the id %(id)s.")
+                    % {"id": options["staff"]}
+                )
+                raise CommandError(message) from exc
             self.stdout.write(
                 _("Created user %(user)s: %(role)s, %(where)s.")
                 % {"user": username, "role": label, "where": where}

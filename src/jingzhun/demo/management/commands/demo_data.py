@@ -24,6 +24,13 @@ class Command(BaseCommand):
             help="standard: the import formats; national: the files national systems export.",
         )
         parser.add_argument(
+            "--school-year",
+            type=int,
+            default=None,
+            help="First year of the school year to generate (2026 for 2026-2027); "
+            "default: the current school year.",
+        )
+        parser.add_argument(
             "--excel-number-rate",
             type=float,
             default=0.0,
@@ -41,6 +48,7 @@ class Command(BaseCommand):
             mess=MessRates(excel_number=options["excel_number_rate"]),
             progress=progress,
             layout=options["layout"],
+            school_year=options["school_year"],
         )
         for kind, path in paths.items():
             self.stdout.write(f"{kind}: {path}")

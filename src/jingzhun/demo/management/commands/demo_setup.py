@@ -1,7 +1,11 @@
 """``jingzhun demo-setup``: generate the demo county, import it the way a county does, add users.
 
-Run twice, it reuses what is there: files are generated once, re-imports change nothing,
-and existing demo users keep their passwords.
+The county lives in the current school year (or ``--school-year``), as of today (clamped into
+that school year), so a newcomer meets work that is due now: aid for the current semester, and
+dropout cases opened earlier this semester, some overdue, some due this week, most in time.
+
+Run twice, it reuses what is there: files are generated once per layout and school year,
+re-imports change nothing, and existing demo users keep their passwords.
 """
 
 from __future__ import annotations
@@ -12,28 +16,57 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
+from django.utils import timezone
 
 from jingzhun.accounts.models import User
 from jingzhun.accounts.roles import Role
 from jingzhun.accounts.services import user_create
 from jingzhun.aid import services as aid
 from jingzhun.aid.models import AidNotice, Entitlement
-from jingzhun.core.importing import import_create, import_run
+from jingzhun.aid.rulebook import shipped_source
+from jingzhun.core.importing import import_create, import_run, importer_for
 from jingzhun.core.models import ImportBatch
+from jingzhun.core.periods import SchoolYear, Semester
 from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
-from jingzhun.demo.national import NATIONAL_FILES
-from jingzhun.duty.services import cases_open_from_identification
+from jingzhun.demo.national import NATIONAL_FILES, STAFF_FILE
+from jingzhun.duty.models import CaseStep, DropoutCase
+from jingzhun.duty.services import case_step_record, cases_open_from_identification, due_on
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Allocation, PaymentBatch
+from jingzhun.identification.models import IdentificationRun
 from jingzhun.identification.services import fuzzy_stage_factory, identification_run
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass
+from jingzhun.schools.naming import class_of
 
-ORDER = ["areas", "schools", "registry", "rolls"]
+# The staff roster is loaded only where its importer is registered (see _import).
+ORDER = ["areas", "schools", "registry", "rolls", "staff"]
 # The national layout: the files a county really holds, in the order a clerk loads them.
-NATIONAL_ORDER = [kind for kind, _name in NATIONAL_FILES]
-DEMO_AS_OF = dt.date(2018, 10, 8)
+NATIONAL_ORDER = [kind for kind, _name in NATIONAL_FILES] + [STAFF_FILE[0]]
+# How far back this semester's casework starts: the first run found the cases then.
+HISTORY_DAYS = 35
+# What became of the cases opened then, by turn: in time (a step recorded lately), overdue
+# (nothing recorded since), or due this week (the last step so long ago that it falls due
+# in the next five days).
+CASE_PATTERN = (
+    "in_time",
+    "overdue",
+    "due_this_week",
+    "in_time",
+    "in_time",
+    "due_this_week",
+    "in_time",
+    "overdue",
+    "in_time",
+    "in_time",
+)
+
+
+def demo_as_of(today: dt.date, school_year: int) -> dt.date:
+    """Return the demo's as-of day: today, clamped into the school year."""
+    year = SchoolYear(school_year)
+    return min(max(today, year.first_day), year.last_day)
 
 
 class Command(BaseCommand):
@@ -49,41 +82,84 @@ class Command(BaseCommand):
             choices=["national", "standard"],
             help="national: the files national systems export (default); standard: templates.",
         )
+        parser.add_argument(
+            "--school-year",
+            type=int,
+            default=None,
+            help="First year of the school year (2026 for 2026-2027); default: the current one.",
+        )
+        parser.add_argument(
+            "--today",
+            type=dt.date.fromisoformat,
+            default=None,
+            help="The day the demo takes as today (YYYY-MM-DD); default: today.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         out: Path = options["out"]
         marker = out / ".complete"
         layout = options["layout"]
+        today = options["today"] or timezone.localdate()
+        year = options["school_year"] or SchoolYear.of(today).start
+        self.year = year
+        self.as_of = demo_as_of(today, year)
+        self.semester = str(Semester.of(self.as_of).kind)
         order = NATIONAL_ORDER if layout == "national" else ORDER
-        if marker.exists() and marker.read_text() == layout:
+        # the marker records what the files are: reuse them only for the same layout and year
+        wanted = f"{layout} {year}"
+        if marker.exists() and marker.read_text() == wanted:
             paths = {k: next(out.glob(f"{k.replace('_', '-')}.*")) for k in order}
             self.stdout.write(f"Reusing demo files in {out}")
         else:
-            self.stdout.write(f"Generating the demo county in {out} ...")
-            paths = generate(seed=options["seed"], scale=options["scale"], out=out, layout=layout)
-            marker.write_text(layout)
+            self.stdout.write(f"Generating the demo county for {year}-{year + 1} in {out} ...")
+            marker.unlink(missing_ok=True)
+            paths = generate(
+                seed=options["seed"],
+                scale=options["scale"],
+                out=out,
+                layout=layout,
+                school_year=year,
+            )
+            marker.write_text(wanted)
         for kind in order:
-            path = paths[kind]
-            batch = import_create(
-                actor=None, kind=kind, path=path, file_name=path.name, source="demo"
-            )
-            # The national roll export carries no school year: it is the demo's.
-            batch.school_year = DEMO_AS_OF.year
-            batch.save(update_fields=["school_year"])
-            batch = import_run(batch=batch, echo=lambda line: self.stderr.write(f"  {line}"))
-            self.stdout.write(
-                f"import {kind}: {batch.status}; created {batch.rows_created}, updated "
-                f"{batch.rows_updated}, unchanged {batch.rows_unchanged}, warnings {batch.warnings}"
-            )
-            if batch.status != ImportBatch.Status.DONE:
-                raise CommandError(
-                    f"The demo {kind} file was not imported: {batch.message} {batch.report_path}"
-                )
-        self._identify()
+            self._import(kind, paths[kind])
+        first_run = not IdentificationRun.objects.filter(county_code=self._county().code).exists()
+        history_on = max(SchoolYear(year).first_day, self.as_of - dt.timedelta(days=HISTORY_DAYS))
+        # This semester's history: a first run some weeks ago found the out-of-school children
+        # and their cases were opened then. Only on a fresh database, so a rerun adds nothing.
+        history = first_run and history_on < self.as_of - dt.timedelta(days=10)
+        if history:
+            self._identify(history_on)
+            self._cases()
+        self._identify(self.as_of)
+        self._users(options["seed"], county_only=True)
+        self._rule_book()
         self._compute_aid()
         self._users(options["seed"])
         self._aid_cycle()
+        if history:
+            self._casework(history_on)
         self._cases()
+
+    def _import(self, kind: str, path: Path) -> None:
+        try:
+            importer_for(kind)
+        except ValueError:
+            self.stdout.write(f"import {kind}: skipped (no importer for {kind} files yet)")
+            return
+        batch = import_create(actor=None, kind=kind, path=path, file_name=path.name, source="demo")
+        # The national roll export carries no school year: it is the demo's.
+        batch.school_year = self.year
+        batch.save(update_fields=["school_year"])
+        batch = import_run(batch=batch, echo=lambda line: self.stderr.write(f"  {line}"))
+        self.stdout.write(
+            f"import {kind}: {batch.status}; created {batch.rows_created}, updated "
+            f"{batch.rows_updated}, unchanged {batch.rows_unchanged}, warnings {batch.warnings}"
+        )
+        if batch.status != ImportBatch.Status.DONE:
+            raise CommandError(
+                f"The demo {kind} file was not imported: {batch.message} {batch.report_path}"
+            )
 
     def _county(self) -> Area:
         """Return the demo county (the first by code), which the imports created."""
@@ -92,8 +168,8 @@ class Command(BaseCommand):
             raise CommandError("No county was imported.")
         return county
 
-    def _identify(self) -> None:
-        """Run the main job: identification as of the demo's school year (2018-2019)."""
+    def _identify(self, as_of: dt.date) -> None:
+        """Run the main job: identification as of a day of the demo's school year."""
         county = self._county()
         progress = Progress(
             f"identify-{county.code}", echo=lambda line: self.stderr.write(f"  {line}")
@@ -101,26 +177,41 @@ class Command(BaseCommand):
         run = identification_run(
             actor=None,
             county_code=county.code,
-            as_of=DEMO_AS_OF,
+            as_of=as_of,
             fuzzy=fuzzy_stage_factory(retrain=False),
             progress=progress,
         )
         shown = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()))
         self.stdout.write(f"identification run #{run.pk} as of {run.as_of}: {shown}")
 
+    def _rule_book(self) -> None:
+        """Give the year a confirmed rule book: the one shipped for it, else last year's carried
+        forward by the aid officer and confirmed (the demo accepts the amounts as they are)."""
+        county = self._county()
+        officer = User.objects.get(username="aid")
+        if aid.rulebook_latest(county.code, self.year) is None:
+            try:
+                shipped_source(self.year)
+            except KeyError:
+                version = aid.rulebook_carry_forward(actor=officer, school_year=self.year)
+                self.stdout.write(f"rule book {self.year}: {version.reason}")
+        if aid.rulebook_is_confirmed(county.code, self.year) is False:
+            aid.rulebook_confirm(actor=officer, school_year=self.year)
+            self.stdout.write(f"rule book {self.year}: confirmed by {officer.username}")
+
     def _compute_aid(self) -> None:
-        """Compute the autumn 2018 entitlements (the second half of the main job)."""
+        """Compute the current semester's entitlements (the second half of the main job)."""
         county = self._county()
         progress = Progress(f"aid-{county.code}", echo=lambda line: self.stderr.write(f"  {line}"))
         result = aid.aid_compute(
             actor=None,
             county_code=county.code,
-            school_year=DEMO_AS_OF.year,
-            semester="autumn",
+            school_year=self.year,
+            semester=self.semester,
             progress=progress,
         )
         shown = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items()))
-        self.stdout.write(f"aid 2018 autumn: {shown}")
+        self.stdout.write(f"aid {self.year} {self.semester}: {shown}")
 
     def _aid_cycle(self) -> None:
         """Take the demo principal's school through review, notice and approval to a batch."""
@@ -129,7 +220,13 @@ class Command(BaseCommand):
         principal = User.objects.get(username="principal")
         school = principal.school
         assert school is not None
-        year, semester = DEMO_AS_OF.year, "autumn"
+        year, semester = self.year, self.semester
+        first_day = Semester.named(year, semester).first_day
+        # posted about two weeks into the semester, as schools do; never after the as-of day
+        starts_on = max(
+            first_day,
+            min(first_day + dt.timedelta(days=16), self.as_of - dt.timedelta(days=14)),
+        )
         if not AidNotice.objects.filter(
             school=school, school_year=year, semester=semester
         ).exists():
@@ -145,7 +242,7 @@ class Command(BaseCommand):
                 school_id=school.pk,
                 school_year=year,
                 semester=semester,
-                starts_on=dt.date(2018, 9, 17),
+                starts_on=starts_on,
             )
             aid.notice_approve(
                 actor=officer, notice_id=notice.pk, today=notice.ends_on + dt.timedelta(days=1)
@@ -162,7 +259,7 @@ class Command(BaseCommand):
                 funds.allocation_record(
                     actor=officer, school_year=year, programme=programme, amount=total * 2
                 )
-        key = "demo-2018-autumn-1"
+        key = f"demo-{year}-{semester}-1"
         if (
             not PaymentBatch.objects.filter(idempotency_key=key).exists()
             and not aid.payable(county.code, year, semester).exists()
@@ -179,6 +276,63 @@ class Command(BaseCommand):
             f"{batch.control['amount']} yuan, {len(batch.gaps)} without a bank card"
         )
 
+    def _casework(self, opened_on: dt.date) -> None:
+        """Record what was done on the cases opened ``opened_on``, so their due dates spread:
+        by turn (CASE_PATTERN) in time, overdue, or due in the next five days.
+
+        Steps go through the casework service, by the demo administrator, on past days; a due
+        date follows from the last step as the plan's deadline rule sets it (duty.due_on).
+        """
+        today = self.as_of
+        if today > timezone.localdate():
+            return  # a school year still to come has no history yet
+        admin = User.objects.get(username="admin")
+        cases = list(
+            DropoutCase.objects.filter(
+                opened_on=opened_on, status=DropoutCase.Status.OPEN
+            ).order_by("id")
+        )
+        if not cases or CaseStep.objects.filter(case__in=cases).exists():
+            return
+        probe = DropoutCase(last_step_on=opened_on)
+
+        def due(step_on: dt.date) -> dt.date:
+            probe.last_step_on = step_on
+            return due_on(probe)
+
+        days = [opened_on + dt.timedelta(days=n) for n in range((today - opened_on).days + 1)]
+        this_week = [d for d in days if 1 <= (due(d) - today).days <= 5]
+        recent = [d for d in days if due(d) > today + dt.timedelta(days=5)]
+        counts = {"in_time": 0, "overdue": 0, "due_this_week": 0}
+        for i, case in enumerate(cases):
+            fate = CASE_PATTERN[i % len(CASE_PATTERN)]
+            if fate == "due_this_week" and not this_week:
+                fate = "in_time"
+            if fate == "in_time" and not recent:
+                fate = "overdue"
+            counts[fate] += 1
+            if fate == "overdue":
+                continue  # nothing recorded since the case was opened
+            last = this_week[i % len(this_week)] if fate == "due_this_week" else recent[-1]
+            visit = min(last, opened_on + dt.timedelta(days=2 + i % 3))
+            case_step_record(
+                actor=admin,
+                case_id=case.pk,
+                kind=CaseStep.Kind.HOME_VISIT,
+                text="入户走访，了解未入学原因。",
+                happened_on=visit,
+            )
+            if last > visit:
+                case_step_record(
+                    actor=admin,
+                    case_id=case.pk,
+                    kind=CaseStep.Kind.PERSUASION,
+                    text="会同村干部劝返，家长表示考虑。",
+                    happened_on=last,
+                )
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+        self.stdout.write(f"casework on the cases opened {opened_on}: {shown}")
+
     def _cases(self) -> None:
         """Open a dropout case for every compulsory-age child the run found out of school."""
         county = self._county()
@@ -188,8 +342,30 @@ class Command(BaseCommand):
             f"already open {result.already_open}"
         )
 
-    def _users(self, seed: int) -> None:
+    @staticmethod
+    def _user(seed: int, username: str, role: Role, jurisdiction: dict[str, Any]) -> str:
+        """Create a demo account unless it exists; return its password."""
+        # Demo passwords are fixed per seed so that a second `make demo` prints the same ones.
+        password = f"demo-{username}-{seed}"
+        if not User.objects.filter(username=username).exists():
+            user_create(
+                actor=None,
+                username=username,
+                password=password,
+                role=role,
+                is_superuser=(role == Role.COUNTY_ADMIN),
+                **jurisdiction,
+            )
+        return password
+
+    def _users(self, seed: int, county_only: bool = False) -> None:
+        """Create one demo account per role; only the administrator and the aid officer when
+        ``county_only`` (the rule book and the casework need them before the rest exist)."""
         county = self._county()
+        if county_only:
+            self._user(seed, "admin", Role.COUNTY_ADMIN, {"area": county})
+            self._user(seed, "aid", Role.AID_OFFICER, {"area": county})
+            return
         township = Area.objects.filter(parent=county, level="township").order_by("code").first()
         # The demo principal runs the school with the most cash aid, so the aid cycle has content.
         cash = dict(
@@ -220,19 +396,15 @@ class Command(BaseCommand):
         ]
         self.stdout.write("\nDemo accounts (user / password / role / jurisdiction):")
         for username, role, jurisdiction in wanted:
-            # Demo passwords are fixed per seed so that a second `make demo` prints the same ones.
-            password = f"demo-{username}-{seed}"
-            if not User.objects.filter(username=username).exists():
-                user_create(
-                    actor=None,
-                    username=username,
-                    password=password,
-                    role=role,
-                    is_superuser=(role == Role.COUNTY_ADMIN),
-                    **jurisdiction,
-                )
+            password = self._user(seed, username, role, jurisdiction)
             user = User.objects.select_related("area", "school", "school_class__school").get(
                 username=username
             )
-            where = user.school_class or user.school or user.area
+            user_class = user.school_class
+            # a class by its documents' name (三年级1班), with its school
+            where = (
+                f"{user_class.school.name} {class_of(user_class)}"
+                if user_class
+                else user.school or user.area
+            )
             self.stdout.write(f"  {username:<10} {password:<24} {role.label}  {where}")

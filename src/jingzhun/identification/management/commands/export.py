@@ -35,7 +35,9 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["user"]).first()
         if user is None:
             raise CommandError(f"No such user: {options['user']}")
-        runs = IdentificationRun.objects.filter(status="done", county_code=user.county_code)
+        runs = IdentificationRun.objects.filter(
+            status=IdentificationRun.Status.DONE, county_code=user.county_code
+        )
         run = (
             runs.filter(pk=options["run"]).first()
             if options["run"]

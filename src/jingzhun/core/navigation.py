@@ -1,0 +1,173 @@
+"""The back office's sidebar: every app's pages, each shown only to users who may use it.
+
+Read by django-unfold (``UNFOLD["SIDEBAR"]["navigation"]`` names :func:`sidebar`). Pages are
+named by URL name, so core imports no app; a page that a deployment leaves out is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from jingzhun.core import permissions as P
+from jingzhun.core.permissions import user_can
+from jingzhun.core.scoping import scope_of
+
+Check = Callable[[Any], bool]
+
+
+def _in_scope(user: Any) -> bool:
+    return user_can(user, P.VIEW) and not scope_of(user).is_empty
+
+
+def _can(capability: str) -> Check:
+    return lambda user: _in_scope(user) and user_can(user, capability)
+
+
+def _county(capability: str) -> Check:
+    return lambda user: _can(capability)(user) and scope_of(user).level == "county"
+
+
+def _places(user: Any) -> bool:
+    """Users of a county or township (the registry and the quality tasks are theirs)."""
+    return _in_scope(user) and scope_of(user).level in ("county", "township")
+
+
+def _staff(user: Any) -> bool:
+    return bool(getattr(user, "is_staff", False)) and _in_scope(user)
+
+
+# (group title, [(title, icon, URL name, who may see it)])
+_GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, Check]]]] = [
+    (
+        lambda: _("Overview"),
+        [
+            (lambda: _("Home"), "home", "home", _in_scope),
+            (lambda: _("Find a child"), "person_search", "dashboard:children", _in_scope),
+            (lambda: _("My poor students"), "smartphone", "mobile:home", _in_scope),
+        ],
+    ),
+    (
+        lambda: _("Imports"),
+        [
+            (lambda: _("Imports"), "upload_file", "imports:list", _can(P.IMPORT_DATA)),
+            (lambda: _("Set-aside rows"), "rule", "imports:set-aside", _can(P.IMPORT_DATA)),
+            (lambda: _("Data quality tasks"), "fact_check", "imports:quality", _places),
+        ],
+    ),
+    (
+        lambda: _("Identification"),
+        [
+            (lambda: _("Identification runs"), "manage_search", "identification:runs", _in_scope),
+            (
+                lambda: _("Ledger of school-age children"),
+                "list_alt",
+                "identification:ledger-school-age",
+                _in_scope,
+            ),
+            (
+                lambda: _("Ledger of suspected dropouts"),
+                "person_alert",
+                "identification:ledger-suspected",
+                _in_scope,
+            ),
+            (
+                lambda: _("Ledger of confirmed dropouts"),
+                "person_off",
+                "identification:ledger-dropped",
+                _in_scope,
+            ),
+            (lambda: _("Review queue"), "compare", "identification:candidates", _in_scope),
+            (
+                lambda: _("Identification coverage"),
+                "donut_small",
+                "identification:coverage",
+                _in_scope,
+            ),
+        ],
+    ),
+    (
+        lambda: _("Student aid"),
+        [
+            (lambda: _("Student aid"), "savings", "aid:overview", _in_scope),
+            (lambda: _("Entitlements"), "receipt_long", "aid:entitlements", _in_scope),
+            (lambda: _("Review"), "checklist", "aid:review", _in_scope),
+            (lambda: _("Public notices"), "campaign", "aid:notices", _in_scope),
+            (lambda: _("Payment batches"), "payments", "aid:batches", _county(P.PAY)),
+            (lambda: _("Aid coverage"), "donut_large", "aid:coverage", _in_scope),
+        ],
+    ),
+    (
+        lambda: _("Dropout control"),
+        [
+            (lambda: _("Dropout case ledger"), "assignment_late", "duty:ledger", _in_scope),
+            (lambda: _("Responsibility chain"), "account_tree", "duty:assignments", _in_scope),
+            (
+                lambda: _("Coverage of the responsibility chain"),
+                "donut_small",
+                "duty:coverage",
+                _in_scope,
+            ),
+            (lambda: _("Monthly report"), "calendar_month", "duty:report-monthly", _in_scope),
+            (lambda: _("Quarterly report"), "date_range", "duty:report-quarterly", _in_scope),
+        ],
+    ),
+    (
+        lambda: _("Administration"),
+        [
+            (
+                lambda: _("Users"),
+                "manage_accounts",
+                "admin:accounts_user_changelist",
+                _can(P.MANAGE_USERS),
+            ),
+            (
+                lambda: _("County settings"),
+                "tune",
+                "admin:core_countyprofile_changelist",
+                _county(P.MANAGE_USERS),
+            ),
+            (
+                lambda: _("Audit log"),
+                "history",
+                "admin:core_auditevent_changelist",
+                _can(P.VIEW_AUDIT),
+            ),
+            (lambda: _("All records"), "database", "admin:index", _staff),
+        ],
+    ),
+]
+
+
+def _link(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
+    """Return unfold's navigation groups for the requesting user (empty groups left out)."""
+    user = getattr(request, "user", None)
+    groups: list[dict[str, Any]] = []
+    for title, entries in _GROUPS:
+        items = []
+        for label, icon, name, may in entries:
+            link = _link(name)
+            if link is None or not may(user):
+                continue
+            items.append({"title": label(), "icon": icon, "link": link})
+        if items:
+            groups.append(
+                {"title": title(), "separator": True, "collapsible": True, "items": items}
+            )
+    return groups
+
+
+def sidebar_links(request: HttpRequest) -> set[str]:
+    """Return the links the sidebar offers the requesting user (for tests and checks)."""
+    return {item["link"] for group in sidebar(request) for item in group["items"]}
