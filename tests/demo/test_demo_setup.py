@@ -17,7 +17,7 @@ from jingzhun.accounts.models import User
 from jingzhun.aid.models import AidNotice, Entitlement, RuleBookVersion
 from jingzhun.core.models import ImportBatch
 from jingzhun.demo.management.commands.demo_setup import demo_as_of
-from jingzhun.duty.models import DropoutCase
+from jingzhun.duty.models import Assignment, DropoutCase
 from jingzhun.duty.selectors import month_bounds, period_report
 from jingzhun.duty.services import due_on, is_overdue
 from jingzhun.funds.models import Payment, PaymentBatch
@@ -65,16 +65,17 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     # then nothing changed, and the files were reused
     assert before == counts()
     assert "Reusing demo files" in second and "Generating" not in second
-    # the principal's school went through review and notice to an approved batch
-    principal = User.objects.get(username="principal")
+    # a second school went through review and notice; its cash aid waits in a draft batch
     notice = AidNotice.objects.get()
-    assert notice.school == principal.school and notice.status == "approved"
+    assert notice.school == User.objects.get(username="principal2").school
+    assert notice.status == "approved"
     assert (notice.school_year, notice.semester) == (2026, "autumn")
     assert notice.starts_on == dt.date(2026, 9, 17)
     batch = PaymentBatch.objects.get()
-    assert batch.status == "approved" and batch.control["count"] == Payment.objects.count() > 0
+    assert batch.status == "draft" and batch.control["count"] == Payment.objects.count() > 0
     assert batch.idempotency_key == "demo-2026-autumn-1"
     assert "aid 2026 autumn:" in first and f"payment batch {batch.reference}" in second
+    work_is_waiting()
     assert Entitlement.objects.filter(kind="waiver").exists()
     # every compulsory-age child found out of school has a case, opened once
     assert DropoutCase.objects.count() > 0
@@ -82,6 +83,25 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     assert "import staff:" in first
     lives_in_the_current_school_year(tmp_path)
     cases_are_due_now()
+
+
+def work_is_waiting() -> None:
+    """Every demo account meets work due now, in every workflow."""
+    principal = User.objects.get(username="principal")
+    teacher = User.objects.get(username="teacher")
+    assert teacher.school_class.school == principal.school
+    # the principal's school: classes to check (the teacher's among them), nothing posted
+    mine = Entitlement.objects.filter(school=principal.school, school_year=2026)
+    assert mine.exists() and not mine.exclude(review="pending").exists()
+    assert Entitlement.objects.filter(school_class=teacher.school_class, review="pending").exists()
+    assert not AidNotice.objects.filter(school=principal.school).exists()
+    # the chain is derived from the staff roster, with the planted gaps left for coverage
+    open_cases = DropoutCase.objects.filter(status="open")
+    assert open_cases.exists()
+    assert open_cases.filter(assignee__isnull=False).count() > open_cases.count() // 2
+    assert Assignment.objects.filter(ends_on__isnull=True).count() > 0
+    holders = Assignment.objects.filter(ends_on__isnull=True).values_list("holder", flat=True)
+    assert None not in set(holders) and Assignment.objects.filter(derived=True).exists()
 
 
 def lives_in_the_current_school_year(out: Path) -> None:

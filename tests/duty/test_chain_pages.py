@@ -22,7 +22,7 @@ from jingzhun.identification.services import identification_run
 
 
 def client_for(user: Any) -> Client:
-    c = Client()
+    c = Client(headers={"Accept-Language": "en"})
     c.force_login(user)
     return c
 

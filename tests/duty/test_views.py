@@ -10,9 +10,11 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import openpyxl
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
@@ -23,6 +25,7 @@ from jingzhun.accounts.roles import Role
 from jingzhun.aid import services as aid_services
 from jingzhun.duty import services
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
+from jingzhun.duty.views import chain as chain_views
 from jingzhun.identification.services import identification_run
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment
@@ -587,6 +590,16 @@ def test_principal_names_a_responsible_person_and_prints_the_letter(
         assert "帮扶学生：张小明（甲镇中心小学）" in words
     everything = page(personas.principal_a, "/duty/assignments/letters.pdf")
     assert everything.content.startswith(b"%PDF")
+    # more letters than one file holds: back to the filtered list with a message, no PDF
+    with mock.patch.object(chain_views, "LETTERS_MAX", 0):
+        refused = page(personas.principal_a, "/duty/assignments/letters.pdf", kind="student")
+    assert refused.status_code == 302
+    assert refused["Location"] == "/duty/assignments/?kind=student"
+    shown = [str(m) for m in get_messages(refused.wsgi_request)]
+    assert shown == [
+        "1 letters are too many for one file (at most 0): filter the list by township, "
+        "school or kind first."
+    ]
     # township B sees neither the assignment nor its letter
     assert page(personas.township_b, f"/duty/assignments/{a.pk}/").status_code == 404
     assert page(personas.township_b, f"/duty/assignments/{a.pk}/letter.pdf").status_code == 404

@@ -37,7 +37,7 @@ def w(tmp_path: Path) -> World:
 
 
 def login(user: Any) -> Client:
-    client = Client()
+    client = Client(headers={"Accept-Language": "en"})
     client.force_login(user)
     return client
 

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jingzhun.core.models import CountyRun
 from jingzhun.core.money import MoneyField
 from jingzhun.core.periods import SemesterKind
 from jingzhun.core.scoping import place_scope_q
@@ -73,7 +74,7 @@ class RuleBookVersion(models.Model):
         return Q(county_code=scope.county_code)
 
 
-class AidComputation(models.Model):
+class AidComputation(CountyRun):
     """One run of `aid compute` for a county and semester, with what it wrote."""
 
     class Status(models.TextChoices):
@@ -81,7 +82,6 @@ class AidComputation(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    county_code = models.CharField(_("county code"), max_length=6)
     school_year = models.PositiveSmallIntegerField(_("school year"))
     semester = models.CharField(_("semester"), max_length=6, choices=SemesterKind.choices)
     rule_book = models.ForeignKey(
@@ -91,18 +91,6 @@ class AidComputation(models.Model):
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.RUNNING
     )
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    counts = models.JSONField(_("counts"), default=dict)
-    message = models.TextField(_("message"), blank=True)
 
     class Meta:
         verbose_name = _("aid computation")
@@ -111,12 +99,6 @@ class AidComputation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_year} {self.semester} #{self.pk}"
-
-    @classmethod
-    def scope_q(cls, scope: Any) -> Q | None:
-        if scope.level == "none" or not scope.county_code:
-            return None
-        return Q(county_code=scope.county_code)
 
 
 class Entitlement(models.Model):

@@ -1,4 +1,5 @@
-"""Shared kernel models: the audit log and the import records."""
+"""Shared kernel models: the audit log, the import records, and the abstract bases of runs and
+of rows that carry where a child lives and studies."""
 
 from __future__ import annotations
 
@@ -6,10 +7,74 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from jingzhun.core.periods import SemesterKind
+from jingzhun.core.scoping import place_scope_q
+
+
+class CountyRun(models.Model):
+    """A county-wide job a person (or the CLI, with no one) started: who, when, what it counted.
+
+    Subclasses add their own statuses, inputs and results; every user of the county may read
+    its runs (their counts are aggregates), nobody outside it.
+    """
+
+    county_code = models.CharField(_("county code"), max_length=6, db_index=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    counts = models.JSONField(_("counts"), default=dict)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.is_empty or not scope.county_code:
+            return None
+        return Q(county_code=scope.county_code)
+
+
+class ChildPlace(models.Model):
+    """Where a child lives (village code) and studies (school, class), copied onto a row when it
+    is written so that scoping needs no join: a township sees the children who live in it and
+    those who study in its schools, a school its own, a class its own."""
+
+    village_code = models.CharField(_("village code"), max_length=12)
+    school = models.ForeignKey(
+        "schools.School",
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    school_class = models.ForeignKey(
+        "schools.SchoolClass",
+        verbose_name=_("class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        return place_scope_q(scope)
 
 
 class AuditEvent(models.Model):

@@ -48,6 +48,7 @@ class Chain:
     teachers: dict[int, Any]
     contacts: dict[str, Any]
     officers: dict[str, Any]
+    heads: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def read(cls) -> Chain:
@@ -76,6 +77,12 @@ class Chain:
         }
         for code, holder in leaders.items():
             chain.officers.setdefault(code, holder)
+        heads = staff.filter(post=Post.CENTRAL_SCHOOL_HEAD, township__isnull=False)
+        chain.heads = {
+            s.township.code: s
+            for s in reversed(list(heads.select_related("township").order_by("id")))
+            if s.township is not None
+        }
         return chain
 
     def responsible(self, person_id: int, school_class_id: int | None, village_code: str) -> Any:
@@ -86,6 +93,13 @@ class Chain:
         if school_class_id is not None and school_class_id in self.teachers:
             return self.teachers[school_class_id]
         return self.contacts.get(village_code)
+
+    def case_holder(self, person_id: int, school_class_id: int | None, village_code: str) -> Any:
+        """Return who answers for a dropout case: the child's responsible person, else (a child
+        of a village with no contact person and no class) the township's central-school head,
+        who answers for schooling in the township, so that no case is left without anyone."""
+        holder = self.responsible(person_id, school_class_id, village_code)
+        return holder if holder is not None else self.heads.get(village_code[:9])
 
     def supervisor(self, village_code: str) -> Any:
         """Return the township officer of the child's township."""
@@ -390,7 +404,7 @@ def _assign_open_cases(county_code: str) -> int:
     for case in cases:
         changes: dict[str, Any] = {}
         if case.assignee_id is None:
-            holder = chain.responsible(case.person_id, case.school_class_id, case.village_code)
+            holder = chain.case_holder(case.person_id, case.school_class_id, case.village_code)
             if holder is not None:
                 changes["assignee"] = holder
         if case.supervisor_id is None:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from jingzhun.accounts.models import StaffMember
+from jingzhun.core.models import ChildPlace
 from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Area, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
@@ -145,7 +146,7 @@ class Assignment(models.Model):
         return q
 
 
-class DropoutCase(models.Model):
+class DropoutCase(ChildPlace):
     """One episode of a compulsory-age child out of school, from opening to verified close-out."""
 
     class Status(models.TextChoices):
@@ -190,23 +191,6 @@ class DropoutCase(models.Model):
     opened_on = models.DateField(_("opened on"))
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    village_code = models.CharField(_("village code"), max_length=12)
-    school = models.ForeignKey(
-        School,
-        verbose_name=_("school"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    school_class = models.ForeignKey(
-        SchoolClass,
-        verbose_name=_("class"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
     )
     assignee = models.ForeignKey(
         StaffMember,
@@ -272,10 +256,6 @@ class DropoutCase(models.Model):
     def __str__(self) -> str:
         return f"{self.person_id} #{self.episode} {self.status}"
 
-    @classmethod
-    def scope_q(cls, scope: Any) -> Q | None:
-        return place_scope_q(scope)
-
 
 def evidence_path(instance: CaseStep, filename: str) -> str:
     suffix = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
@@ -284,7 +264,7 @@ def evidence_path(instance: CaseStep, filename: str) -> str:
     )
 
 
-class CaseStep(models.Model):
+class CaseStep(ChildPlace):
     """One thing done on a case: a visit, a talk, a notice, a return, a follow-up, a note."""
 
     class Kind(models.TextChoices):
@@ -310,14 +290,6 @@ class CaseStep(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    # Copied from the case so that scoping needs no join.
-    village_code = models.CharField(max_length=12)
-    school = models.ForeignKey(
-        School, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    school_class = models.ForeignKey(
-        SchoolClass, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         verbose_name = _("case step")
@@ -327,12 +299,8 @@ class CaseStep(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.happened_on}"
 
-    @classmethod
-    def scope_q(cls, scope: Any) -> Q | None:
-        return DropoutCase.scope_q(scope)
 
-
-class StudentContact(models.Model):
+class StudentContact(ChildPlace):
     """A home visit, a talk or a phone call with a poor student's family, case or not.
 
     What a responsible person does for a student with an open dropout case is a step of that
@@ -362,13 +330,6 @@ class StudentContact(models.Model):
         related_name="+",
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    village_code = models.CharField(max_length=12)
-    school = models.ForeignKey(
-        School, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    school_class = models.ForeignKey(
-        SchoolClass, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
 
     class Meta:
         verbose_name = _("contact with a student's family")
@@ -378,7 +339,3 @@ class StudentContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_id} {self.kind} {self.happened_on}"
-
-    @classmethod
-    def scope_q(cls, scope: Any) -> Q | None:
-        return place_scope_q(scope)

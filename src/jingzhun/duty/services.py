@@ -452,7 +452,7 @@ def _open_case(
         village_code=village_code,
         school_id=school_id,
         school_class_id=school_class_id,
-        assignee=chain.responsible(person.pk, school_class_id, village_code),
+        assignee=chain.case_holder(person.pk, school_class_id, village_code),
         supervisor=chain.supervisor(village_code),
         last_step_on=opened_on,
     )

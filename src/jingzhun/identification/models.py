@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.core.models import CountyRun
 from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment, School, Student
@@ -25,7 +26,7 @@ def _township_scope(scope: Any, *, by_class: bool = False) -> Q | None:
     return place_scope_q(scope, class_field="enrolment__school_class" if by_class else None)
 
 
-class IdentificationRun(models.Model):
+class IdentificationRun(CountyRun):
     """One run of matching and classification, with its inputs, settings and counts."""
 
     class Status(models.TextChoices):
@@ -37,26 +38,14 @@ class IdentificationRun(models.Model):
         DISCARDED = "discarded", _("Discarded")
         FAILED = "failed", _("Failed")
 
-    county_code = models.CharField(_("county code"), max_length=6, db_index=True)
     as_of = models.DateField(_("as of"))
     school_year = models.PositiveSmallIntegerField(_("school year"))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
     )
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("started by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     inputs = models.JSONField(_("inputs"), default=dict)
     inputs_hash = models.CharField(_("inputs hash"), max_length=64, db_index=True)
     settings = models.JSONField(_("settings"), default=dict)
-    counts = models.JSONField(_("counts"), default=dict)
     model = models.JSONField(_("linkage model"), default=dict, blank=True)
     previous = models.ForeignKey(
         "self",
@@ -66,7 +55,6 @@ class IdentificationRun(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    message = models.TextField(_("message"), blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     confirmed_by = models.ForeignKey(
         USER_MODEL,
@@ -90,12 +78,6 @@ class IdentificationRun(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.as_of}"
-
-    @classmethod
-    def scope_q(cls, scope: Any) -> Q | None:
-        if scope.is_empty:
-            return None
-        return Q(county_code=scope.county_code)
 
 
 class Link(models.Model):

@@ -325,18 +325,31 @@ def assignment_letter(request: HttpRequest, assignment_id: int) -> HttpResponse:
     return _download(content, f"letter-{a.pk}.pdf", "application/pdf", inline=True)
 
 
+LETTERS_MAX = 300  # letters in one PDF, so a download stays a few seconds
+
+
 @duty_view("GET")
 def assignment_letters(request: HttpRequest) -> HttpResponse:
     """Download the letters of the current assignments as filtered on the page, one a page."""
     lp = assignment_params(request)
-    rows = list(
-        filtered_assignments(request.user, lp)
-        .filter(ends_on__isnull=True)
-        .select_related("assigned_by__area", "assigned_by__school")
-    )
-    if not rows:
+    current = filtered_assignments(request.user, lp).filter(ends_on__isnull=True)
+    back = f"{reverse('duty:assignments')}?{request.GET.urlencode()}"
+    count = current.count()
+    if not count:
         messages.warning(request, _("There is no current assignment to print."))
-        return redirect("duty:assignments")
+        return redirect(back)
+    if count > LETTERS_MAX:
+        # One file is printed at once; thousands of pages would only tie up the server.
+        messages.warning(
+            request,
+            _(
+                "%(count)s letters are too many for one file (at most %(max)s): filter the "
+                "list by township, school or kind first."
+            )
+            % {"count": count, "max": LETTERS_MAX},
+        )
+        return redirect(back)
+    rows = list(current.select_related("assigned_by__area", "assigned_by__school"))
     content = documents.letters_pdf([letter_of(a) for a in rows])
     return _download(content, "letters-of-responsibility.pdf", "application/pdf", inline=True)
 

@@ -31,7 +31,12 @@ from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
 from jingzhun.demo.national import NATIONAL_FILES, STAFF_FILE
 from jingzhun.duty.models import CaseStep, DropoutCase
-from jingzhun.duty.services import case_step_record, cases_open_from_identification, due_on
+from jingzhun.duty.services import (
+    case_step_record,
+    cases_open_from_identification,
+    chain_derive,
+    due_on,
+)
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Allocation, PaymentBatch
 from jingzhun.identification.models import IdentificationRun
@@ -140,6 +145,7 @@ class Command(BaseCommand):
         if history:
             self._casework(history_on)
         self._cases()
+        self._chain()
 
     def _import(self, kind: str, path: Path) -> None:
         try:
@@ -214,10 +220,16 @@ class Command(BaseCommand):
         self.stdout.write(f"aid {self.year} {self.semester}: {shown}")
 
     def _aid_cycle(self) -> None:
-        """Take the demo principal's school through review, notice and approval to a batch."""
+        """Leave aid work waiting for every demo account.
+
+        The demo principal's school is left as it is: its classes to check (the demo teacher's
+        among them), the school's list to review and its notice to post. A second school of the
+        township (``principal2``) went through review, a notice and approval, and its cash aid
+        waits in a draft payment batch for the aid officer to approve.
+        """
         county = self._county()
         officer = User.objects.get(username="aid")
-        principal = User.objects.get(username="principal")
+        principal = User.objects.get(username="principal2")
         school = principal.school
         assert school is not None
         year, semester = self.year, self.semester
@@ -269,10 +281,9 @@ class Command(BaseCommand):
         batch = aid.aid_batch_create(
             actor=officer, school_year=year, semester=semester, idempotency_key=key
         )
-        if batch.status == PaymentBatch.Status.DRAFT:
-            funds.payment_batch_approve(actor=officer, batch_id=batch.pk)
+        # left as a draft: the aid officer's to check and approve
         self.stdout.write(
-            f"payment batch {batch.reference}: {batch.control['count']} payments, "
+            f"payment batch {batch.reference} ({batch.status}): {batch.control['count']} payments, "
             f"{batch.control['amount']} yuan, {len(batch.gaps)} without a bank card"
         )
 
@@ -333,6 +344,19 @@ class Command(BaseCommand):
         shown = ", ".join(f"{k} {v}" for k, v in counts.items())
         self.stdout.write(f"casework on the cases opened {opened_on}: {shown}")
 
+    def _chain(self) -> None:
+        """Fill the responsibility chain from the staff roster (the planted gaps stay open)."""
+        county = self._county()
+        result = chain_derive(
+            actor=None, county_code=county.code, school_year=self.year, today=self.as_of
+        )
+        made = ", ".join(f"{k} {v}" for k, v in sorted(result.created.items()))
+        gaps = ", ".join(f"{k} {v}" for k, v in sorted(result.gaps.items()))
+        self.stdout.write(
+            f"responsibility chain: made {made or 'none'}; without anyone to name: {gaps or 'none'}"
+            f"; cases given a responsible person {result.cases_assigned}"
+        )
+
     def _cases(self) -> None:
         """Open a dropout case for every compulsory-age child the run found out of school."""
         county = self._county()
@@ -380,6 +404,10 @@ class Command(BaseCommand):
         school = next((s for s in schools if s.kind in ("primary", "nine_year")), None) or (
             schools[0] if schools else None
         )
+        others = [s for s in schools if s != school and cash.get(s.pk)]
+        second = next((s for s in others if s.kind in ("primary", "nine_year")), None) or (
+            others[0] if others else school
+        )
         klass = (
             SchoolClass.objects.filter(school=school)
             .order_by("-school_year", "grade", "name")
@@ -391,6 +419,7 @@ class Command(BaseCommand):
             ("leader", Role.BUREAU_LEADER, {"area": county}),
             ("township", Role.TOWNSHIP_OFFICER, {"area": township}),
             ("principal", Role.PRINCIPAL, {"school": school}),
+            ("principal2", Role.PRINCIPAL, {"school": second}),
             ("teacher", Role.CLASS_TEACHER, {"school_class": klass}),
             ("inspector", Role.INSPECTOR, {"area": county}),
         ]
