@@ -46,7 +46,8 @@ def staffed(county: Any, personas: Any) -> Any:
 
 
 def derive(actor: Any, **kwargs: Any) -> services.ChainResult:
-    return services.chain_derive(actor=actor, county_code="420101", today=TODAY, **kwargs)
+    kwargs.setdefault("today", TODAY)
+    return services.chain_derive(actor=actor, county_code="420101", **kwargs)
 
 
 def current(kind: str) -> dict[str, str]:
@@ -97,6 +98,31 @@ def test_the_chain_is_derived_once_with_its_gaps(staffed: Any, personas: Any) ->
         r.key: (r.total, r.covered) for r in selectors.link_coverage(user=personas.county_officer)
     }
     assert links == {"township": (2, 2), "school": (2, 1), "class": (2, 1), "village": (2, 1)}
+
+
+def test_a_new_head_teacher_on_the_rolls_takes_the_class_over(
+    staffed: Any, personas: Any
+) -> None:
+    # given the chain derived with class B's 李老师 from the rolls
+    derive(personas.county_officer)
+    first = Assignment.objects.get(kind="student", person__name="李小红", ends_on__isnull=True)
+    # when the rolls name a new head teacher for class B and the chain is derived again
+    staffed.class_b.head_teacher_name = "王老师"
+    staffed.class_b.save(update_fields=["head_teacher_name"])
+    result = derive(personas.county_officer, today=TODAY + dt.timedelta(days=30))
+    # then 王老师 answers for the class's poor student, and the history keeps 李老师
+    assert result.roster_people == 1 and result.replaced["student"] == 1
+    assert current("student") == {"张小明": "teacher_a", "李小红": "王老师"}
+    first.refresh_from_db()
+    assert first.ends_on is not None and first.holder.name == "李老师"
+    old = StaffMember.objects.get(name="李老师")
+    assert (old.school_class, old.school, old.active) == (None, staffed.class_b.school, True)
+    # a head teacher the county entered itself is not overridden by the rolls
+    StaffMember.objects.filter(name="王老师").update(source=StaffMember.Source.IMPORT)
+    staffed.class_b.head_teacher_name = "赵老师"
+    staffed.class_b.save(update_fields=["head_teacher_name"])
+    again = derive(personas.county_officer, today=TODAY + dt.timedelta(days=40))
+    assert again.roster_people == 0 and current("student")["李小红"] == "王老师"
 
 
 def test_a_second_run_changes_nothing(staffed: Any, personas: Any) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from tests.identification.helpers import AS_OF, LATE, TWIN1, TWIN2
 from tests.identification.world import World, make_world
@@ -100,6 +102,59 @@ def test_a_second_confirmation_is_already_done(w: World) -> None:
         action="identification.confirm", object_id=str(run.pk)
     )
     assert confirmations.count() == 1
+
+
+def _concurrently(n: int, work: Any) -> list[Any]:
+    """Run `work` in n threads released together; return each result or exception."""
+    results: list[Any] = [None] * n
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except Exception as exc:  # noqa: BLE001 - the test counts outcomes
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_confirmations_make_one_current_run(w: World, audit_flushable: Any) -> None:
+    # given two previews computed from the same current run
+    drop_out(TWIN1[0])
+    first, second = preview(), preview(as_of=NEXT_DAY + dt.timedelta(days=1))
+    # when eight officers confirm at once, half the first preview, half the second
+    runs = [first.pk, second.pk] * 4
+    results = _concurrently(
+        8,
+        lambda i: identification_run_confirm(actor=None, run_id=runs[i], checked_held=True),
+    )
+    # then one run is confirmed; every other click ends as a clear refusal, never a driver error
+    done = [r for r in results if isinstance(r, IdentificationRun)]
+    refused = [r for r in results if isinstance(r, RunRefused)]
+    assert (len(done), len(refused)) == (1, 7), results
+    winner = done[0].pk
+    codes = {runs[i]: set() for i in range(8)}
+    for i, r in enumerate(results):
+        if isinstance(r, RunRefused):
+            codes[runs[i]].add(r.code)
+    loser = second.pk if winner == first.pk else first.pk
+    assert codes[winner] == {"already_done"} and codes[loser] == {"stale"}
+    statuses = dict(IdentificationRun.objects.values_list("pk", "status"))
+    assert (statuses[winner], statuses[loser]) == ("done", "preview")
+    confirms = AuditEvent.objects.filter(action="identification.confirm")
+    assert list(confirms.filter(object_id__in=[str(first.pk), str(second.pk)])) == list(
+        confirms.filter(object_id=str(winner))
+    )
+    assert confirms.filter(object_id=str(winner)).count() == 1
 
 
 def test_a_held_preview_needs_the_tick(w: World) -> None:

@@ -164,7 +164,8 @@ def staff_sync_roster(*, county_code: str, school_year: int, write: bool = True)
     """Give every class of the year whose rolls name a head teacher (SchoolClass.
     head_teacher_name) and which has no head teacher in the directory an entry for that
     teacher (no phone): an existing class-less teacher of the same school and name takes the
-    class, else a new entry is made. Return how many classes got their teacher."""
+    class, else a new entry is made. A roster-made head teacher whose class the rolls now give
+    to someone else gives it up first. Return how many classes got their teacher."""
     classes = list(
         SchoolClass.objects.filter(
             school_year=school_year, school__township__code__startswith=county_code
@@ -172,14 +173,25 @@ def staff_sync_roster(*, county_code: str, school_year: int, write: bool = True)
         .exclude(head_teacher_name="")
         .select_related("school__township")
     )
-    headed = set(
-        StaffMember.objects.filter(
-            post=Post.CLASS_TEACHER, active=True, school_class_id__in=[c.pk for c in classes]
-        ).values_list("school_class_id", flat=True)
+    heads = StaffMember.objects.filter(
+        post=Post.CLASS_TEACHER, active=True, school_class_id__in=[c.pk for c in classes]
     )
+    # The rolls changed a class's head teacher: an entry the roster made for the old one gives
+    # the class up (it stays in the directory as a teacher of the school, with its history);
+    # an entry the county made by hand or by its staff import is the county's word and stays.
+    named = {c.pk: c.head_teacher_name.strip()[:50] for c in classes}
+    stale = [
+        pk
+        for pk, class_id, name in heads.filter(source=StaffMember.Source.ROSTER).values_list(
+            "pk", "school_class_id", "name"
+        )
+        if name != named[class_id]
+    ]
+    headed = set(heads.exclude(pk__in=stale).values_list("school_class_id", flat=True))
     todo = [c for c in classes if c.pk not in headed]
     if not todo or not write:
         return len(todo)
+    StaffMember.objects.filter(pk__in=stale).update(school_class=None)
     free = {
         (s.school_id, s.name): s
         for s in StaffMember.objects.filter(
