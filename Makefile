@@ -9,10 +9,12 @@ SEED ?= 2018
 
 .PHONY: demo test venv lint typecheck messages serve clean-demo
 
-$(BIN)/jingzhun: requirements.lock pyproject.toml
+# The working copy's venv takes the development lock (the runtime lock plus test tools);
+# a production install takes requirements.lock alone (README, "Production").
+$(BIN)/jingzhun: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(BIN)/jingzhun
 
