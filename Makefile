@@ -30,7 +30,12 @@ $(DEMO_ENV): | $(BIN)/jingzhun
 	print('export JINGZHUN_DEBUG=0')" > $(DEMO_ENV)
 	chmod 600 $(DEMO_ENV)
 
+# The demo relaxes two-factor login (a badge on every page says so), so that the printed
+# passwords are enough; a deployment never sets JINGZHUN_DEMO (`check --deploy` refuses it).
+demo: export JINGZHUN_DEMO := 1
 demo: $(BIN)/jingzhun $(DEMO_ENV)
+	@grep -q JINGZHUN_AUDIT_KEY $(DEMO_ENV) || $(BIN)/python -c "import base64,os; \
+	print('export JINGZHUN_AUDIT_KEY=' + base64.b64encode(os.urandom(32)).decode())" >> $(DEMO_ENV)
 	. ./$(DEMO_ENV) && $(BIN)/jingzhun migrate --noinput
 	@if command -v msgfmt >/dev/null; then . ./$(DEMO_ENV) && $(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null; fi
 	. ./$(DEMO_ENV) && $(BIN)/jingzhun demo_setup --seed $(SEED) --out $(DEMO_DATA)

@@ -268,6 +268,7 @@ def setup_django(postgres: str) -> None:
             "JINGZHUN_SECRET_KEY": "bench",
             "JINGZHUN_FIELD_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
             "JINGZHUN_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "JINGZHUN_AUDIT_KEY": base64.b64encode(os.urandom(32)).decode(),
         }
     )
     os.environ.pop("DATABASE_URL", None)  # SQLite under the throwaway var dir unless --postgres

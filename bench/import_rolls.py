@@ -93,6 +93,7 @@ def main() -> None:
             "JINGZHUN_SECRET_KEY": "bench",
             "JINGZHUN_FIELD_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
             "JINGZHUN_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "JINGZHUN_AUDIT_KEY": base64.b64encode(os.urandom(32)).decode(),
         }
     )
     if args.postgres:

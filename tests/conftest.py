@@ -200,7 +200,7 @@ def audit_flushable(transactional_db: Any) -> Any:
     yield
 
     if connection.vendor != "sqlite":
-        return  # PostgreSQL flushes with TRUNCATE, which row triggers do not see.
+        return  # PostgreSQL flushes with TRUNCATE: see flush_past_audit_truncate_guard.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
@@ -212,6 +212,37 @@ def audit_flushable(transactional_db: Any) -> Any:
         cursor.execute("DELETE FROM core_auditevent")
         for _name, sql in triggers:
             cursor.execute(sql)
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoints_apart(settings: Any, tmp_path_factory: Any, request: Any) -> None:
+    """Each test appends audit checkpoints to a file of its own (made only when written)."""
+    name = "".join(c if c.isalnum() else "_" for c in request.node.nodeid)[-150:]
+    base = tmp_path_factory.getbasetemp() / "audit-checkpoints"
+    settings.AUDIT_CHECKPOINT_FILE = base / f"{name}.jsonl"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def flush_past_audit_truncate_guard() -> Any:
+    """Let a transactional test's teardown flush (TRUNCATE) the audit table on PostgreSQL.
+
+    A statement trigger refuses TRUNCATE of the audit table. The flush's transaction runs in
+    replica mode, which fires no ordinary trigger and which only a superuser (as the suite
+    connects) may set; the application's role may not (docs/security.md).
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: Any, style: Any, tables: Any, **options: Any) -> list[str]:
+        statements = original(self, style, tables, **options)
+        if statements and "core_auditevent" in tables:
+            return ["SET LOCAL session_replication_role = replica", *statements]
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.sql_flush = original  # type: ignore[method-assign]
 
 
 def subprocess_env() -> dict[str, str]:
@@ -227,4 +258,5 @@ def subprocess_env() -> dict[str, str]:
         "JINGZHUN_TESTING": "1",
         "DJANGO_SETTINGS_MODULE": "jingzhun.settings",
         "JINGZHUN_VAR_DIR": str(settings.VAR_DIR),
+        "JINGZHUN_AUDIT_CHECKPOINT_FILE": str(settings.AUDIT_CHECKPOINT_FILE),
     }

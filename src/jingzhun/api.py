@@ -4,14 +4,21 @@ Two ways in: ``Authorization: Bearer <token>`` with a token made by
 ``jingzhun api-token create``, or the browser session of a logged-in user
 (CSRF stays on for it). A wrong or revoked token is a 401 even when a session
 exists. Every refused request (401/403) is written to the audit log.
+
+No whole ID or bank number travels in an address (it would stay in access logs and
+browser history): a request whose path or query string holds one is a 400, before
+anything else is done; the ID search is ``POST /api/persons/search``, the number in the body.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import HttpBearer, SessionAuth
@@ -19,6 +26,7 @@ from ninja.security import HttpBearer, SessionAuth
 from jingzhun.accounts.services import api_token_authenticate
 from jingzhun.aid.api import router as aid_router
 from jingzhun.core.audit import audit_record
+from jingzhun.core.redact import holds_whole_number
 from jingzhun.duty.api import router as duty_router
 from jingzhun.identification.api import router as identification_router
 from jingzhun.registry.api import router as registry_router
@@ -48,6 +56,38 @@ api = NinjaAPI(
     docs_url="/docs",
     docs_decorator=staff_member_required,
 )
+
+
+def address_holds_number(request: HttpRequest) -> bool:
+    """Return whether the request's path, or a name or value of its query string, holds a
+    whole ID or bank number (``jingzhun.core.redact.holds_whole_number``)."""
+    if holds_whole_number(request.path):
+        return True
+    return any(
+        holds_whole_number(name) or any(holds_whole_number(value) for value in values)
+        for name, values in request.GET.lists()
+    )
+
+
+def refuse_numbers_in_address(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an operation: an address holding a whole number is a 400 that does not echo it."""
+
+    @wraps(run)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if address_holds_number(request):
+            message = _(
+                "An ID or bank number is never sent in an address (it would stay in logs and "
+                "browser history). Search by ID number with POST /api/persons/search, the "
+                "number in the JSON body."
+            )
+            return api.create_response(request, {"detail": message}, status=400)
+        return run(request, *args, **kwargs)
+
+    return guarded
+
+
+# "view": around the whole operation, before authentication and validation.
+api.add_decorator(refuse_numbers_in_address, mode="view")
 api.add_router("/", registry_router)
 api.add_router("/", schools_router)
 api.add_router("/", identification_router)

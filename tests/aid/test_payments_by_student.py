@@ -17,7 +17,7 @@ from django.utils import timezone
 from tests.conftest import County, Personas
 
 from jingzhun.aid import services, wording
-from jingzhun.core.crypto import mask
+from jingzhun.core.crypto import mask_account as mask
 from jingzhun.core.sensitive import seal
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Payment, PaymentBatch

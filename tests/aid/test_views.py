@@ -27,7 +27,7 @@ from jingzhun.aid.models import (
     RuleBookVersion,
 )
 from jingzhun.aid.rulebook import shipped_source
-from jingzhun.core.crypto import mask
+from jingzhun.core.crypto import mask_account as mask
 from jingzhun.core.models import AuditEvent
 from jingzhun.core.sensitive import seal
 from jingzhun.funds import services as funds

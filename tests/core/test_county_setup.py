@@ -21,7 +21,7 @@ from jingzhun.registry.models import Area
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "county-clerk-pass-42"
+PASSWORD = "county-ledger-pass-42"  # policy: it must not contain the user name (clerk)
 
 
 def _password_file(tmp_path: Path, password: str = PASSWORD, name: str = "pw.txt") -> Path:

@@ -43,10 +43,11 @@ def test_blind_index_is_keyed_and_deterministic() -> None:
 
 
 def test_masks() -> None:
-    assert crypto.mask_id("42010120100101001X") == "4201**********001X"
-    # One format for every number: first four and last four (bank cards too).
-    assert crypto.mask_account("6228480012345678901") == "6228***********8901"
-    assert seal(ID_A, prefix="id", purpose="id")["id_masked"] == "4201**********0018"
+    # an ID keeps its area code only: no birth date, sequence or check character
+    assert crypto.mask_id("42010120100101001X") == "420101************"
+    # a bank card keeps its last four digits
+    assert crypto.mask_account("6228480012345678901") == "***************8901"
+    assert seal(ID_A, prefix="id", purpose="id")["id_masked"] == "420101************"
 
 
 def test_rotate_keys_reencrypts_under_newest_key(county: County) -> None:

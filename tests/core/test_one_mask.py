@@ -1,4 +1,5 @@
-"""One mask format everywhere: first four and last four kept, same length as the value."""
+"""One mask format everywhere, by kind: an ID or roll keeps its area code, a bank card its
+last four digits; the mask has the value's length."""
 
 from __future__ import annotations
 
@@ -19,43 +20,49 @@ from jingzhun.core.sensitive import mask_array, remask, seal
 from jingzhun.identification.models import ChildStatus, IdentificationRun
 from jingzhun.registry.models import Household
 
-MASKED_A = "4201**********0018"
+MASKED_A = "420101************"
+BANK_MASKED = "***************8901"
 
 
 @pytest.mark.parametrize(
-    ("value", "masked"),
+    ("value", "purpose", "masked"),
     [
-        (ID_A, MASKED_A),
-        ("G" + ID_A, "G420***********0018"),
-        ("6228480012345678901", "6228***********8901"),
-        ("6228 4800 1234 5678 901", "6228***********8901"),
-        ("12345678", "********"),
-        ("123456789", "1234*6789"),
-        ("", ""),
+        (ID_A, "id", MASKED_A),
+        ("42010120100101001X", "id", "420101************"),
+        ("G" + ID_A, "roll", "G420101************"),
+        ("420101100101001", "id", "420101*********"),  # an old 15-digit ID
+        ("4201012010", "id", "**********"),  # too short to be whole: nothing kept
+        ("6228480012345678901", "bank", BANK_MASKED),
+        ("6228 4800 1234 5678 901", "bank", BANK_MASKED),
+        ("12345678", "bank", "********"),
+        ("123456789", "bank", "*****6789"),
+        ("", "id", ""),
     ],
 )
-def test_the_one_format(value: str, masked: str) -> None:
-    assert crypto.mask(value) == masked
-    assert crypto.mask_id(value) == masked and crypto.mask_account(value) == masked
+def test_the_one_format(value: str, purpose: str, masked: str) -> None:
+    assert crypto.mask(value, purpose) == masked
+    mask_of_kind = crypto.mask_account if purpose == "bank" else crypto.mask_id
+    assert mask_of_kind(value) == masked
     assert len(masked) == len("".join(value.split()))
     # The bulk mask of the imports writes the same text.
-    assert mask_array(pa.array([value or None])).to_pylist() == [masked]
+    assert mask_array(pa.array([value or None]), purpose=purpose).to_pylist() == [masked]
 
 
 def test_seal_stores_the_one_format() -> None:
     assert seal(ID_A, prefix="id", purpose="id")["id_masked"] == MASKED_A
     assert seal("6228480012345678901", prefix="bank", purpose="bank")["bank_masked"] == (
-        "6228***********8901"
+        BANK_MASKED
     )
     assert ResidentId.parse(ID_A).masked() == MASKED_A
 
 
 @pytest.mark.django_db
 def test_remask_brings_old_masks_to_the_format(county: County) -> None:
-    Household.objects.filter(pk=county.household_a.pk).update(bank_masked="***************8901")
+    # a mask of the earlier format (first and last four kept)
+    Household.objects.filter(pk=county.household_a.pk).update(bank_masked="6228***********8901")
     counts = remask()
     assert counts["registry.Household.bank"] == 1
-    assert Household.objects.get(pk=county.household_a.pk).bank_masked == "6228***********8901"
+    assert Household.objects.get(pk=county.household_a.pk).bank_masked == BANK_MASKED
     assert remask()["registry.Household.bank"] == 0  # a second run changes nothing
 
 
@@ -89,14 +96,14 @@ def test_screen_excel_and_api_show_the_same_mask(
     # screen
     page = client.get(reverse("dashboard:child", args=[county.person_a.pk])).content.decode()
     assert MASKED_A in page and ID_A not in page
-    assert "6228***********8901" in page  # the household's benefits card
+    assert BANK_MASKED in page  # the household's benefits card
     # Excel
     response = client.get(reverse("identification:run-export", args=[run.pk]))
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c]
     assert MASKED_A in cells and ID_A not in cells
-    assert "G420***********0018" in cells  # the roll number, masked the same way
+    assert "G420101************" in cells  # the roll number, masked the same way
     # API
     token = api_token_create(actor=None, user=personas.county_officer, name="t")[1]
     api = Client().get(

@@ -95,7 +95,7 @@ def test_setting_the_period_is_audited_and_idempotent(db: None) -> None:
 
 def test_county_setup_sets_and_clears_the_override(tmp_path: Path, db: None) -> None:
     pw = tmp_path / "pw"
-    pw.write_text("county-clerk-pass-42\n", encoding="utf-8")
+    pw.write_text("county-ledger-pass-42\n", encoding="utf-8")  # not containing "clerk"
     base = ["--code", "420101", "--name", "测试县", "--admin", "clerk", "--password-file", str(pw)]
     out = StringIO()
     call_command("county_setup", *base, "--school-year", "2025", "--semester", "spring", stdout=out)

@@ -100,9 +100,7 @@ def test_the_chain_is_derived_once_with_its_gaps(staffed: Any, personas: Any) ->
     assert links == {"township": (2, 2), "school": (2, 1), "class": (2, 1), "village": (2, 1)}
 
 
-def test_a_new_head_teacher_on_the_rolls_takes_the_class_over(
-    staffed: Any, personas: Any
-) -> None:
+def test_a_new_head_teacher_on_the_rolls_takes_the_class_over(staffed: Any, personas: Any) -> None:
     # given the chain derived with class B's 李老师 from the rolls
     derive(personas.county_officer)
     first = Assignment.objects.get(kind="student", person__name="李小红", ends_on__isnull=True)

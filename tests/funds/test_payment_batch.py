@@ -12,12 +12,16 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.test import Client
+from django.urls import reverse
 from tests.aid.world import approve_school, identify
 from tests.conftest import make_user, subprocess_env
+from tests.threads import at_once, english_client, messages_of
 
 from jingzhun.accounts.roles import Role
 from jingzhun.aid import services
 from jingzhun.aid.models import Entitlement
+from jingzhun.core.models import AuditEvent
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Allocation, Payment, PaymentBatch
 from jingzhun.schools.models import Enrolment, Student
@@ -58,7 +62,7 @@ def test_batch_pays_approved_cash_with_control_totals(approved: Any, personas: A
     assert (payment.programme, payment.amount, payment.account_masked) == (
         "boarding_subsidy",
         Decimal("500.00"),
-        "6228***********8901",  # the one mask format (core.crypto.mask)
+        "***************8901",  # a card keeps its last four (core.crypto.mask_account)
     )
     assert payment.beneficiary == Student.objects.get(pk=payment_student(payment)).name
     assert payment.source.startswith("aid.entitlement:")
@@ -202,9 +206,47 @@ def test_sixteen_simultaneous_creations_give_one_batch(
     approved: Any, personas: Any, audit_flushable: Any
 ) -> None:
     results = _concurrently(16, lambda: create(personas))
-    batches = {r.pk for r in results if isinstance(r, PaymentBatch)}
-    assert len(batches) == 1, results
+    # every caller gets the batch made under the key: no error escapes
+    assert all(isinstance(r, PaymentBatch) for r in results), results
+    assert len({r.pk for r in results}) == 1
     assert PaymentBatch.objects.count() == 1 and Payment.objects.count() == 1
+    assert AuditEvent.objects.filter(action="funds.batch_create").count() == 1
+
+
+def test_sixteen_simultaneous_creations_under_different_keys_give_one_and_already_done(
+    approved: Any, personas: Any, audit_flushable: Any
+) -> None:
+    """Sixteen officers (sixteen forms, sixteen keys) at once: one batch, fifteen told why not."""
+    results = at_once(16, lambda i, _state: create(personas, key=f"form-{i}"))
+    made = [r for r in results if isinstance(r, PaymentBatch)]
+    already = [r for r in results if isinstance(r, ValidationError) and r.code == "already_done"]
+    assert (len(made), len(already)) == (1, 15), results
+    assert all(made[0].reference in r.messages[0] for r in already), already[0].messages
+    assert PaymentBatch.objects.count() == 1 and Payment.objects.count() == 1
+    assert AuditEvent.objects.filter(action="funds.batch_create").count() == 1
+
+
+def test_sixteen_simultaneous_posts_of_the_batch_form_give_one_batch_and_clear_messages(
+    approved: Any, personas: Any, audit_flushable: Any
+) -> None:
+    """Through the page: half submit the same form twice over, half their own; never a 500."""
+    keys = ["double-click"] * 8 + [f"form-{i}" for i in range(8)]
+
+    def post(i: int, client: Client) -> tuple[int, list[str]]:
+        response = client.post(
+            reverse("aid:batches"), {"year": 2018, "semester": "autumn", "key": keys[i]}
+        )
+        return response.status_code, messages_of(response)
+
+    results = at_once(16, post, prepare=lambda i: english_client(personas.aid_officer))
+    assert all(isinstance(r, tuple) and r[0] == 302 for r in results), results
+    batch = PaymentBatch.objects.get()
+    texts = [text for _status, found in results for text in found]
+    assert texts.count(f"Batch {batch.reference} is ready.") == 1, texts
+    others = [t for t in texts if "is ready" not in t]
+    assert len(others) == 15 and all(t.startswith("Already done") for t in others), texts
+    assert Payment.objects.count() == 1
+    assert AuditEvent.objects.filter(action="funds.batch_create").count() == 1
 
 
 CRASH = """

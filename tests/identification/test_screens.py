@@ -82,13 +82,15 @@ def test_review_page_shows_both_sides_masked(w: World) -> None:
     person = w.candidate_a.person
     assert person.name in page and person.id_masked in page
     assert MING[1] not in page  # never the whole number
-    assert "2010-05-03" in page and "甲村" in page and "甲镇中心小学" in page
+    # the birth month shown, never the day (with the area code it would narrow the ID)
+    assert "2010-05" in page and "2010-05-03" not in page
+    assert "甲村" in page and "甲镇中心小学" in page
     assert "93.0%" in page
     rows = {str(r.label): r.agrees for r in response.context["comparison"]}
     assert rows == {
         "Name": True,
         "Resident ID": None,  # no ID on the roll
-        "Birth date": True,
+        "Birth month": True,
         "Sex": None,  # the roll gives no sex
         "Village / school": True,
     }

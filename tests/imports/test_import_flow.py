@@ -20,6 +20,7 @@ from tests.imports.helpers import (
     write_csv,
 )
 
+from jingzhun.core import crypto
 from jingzhun.core.models import AuditEvent, ImportBatch, ImportChange
 from jingzhun.core.sensitive import unseal
 from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
@@ -49,10 +50,10 @@ def test_registry_import_creates_households_persons_history(tmp_path: Path) -> N
     assert Household.objects.count() == 2
     assert Person.objects.count() == 5
     child = Person.objects.get(name="张小明")
-    assert child.id_masked == CHILD1[:4] + "**********" + CHILD1[-4:]
+    assert child.id_masked == CHILD1[:6] + "*" * 12
     assert unseal(child, prefix="id", purpose="id") == CHILD1
     assert str(child.birth_date) == "2010-05-03"
-    assert child.guardian_id_masked.endswith(registry_rows()[0][10][-4:])
+    assert child.guardian_id_masked == crypto.mask_id(registry_rows()[0][10])
     left = Household.objects.get(household_no="4201010020010001")
     assert (left.status, left.exit_year) == ("left_poverty", 2017)
     assert HouseholdStatusChange.objects.filter(household=left).count() == 1
@@ -110,7 +111,7 @@ def test_rolls_import_students_classes_enrolments(tmp_path: Path) -> None:
     )
     assert e.school_class is not None and e.school_class.head_teacher_name == "王老师"
     assert unseal(e.student, prefix="roll", purpose="roll") == "G" + CHILD1
-    assert e.student.roll_masked == "G420***********" + CHILD1[-4:]
+    assert e.student.roll_masked == "G" + CHILD1[:6] + "*" * 12
 
 
 def test_transfer_in_newer_roll_closes_old_enrolment(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_kill_during_write_leaves_database_unchanged(audit_flushable: Any, tmp_p
     killed = False
     progress_dir = Path(settings.VAR_DIR) / "progress"
     while time.monotonic() < deadline and proc.poll() is None:
-        for f in progress_dir.glob("import-*.json"):
+        for f in progress_dir.glob("import-*/*.json"):  # progress/<job>/<run>.json
             try:
                 p = json.loads(f.read_text())
             except (json.JSONDecodeError, FileNotFoundError):

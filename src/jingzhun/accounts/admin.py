@@ -19,6 +19,7 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -205,3 +206,9 @@ class UserAdmin(ScopedAdmin, BaseUserAdmin):
                     actor=request.user, action="user.password_set", target=target, request=request
                 )
         return response
+
+
+# django-otp registers its devices in the admin, secrets included, unscoped: devices are managed
+# on the two-factor pages and reset with `jingzhun two-factor-reset`, never edited here.
+if TOTPDevice in admin.site._registry:
+    admin.site.unregister(TOTPDevice)

@@ -99,6 +99,9 @@ class ApiToken(models.Model):
     token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    # Set at creation to API_TOKEN_DAYS later (JINGZHUN_API_TOKEN_DAYS); a token is refused
+    # from then on, and `jingzhun api-token rotate` replaces it.
+    expires_at = models.DateTimeField(_("expires at"))
     revoked = models.BooleanField(_("revoked"), default=False)
 
     class Meta:

@@ -23,6 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from jingzhun.accounts.models import User
+from jingzhun.accounts.passwords import character_classes
 from jingzhun.accounts.roles import ROLE_LEVELS, Role
 from jingzhun.accounts.services import (
     jurisdiction_county_code,
@@ -71,7 +72,12 @@ def stdin_is_terminal() -> bool:
 
 
 def generate_password() -> str:
-    return "".join(secrets.choice(READABLE_CHARACTERS) for _i in range(GENERATED_LENGTH))
+    """Return a random password of readable characters that mixes lower, upper case and digits
+    (the password policy asks for three kinds of characters)."""
+    while True:
+        password = "".join(secrets.choice(READABLE_CHARACTERS) for _i in range(GENERATED_LENGTH))
+        if len(character_classes(password)) >= 3:
+            return password
 
 
 def read_password_file(path: Path) -> str:

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -203,24 +204,73 @@ def api_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def api_token_lifetime() -> timedelta:
+    """How long a new token lasts (``API_TOKEN_DAYS``, ``JINGZHUN_API_TOKEN_DAYS``)."""
+    return timedelta(days=int(settings.API_TOKEN_DAYS))
+
+
+def _api_token_new(*, user: User, name: str) -> tuple[ApiToken, str]:
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user=user,
+        name=name,
+        token_hash=api_token_hash(token),
+        expires_at=timezone.now() + api_token_lifetime(),
+    )
+    row.full_clean()
+    row.save()
+    return row, token
+
+
 @transaction.atomic
 def api_token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a bearer token for `user`; return the row and the token, which is shown only now."""
+    """Create a bearer token for `user`; return the row and the token, which is shown only now.
+
+    The token expires after ``API_TOKEN_DAYS``; :func:`api_token_rotate` replaces it.
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Give the token a name.")})
-    if ApiToken.objects.filter(user=user, name=name, revoked=False).exists():
+    live = ApiToken.objects.filter(
+        user=user, name=name, revoked=False, expires_at__gt=timezone.now()
+    )
+    if live.exists():
         raise ValidationError({"name": _("This user already has an active token of that name.")})
-    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user=user, name=name, token_hash=api_token_hash(token))
-    row.full_clean()
-    row.save()
+    row, token = _api_token_new(user=user, name=name)
     audit_record(
         actor=actor,
         action="api_token.create",
         target=row,
         actor_name="" if actor else "system",
-        data={"user": user.get_username(), "name": name},
+        data={"user": user.get_username(), "name": name, "expires": row.expires_at.isoformat()},
+    )
+    return row, token
+
+
+@transaction.atomic
+def api_token_rotate(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
+    """Replace the user's tokens of that name with a new one; the old ones stop working now.
+
+    Return the new row and token (shown only now). An expired token may be rotated too;
+    ValidationError when the user has no unrevoked token of that name.
+    """
+    name = name.strip()
+    old = list(ApiToken.objects.select_for_update().filter(user=user, name=name, revoked=False))
+    if not old:
+        raise ValidationError({"name": _("This user has no token of that name to rotate.")})
+    ApiToken.objects.filter(pk__in=[row.pk for row in old]).update(revoked=True)
+    row, token = _api_token_new(user=user, name=name)
+    audit_record(
+        actor=actor,
+        action="api_token.rotate",
+        target=row,
+        actor_name="" if actor else "system",
+        data={
+            "user": user.get_username(),
+            "name": name,
+            "replaced": [r.pk for r in old],
+            "expires": row.expires_at.isoformat(),
+        },
     )
     return row, token
 
@@ -242,17 +292,18 @@ def api_token_revoke(*, actor: Any, user: User, name: str) -> int:
 
 
 def api_token_authenticate(*, token: str) -> User | None:
-    """Return the active user a live token belongs to, else None; note when it was used."""
+    """Return the active user a live (unrevoked, unexpired) token belongs to, else None; note
+    when it was used."""
     if not token.startswith(API_TOKEN_PREFIX):
         return None
+    now = timezone.now()
     row = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=api_token_hash(token), revoked=False)
+        .filter(token_hash=api_token_hash(token), revoked=False, expires_at__gt=now)
         .first()
     )
     if row is None or not row.user.is_active:
         return None
-    now = timezone.now()
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - API_TOKEN_TOUCH_INTERVAL)
     ApiToken.objects.filter(stale, pk=row.pk).update(last_used_at=now)
     return row.user

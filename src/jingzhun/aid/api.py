@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import translation
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
-from ninja.errors import HttpError
-from ninja.pagination import paginate
 
 from jingzhun.aid import selectors, selectors_ui
 from jingzhun.aid.evaluate import Profile, explain
 from jingzhun.aid.models import Entitlement
-from jingzhun.core.api import Page, acting_user
-from jingzhun.core.periods import SemesterKind
+from jingzhun.core.api import RowId, acting_user, answers, paged
 from jingzhun.core.working_year import working_semester
 from jingzhun.schools.naming import class_of
 
@@ -32,23 +28,24 @@ router = Router(tags=["aid"])
 
 STAGE = Literal["preschool", "primary", "junior", "senior", "vocational", "university"]
 SEMESTER = Literal["autumn", "spring"]
+# A school year by its first calendar year, e.g. 2018 for 2018-2019.
+SchoolYear = Annotated[int, Field(ge=2000, le=2100, description="A school year such as 2018")]
 
 
 def _period(year: int | None, semester: str | None, user: Any = None) -> tuple[int, str]:
-    """Return the period asked for (the county's working school year and semester by default)."""
+    """Return the period asked for (the county's working school year and semester by default).
+
+    The year and the semester are already checked by their types (else a 422).
+    """
     county = getattr(getattr(user, "scope", None), "county_code", "") or ""
     working = working_semester(county)
-    if semester and semester not in SemesterKind.values:
-        raise HttpError(422, _("The semester is autumn or spring."))
-    if year is not None and not 2000 <= year <= 2100:
-        raise HttpError(422, _("The year is a school year such as 2018."))
     return (year or working.school_year.start, semester or str(working.kind))
 
 
 # --------------------------------------------------------------------------- schemas
 
 
-class CoverageRowOut(Schema):
+class AidCoverageRowOut(Schema):
     key: str
     label: str
     students: int
@@ -56,7 +53,7 @@ class CoverageRowOut(Schema):
     share: Decimal | None = Field(None, description="Per cent covered, one decimal")
 
 
-class GapOut(Schema):
+class AidGapOut(Schema):
     student_id: int
     student_name: str
     school_name: str
@@ -67,14 +64,14 @@ class GapOut(Schema):
     detail: str
 
 
-class CoverageOut(Schema):
+class AidCoverageOut(Schema):
     school_year: int
     semester: str
-    county: CoverageRowOut
-    by_stage: list[CoverageRowOut]
-    by_township: list[CoverageRowOut]
-    by_school: list[CoverageRowOut]
-    gaps: list[GapOut]
+    county: AidCoverageRowOut
+    by_stage: list[AidCoverageRowOut]
+    by_township: list[AidCoverageRowOut]
+    by_school: list[AidCoverageRowOut]
+    gaps: list[AidGapOut]
 
 
 class EntitlementOut(Schema):
@@ -197,8 +194,12 @@ class ExplainOut(Schema):
 # --------------------------------------------------------------------------- endpoints
 
 
-@router.get("/aid/coverage", response=CoverageOut, summary="Aid coverage with every gap")
-def coverage(request: HttpRequest, year: int | None = None, semester: str | None = None) -> Any:
+@router.get(
+    "/aid/coverage", response=answers(AidCoverageOut, 422), summary="Aid coverage with every gap"
+)
+def coverage(
+    request: HttpRequest, year: SchoolYear | None = None, semester: SEMESTER | None = None
+) -> Any:
     """Return aid coverage of the caller's jurisdiction: totals, by stage, township and school,
     and each student not covered with the reason (the school year and semester of today by
     default)."""
@@ -208,15 +209,15 @@ def coverage(request: HttpRequest, year: int | None = None, semester: str | None
 
 @router.get(
     "/aid/entitlements",
-    response=list[EntitlementOut],
+    response=answers(list[EntitlementOut], 422),
     summary="Entitlements of a semester",
 )
-@paginate(Page)
+@paged
 def entitlement_list(
     request: HttpRequest,
-    year: int | None = None,
-    semester: str | None = None,
-    school_id: int | None = None,
+    year: SchoolYear | None = None,
+    semester: SEMESTER | None = None,
+    school_id: RowId | None = None,
 ) -> QuerySet[Entitlement]:
     """List the semester's entitlements in the caller's jurisdiction; filter by `school_id`."""
     school_year, kind = _period(year, semester, acting_user(request))
@@ -227,10 +228,10 @@ def entitlement_list(
 
 @router.get(
     "/aid/students/{int:student_id}/entitlements",
-    response=StudentAidOut,
+    response=answers(StudentAidOut, 404, 422),
     summary="Every entitlement of one student, with the inputs used",
 )
-def student_entitlements(request: HttpRequest, student_id: int) -> dict[str, Any]:
+def student_entitlements(request: HttpRequest, student_id: RowId) -> dict[str, Any]:
     """Return a student's entitlements (every period) that the caller may see."""
     user = acting_user(request)
     student = selectors_ui.get_student(user=user, student_id=student_id)
@@ -243,7 +244,7 @@ def student_entitlements(request: HttpRequest, student_id: int) -> dict[str, Any
 
 @router.post(
     "/aid/explain",
-    response=ExplainOut,
+    response=answers(ExplainOut, 403, 404, 422),
     summary="What the county's current rule book gives one profile",
 )
 def explain_profile(request: HttpRequest, payload: ExplainIn) -> dict[str, Any]:

@@ -351,7 +351,7 @@ def load_rulebook(text: str, *, source: str = "rule book") -> RuleBook:
     """Parse and check a rule book; raise RuleBookError listing every problem."""
     check = _Checker(source)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506  # nosec B506  # _Loader is a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0

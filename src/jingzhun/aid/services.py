@@ -37,6 +37,7 @@ from jingzhun.aid.models import (
 from jingzhun.aid.rulebook import RuleBook, RuleBookError, load_rulebook, shipped_source
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.db import serialise
 from jingzhun.core.money import to_yuan
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.workdays import add_working_days
@@ -59,6 +60,15 @@ def _require(actor: Any, capability: str, *, level: str | None = None) -> None:
 def _check_semester(semester: str) -> None:
     if semester not in ("autumn", "spring"):
         raise ValidationError(_("The semester is autumn or spring."))
+
+
+def _serialise_aid(county_code: str) -> None:
+    """Make the county's aid writes (computations, rule book versions) run one at a time.
+
+    Called first in the transaction: of two at once, the second waits, then reads what the
+    first wrote (its rule book version, its entitlements) and has nothing left to do.
+    """
+    serialise("aid", county_code)
 
 
 # --- rule books -----------------------------------------------------------------------------
@@ -142,6 +152,7 @@ def rulebook_save(*, actor: Any, school_year: int, source: str, reason: str) -> 
     _require(actor, P.AID_MANAGE, level="county")
     if not reason.strip():
         raise ValidationError(_("Say why the rule book changes."))
+    _serialise_aid(actor.scope.county_code)
     return _save_version(
         actor=actor,
         county_code=actor.scope.county_code,
@@ -276,6 +287,7 @@ def rulebook_carry_forward(*, actor: Any, school_year: int) -> RuleBookVersion:
     """
     _require(actor, P.AID_MANAGE, level="county")
     county = actor.scope.county_code
+    _serialise_aid(county)
     existing = rulebook_latest(county, school_year)
     if existing is not None:
         return existing
@@ -331,6 +343,7 @@ def rulebook_install(*, actor: Any, county_code: str, school_year: int) -> RuleB
     """
     if actor is not None:
         _require(actor, P.AID_MANAGE, level="county")
+    _serialise_aid(county_code)
     existing = rulebook_latest(county_code, school_year)
     if existing is not None:
         return existing
@@ -363,6 +376,11 @@ class ComputeResult:
     counts: dict[str, int]
     adjustments: list[Adjustment] = field(default_factory=list)
 
+    @property
+    def already_done(self) -> bool:
+        """Whether the entitlements were already up to date: nothing was written."""
+        return self.computation is None
+
 
 def aid_compute(
     *,
@@ -376,6 +394,9 @@ def aid_compute(
 
     A rerun with nothing changed writes nothing (and keeps no computation record); after a
     data or rule change only the differences are written, each with an Adjustment.
+    Computations of one county run one at a time: of two started at once, the second waits
+    for the first, finds the entitlements up to date and returns no computation (already
+    done; ``ComputeResult.already_done``).
     """
     if actor is not None:
         _require(actor, P.AID_MANAGE, level="county")
@@ -383,6 +404,7 @@ def aid_compute(
             raise PermissionDenied
     _check_semester(semester)
     with transaction.atomic():
+        _serialise_aid(county_code)
         version = rulebook_install(actor=None, county_code=county_code, school_year=school_year)
         book = book_of(version)
         changes = compute.compute_changes(
@@ -764,7 +786,6 @@ def payable(county_code: str, school_year: int, semester: str) -> QuerySet[Entit
     )
 
 
-@transaction.atomic
 def aid_batch_create(
     *, actor: Any, school_year: int, semester: str, idempotency_key: str
 ) -> PaymentBatch:
@@ -772,13 +793,29 @@ def aid_batch_create(
 
     A student whose household has no benefits card is listed in the batch's gaps, not dropped.
     """
+    return aid_batch_make(
+        actor=actor, school_year=school_year, semester=semester, idempotency_key=idempotency_key
+    ).batch
+
+
+@transaction.atomic
+def aid_batch_make(
+    *, actor: Any, school_year: int, semester: str, idempotency_key: str
+) -> funds.BatchMade:
+    """Make the semester's payment batch; say whether this call made it or found it made.
+
+    The county's creations run one at a time, from before the unpaid entitlements are read:
+    of two at once, the second gets the first's batch (same key) or a ValidationError with
+    code "already_done" (another key: nothing is left to pay).
+    """
     _require(actor, P.PAY, level="county")
     county = actor.scope.county_code
+    funds.serialise_batches(county)
     existing = PaymentBatch.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.county_code != county:
             raise PermissionDenied
-        return existing
+        return funds.BatchMade(existing, created=False)
     if rulebook_is_confirmed(county, school_year) is False:
         raise ValidationError(
             _(
@@ -829,7 +866,7 @@ def aid_batch_create(
                 village_code=e.village_code,
             )
         )
-    return funds.payment_batch_create(
+    return funds.payment_batch_make(
         actor=actor,
         purpose="aid",
         school_year=school_year,

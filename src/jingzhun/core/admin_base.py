@@ -13,19 +13,27 @@ import re
 import unicodedata
 from typing import Any
 
+from django.contrib import admin, messages
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import get_fields_from_path, unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import ForeignKey, ManyToManyField, Model, Q, QuerySet
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 
 from jingzhun.core import crypto, permissions
 from jingzhun.core.normalize import check_id_number
 from jingzhun.core.permissions import user_can
+from jingzhun.core.redact import holds_whole_number
+from jingzhun.core.resident_id import birth_month
 from jingzhun.core.scoping import scope_of, scope_queryset
 
 # Columns that hold a sealed value or its lookup key: never shown, never searched as text.
@@ -107,9 +115,31 @@ class ScopeMixin:
     def can_edit(self, request: HttpRequest) -> bool:
         return self.can_view(request) and user_can_write(request.user, self.edit_capability)
 
+    @admin.display(description=_("birth month"), ordering="birth_date")
+    def birth_month(self, obj: Any) -> str:
+        """A birth date as every page shows it: year and month (core.resident_id.birth_month)."""
+        return birth_month(obj.birth_date)
+
 
 # A roll number: a letter and 10-30 digits (or an ID with its X), as 学籍号 are written.
 ROLL_LIKE = re.compile(r"[A-Z]\d{9,29}[\dX]")
+
+
+def refuse_number_in_address(request: HttpRequest) -> None:
+    """Tell the user a whole ID or bank number is not searched from a list, and where to go."""
+    text = gettext(
+        "An ID or bank number is not searched from a list: it would be kept in the address, "
+        "the browser history and the server's logs. Use the child search, which sends it "
+        "privately."
+    )
+    try:
+        url = reverse("dashboard:children")
+    except NoReverseMatch:  # the pages are not mounted
+        messages.warning(request, text)
+        return
+    messages.warning(
+        request, format_html('{} <a href="{}">{}</a>', text, url, gettext("Find a child"))
+    )
 
 
 class ScopedAdmin(ScopeMixin, ModelAdmin):
@@ -122,9 +152,9 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
 
     allow_add: bool = False
     allow_delete: bool = False
-    # Blind-index columns matched when the search term is a whole resident ID number.
-    id_index_fields: tuple[str, ...] = ()
-    # Blind-index columns matched when the search term is a whole roll number (学籍号).
+    # Blind-index columns matched when the search term is a whole roll number (学籍号) that
+    # holds no ID number. A whole ID or bank number is never searched here (it would travel
+    # in the address): see changelist_view.
     roll_index_fields: tuple[str, ...] = ()
     # Plain columns that embed an ID number (a roll number is "G" + the ID): never filtered
     # through URL lookups, which would let anyone recover the number a digit at a time.
@@ -137,10 +167,34 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self.scoped(super().get_queryset(request), request)
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Refuse a search for a whole ID or bank number: it came in the address.
+
+        The list is shown again at an address without it (so the browser keeps no page
+        holding it), with a message pointing to the child search, which takes the number
+        by POST.
+        """
+        term = request.GET.get(SEARCH_VAR, "")
+        if term and holds_whole_number(term):
+            refuse_number_in_address(request)
+            query = request.GET.copy()
+            del query[SEARCH_VAR]
+            rest = query.urlencode()
+            return HttpResponseRedirect(f"{request.path}?{rest}" if rest else request.path)
+        return super().changelist_view(request, extra_context)
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
-        """Search as usual, except that a whole ID number is looked up by its blind index."""
+        """Search as usual; a whole roll number is looked up by its blind index.
+
+        A term holding a whole ID or bank number finds nothing, from any search that
+        reaches here (the list's box, autocomplete, the sidebar search): it came in an address.
+        """
+        if holds_whole_number(search_term):
+            return queryset.none(), False
         term = search_term.strip().upper()
         if self.roll_index_fields and ROLL_LIKE.fullmatch(term):
             roll_digest = crypto.blind_index(term, purpose="roll")
@@ -148,14 +202,7 @@ class ScopedAdmin(ScopeMixin, ModelAdmin):
             for name in self.roll_index_fields:
                 roll_match |= Q(**{name: roll_digest})
             return queryset.filter(roll_match), False
-        id_number = id_number_term(search_term) if self.id_index_fields else None
-        if id_number is None:
-            return super().get_search_results(request, queryset, search_term)
-        digest = crypto.blind_index(id_number, purpose="id")
-        match = Q()
-        for name in self.id_index_fields:
-            match |= Q(**{name: digest})
-        return queryset.filter(match), False
+        return super().get_search_results(request, queryset, search_term)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         """Refuse URL lookups on sealed columns and on columns that embed an ID number."""

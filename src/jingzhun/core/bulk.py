@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from django.db import connection
 
+from jingzhun.core import db
+
 BATCH = 5000
 
 
@@ -31,8 +33,7 @@ def insert_rows(
     done = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-            with raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
+            with db.copy(cursor, f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
                     done += 1
@@ -56,8 +57,7 @@ def copy_arrow(table: str, columns: Sequence[str], data: pa.Table, *, progress: 
     done = 0
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-        with raw.copy(f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+        with db.copy(cursor, f"COPY {qn(table)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
             for batch in data.to_batches(max_chunksize=50_000):
                 buffer = io.BytesIO()
                 pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
@@ -149,8 +149,7 @@ def _copy_arrow_out(sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Ta
     """Read a query through COPY ... TO STDOUT (CSV) into Arrow (PostgreSQL)."""
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-        with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params or None) as copy:
+        with db.copy(cursor, f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params or None) as copy:
             for block in copy:
                 buffer.write(block)
     if not buffer.getbuffer().nbytes:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import shutil
+import logging
+import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,10 +34,14 @@ from django.utils.translation import gettext_lazy
 from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import copy_arrow, fetch_arrow, fetch_columns, insert_rows, update_rows
+from jingzhun.core.db import serialise
 from jingzhun.core.mapping import extend_mapping, fold_header
 from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange, SetAsideRow
 from jingzhun.core.progress import Progress, read_progress
+from jingzhun.core.sealed import UPLOAD, plain_chunks, plain_copy, seal_file
 from jingzhun.core.tabular import TabularError, read_table
+
+logger = logging.getLogger(__name__)
 
 SENSITIVE_KINDS = {"id", "bank"}
 
@@ -356,7 +361,9 @@ def parse_file(
     """Read, map and type a file."""
     aliases = set().union(*(f.labels() for f in importer.fields))
     progress(_("Reading the file"), force=True)
-    raw = read_table(Path(batch.stored_path), header_aliases=aliases)
+    # The stored file is sealed: read a plaintext copy that is gone once the cells are read.
+    with plain_copy(Path(batch.stored_path), purpose=UPLOAD, name=batch.file_name) as path:
+        raw = read_table(path, header_aliases=aliases)
     batch.file_headers = raw.headers
     confirmed = True
     if batch.mapping:
@@ -390,7 +397,7 @@ def parse_file(
         else:
             col = pa.nulls(n, pa.string())
             headers[f.name] = f.zh
-        values, errors = _parse_column(f, col, csv=Path(batch.stored_path).suffix == ".csv")
+        values, errors = _parse_column(f, col, csv=raw.encoding is not None)
         if f.required:
             missing_mask = pc.and_(pc.is_null(col), pc.is_null(errors))
             errors = pc.if_else(missing_mask, pa.scalar("required"), errors)
@@ -439,25 +446,31 @@ def write_report(batch: ImportBatch, report: Report) -> str:
 
 
 def store_upload(src: Path | Any, file_name: str) -> tuple[str, str]:
-    """Copy an uploaded or given file into the import store; return (path, sha256)."""
+    """Seal an uploaded or given file into the import store; return (path, sha256).
+
+    The store keeps files encrypted at rest (:mod:`jingzhun.core.sealed`): an import is read
+    again when its columns are mapped, and a sealed file given here (such a re-run) is read
+    decrypted. The hash is the plaintext's, so the same file always has the same name.
+    """
     digest = hashlib.sha256()
     store = Path(settings.IMPORT_DIR)
     store.mkdir(parents=True, exist_ok=True)
-    tmp = store / f".upload-{time.time_ns()}"
-    with open(tmp, "wb") as out:
-        if isinstance(src, Path):
-            with open(src, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    digest.update(chunk)
-                    out.write(chunk)
-        else:
-            for chunk in src.chunks():
-                digest.update(chunk)
-                out.write(chunk)
+    tmp = store / f".upload-{time.time_ns()}-{os.getpid()}"
+    if isinstance(src, Path):
+        chunks: Iterable[bytes] = plain_chunks(src, purpose=UPLOAD)
+    else:
+        chunks = src.chunks()
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks:
+            digest.update(chunk)
+            yield chunk
+
+    seal_file(hashed(), tmp, purpose=UPLOAD)
     sha = digest.hexdigest()
     suffix = Path(file_name).suffix.lower()
     final = store / f"{sha}{suffix}"
-    shutil.move(str(tmp), final)
+    os.replace(tmp, final)
     return str(final), sha
 
 
@@ -656,12 +669,46 @@ def set_aside_values(row: SetAsideRow) -> dict[str, str]:
     return values
 
 
+class ImportAlreadyStarted(Exception):
+    """The import was started already (by another worker, request or command): it runs once."""
+
+    def __init__(self, batch: ImportBatch) -> None:
+        self.batch = batch
+        super().__init__(
+            _("Already done: import #%(id)d was started once already (now %(status)s).")
+            % {"id": batch.pk, "status": batch.get_status_display()}
+        )
+
+
+def _same_file_imported(batch: ImportBatch) -> ImportBatch | None:
+    """Return the latest other import of the same file and kind that landed, if any."""
+    return (
+        ImportBatch.objects.filter(
+            kind=batch.kind, sha256=batch.sha256, status=ImportBatch.Status.DONE
+        )
+        .exclude(pk=batch.pk)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
 def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None) -> ImportBatch:
-    """Run an import to the end: rejected with a report, needs mapping, or landed whole."""
+    """Run an import to the end: rejected with a report, needs mapping, or landed whole.
+
+    An import runs once: a second run of the same batch (at the same moment or later) raises
+    ImportAlreadyStarted. The writing of one county's imports is serialised, so that of two
+    imports of one file at once the second finds every row in place, records no change
+    twice, and says the file was already imported.
+    """
     importer = importer_for(batch.kind)
-    progress = Progress(f"import-{batch.pk}", echo=echo)
+    claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PENDING).update(
+        status=ImportBatch.Status.RUNNING
+    )
+    if not claimed:
+        batch.refresh_from_db()
+        raise ImportAlreadyStarted(batch)
     batch.status = ImportBatch.Status.RUNNING
-    batch.save(update_fields=["status"])
+    progress = Progress(f"import-{batch.pk}", echo=echo)
     report = Report()
     try:
         parsed = parse_file(batch, importer, report, progress)
@@ -703,6 +750,8 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
     bulk_write_settings(True)
     try:
         with transaction.atomic():
+            # First: a second import of the county waits here, then reads what the first wrote.
+            serialise("import", batch.county_code)
             counts = importer.apply(data, ctx) if data.num_rows else Counts()
             batch.rows_created, batch.rows_updated = counts.created, counts.updated
             batch.rows_unchanged = counts.unchanged
@@ -726,6 +775,17 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
                     _("%(n)d rows set aside by earlier imports are fixed by this file.")
                     % {"n": closed}
                 )
+            earlier = (
+                None
+                if counts.created or counts.updated or bad_lines or closed
+                else _same_file_imported(batch)
+            )
+            if earlier is not None:
+                notes.insert(
+                    0,
+                    _("Already done: this file was imported as import #%(id)d; nothing changed.")
+                    % {"id": earlier.pk},
+                )
             _finish(batch, ImportBatch.Status.DONE, "\n".join(notes))
             audit_record(
                 actor=batch.created_by,
@@ -745,6 +805,22 @@ def import_run(*, batch: ImportBatch, echo: Callable[[str], None] | None = None)
         batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
         batch.rows_set_aside = 0
         _finish(batch, ImportBatch.Status.REJECTED, str(exc))
+        return batch
+    except IntegrityError:
+        # Rows shared beyond one county (a university named by two counties' rolls) written
+        # by another county's import at the same moment: nothing landed, the file can be
+        # imported again as it is.
+        logger.warning("Import %s met a concurrent write", batch.pk, exc_info=True)
+        batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0
+        batch.rows_set_aside = 0
+        _finish(
+            batch,
+            ImportBatch.Status.FAILED,
+            _(
+                "Another import was writing the same records at the same moment; nothing was "
+                "imported. Import the file again."
+            ),
+        )
         return batch
     except Exception:
         batch.rows_created = batch.rows_updated = batch.rows_unchanged = 0

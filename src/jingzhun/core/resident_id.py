@@ -42,3 +42,13 @@ class ResidentId:
 
     def __repr__(self) -> str:
         return f"ResidentId({self.masked()!r})"
+
+
+def birth_month(day: dt.date | None) -> str:
+    """Return how the platform shows a birth date: year and month only ('2010-05').
+
+    The day, with the county, the sex and the masked ID beside it, would leave a few hundred
+    possible ID numbers; without it about 15,000 (see core.crypto.mask_id). Nobody's work
+    needs the day on a screen, in an export or from the API; the age is computed server-side.
+    """
+    return f"{day.year:04d}-{day.month:02d}" if day else ""

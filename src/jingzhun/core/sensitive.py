@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from django.db import transaction
 
 from jingzhun.core import crypto
@@ -21,7 +20,7 @@ def seal(value: str | None, *, prefix: str, purpose: str) -> dict[str, Any]:
             f"{prefix}_masked": "",
         }
     cipher, version = crypto.encrypt(value, purpose=purpose)
-    mask = crypto.mask(value)
+    mask = crypto.mask(value, purpose)
     return {
         f"{prefix}_cipher": cipher,
         f"{prefix}_key": version,
@@ -80,23 +79,9 @@ def rotate_keys(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
     return done
 
 
-def mask_array(
-    values: pa.Array, *, keep_head: int = crypto.MASK_HEAD, keep_tail: int = crypto.MASK_TAIL
-) -> pa.Array:
+def mask_array(values: pa.Array, *, purpose: str = "id") -> pa.Array:
     """Mask many values at once, exactly like :func:`crypto.mask` ('' for null)."""
-    values = pc.fill_null(values.cast(pa.string()), "")
-    values = pc.replace_substring_regex(values, r"\s+", "")
-    n = pc.utf8_length(values)
-    hidden = pc.max_element_wise(pc.subtract(n, keep_head + keep_tail), 0)
-    head = (
-        pc.utf8_slice_codeunits(values, 0, keep_head)
-        if keep_head
-        else pc.utf8_slice_codeunits(values, 0, 0)
-    )
-    tail = pc.utf8_slice_codeunits(values, -keep_tail)
-    masked = pc.binary_join_element_wise(head, pc.binary_repeat("*", hidden), tail, "")
-    short = pc.less_equal(n, keep_head + keep_tail)
-    return pc.if_else(short, pc.binary_repeat("*", n), masked)
+    return pa.array([crypto.mask(v, purpose) for v in values.to_pylist()], pa.string())
 
 
 def seal_array(
@@ -109,7 +94,7 @@ def seal_array(
     columns = {
         f"{prefix}_cipher": pa.array(crypto.encrypt_many(plain, purpose=purpose), pa.binary()),
         f"{prefix}_key": pa.array([version if p else None for p in plain], pa.int16()),
-        f"{prefix}_masked": mask_array(values),
+        f"{prefix}_masked": mask_array(values, purpose=purpose),
     }
     if with_index:
         columns[f"{prefix}_index"] = pa.array(
@@ -121,8 +106,8 @@ def seal_array(
 def remask(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
     """Recompute every stored mask from its plaintext where it differs from :func:`crypto.mask`.
 
-    Masks written before the platform had one format (bank cards showed their last four
-    only) are brought to it; running it again changes nothing. Return counts per column.
+    Masks written under an earlier format (first and last four shown) are brought to the
+    current one; running it again changes nothing. Return counts per column.
     """
     done: dict[str, int] = {}
     for model, prefix, purpose in SEALED:
@@ -139,7 +124,7 @@ def remask(*, chunk: int = 2000, echo: Any = None) -> dict[str, int]:
             last = batch[-1].pk
             stale = []
             for row in batch:
-                shown = crypto.mask(unseal(row, prefix=prefix, purpose=purpose))
+                shown = crypto.mask(unseal(row, prefix=prefix, purpose=purpose), purpose)
                 if getattr(row, f"{prefix}_masked") != shown:
                     setattr(row, f"{prefix}_masked", shown)
                     stale.append(row)

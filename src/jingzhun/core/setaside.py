@@ -40,7 +40,12 @@ from jingzhun.core.importing import (
     stored_mapping,
 )
 from jingzhun.core.models import ImportBatch, SetAsideRow
-from jingzhun.core.reveal import REASON_MAX_LENGTH, REASON_MIN_LENGTH
+from jingzhun.core.reveal import (
+    REVEAL_ACTION,
+    clean_reason,
+    reveal_limit_refusal,
+    reveal_within_limit,
+)
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.core.tabular import TabularError, read_table
 
@@ -191,7 +196,8 @@ def set_aside_cells(row: SetAsideRow, *, whole: bool = False) -> list[Cell]:
 def set_aside_reveal(*, user: Any, row: SetAsideRow, reason: str, request: Any = None) -> None:
     """Allow the whole original values of a row to be shown once, after logging who and why.
 
-    Raise PermissionDenied (logged) without VIEW_FULL_ID, ValidationError for a short reason.
+    Raise PermissionDenied (logged) without VIEW_FULL_ID, RevealLimitReached (with an alert in
+    the audit log) past the hourly limit, ValidationError for a reason that says nothing.
     """
     _check(user, row)
     if not P.user_can(user, P.VIEW_FULL_ID):
@@ -203,19 +209,19 @@ def set_aside_reveal(*, user: Any, row: SetAsideRow, reason: str, request: Any =
             data={"what": "sensitive.reveal", "field": "set_aside_values", "why": "capability"},
         )
         raise PermissionDenied(_("You may not see this number whole."))
-    reason = " ".join(reason.split())
-    if len(reason) < REASON_MIN_LENGTH:
-        raise ValidationError(
-            _("Give a reason of at least %(n)d characters.") % {"n": REASON_MIN_LENGTH},
-            code="reason",
-        )
-    audit_record(
-        actor=user,
-        action="sensitive.reveal",
-        target=row,
-        request=request,
-        data={"field": "set_aside_values", "reason": reason[:REASON_MAX_LENGTH]},
-    )
+    reason = clean_reason(reason)
+    with transaction.atomic():
+        allowed = reveal_within_limit(user)
+        if allowed:
+            audit_record(
+                actor=user,
+                action=REVEAL_ACTION,
+                target=row,
+                request=request,
+                data={"field": "set_aside_values", "reason": reason},
+            )
+    if not allowed:
+        raise reveal_limit_refusal(user=user, target=row, field="set_aside_values", request=request)
 
 
 # --------------------------------------------------------------------------- fix and dismiss
@@ -335,12 +341,7 @@ def set_aside_fix(*, actor: Any, row: SetAsideRow, values: dict[str, str]) -> Fi
 def set_aside_dismiss(*, actor: Any, row: SetAsideRow, reason: str) -> SetAsideRow:
     """Close a set-aside row without landing it, for a stated reason (logged)."""
     _check(actor, row)
-    reason = " ".join(reason.split())
-    if len(reason) < REASON_MIN_LENGTH:
-        raise ValidationError(
-            _("Give a reason of at least %(n)d characters.") % {"n": REASON_MIN_LENGTH},
-            code="reason",
-        )
+    reason = clean_reason(reason)
     with transaction.atomic():
         row = SetAsideRow.objects.select_for_update().get(pk=row.pk)
         if row.status != SetAsideRow.Status.OPEN:
@@ -351,7 +352,7 @@ def set_aside_dismiss(*, actor: Any, row: SetAsideRow, reason: str) -> SetAsideR
             actor=actor,
             action="import.set_aside_dismissed",
             target=row,
-            data={"batch": row.batch_id, "line": row.line, "reason": reason[:REASON_MAX_LENGTH]},
+            data={"batch": row.batch_id, "line": row.line, "reason": reason},
         )
     return row
 

@@ -8,6 +8,8 @@ Excel files are read with ``fastexcel`` (calamine). Numbers Excel has stored as 
 with more than 15 significant digits (typically an ID number typed into a cell formatted as a
 number) come back in scientific notation such as ``4.2010120100503E+17`` so that the caller can
 reject them instead of importing silently corrupted digits. Date cells become ``YYYY-MM-DD``.
+Before calamine opens a workbook, :func:`jingzhun.core.uploads.check_workbook` refuses one
+that would unpack to too much (a zip bomb), naming the file and the reason.
 
 CSV files may be UTF-8 (with or without BOM), GB18030 or UTF-16 with BOM, delimited by comma,
 tab or semicolon. The bulk of the file is parsed with ``pyarrow.csv``.
@@ -31,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.utils.translation import gettext
+
+from jingzhun.core.uploads import WorkbookRefused, check_workbook
 
 # What a library said about a file that could not be read goes here, never to the user:
 # it names server paths and library internals.
@@ -461,6 +465,11 @@ def _load_sheet(reader: fastexcel.ExcelReader, name: str) -> list[pa.Array]:
 
 def _read_excel(path: Path, aliases: _Aliases, sheet: str | None) -> RawTable:
     """Read an Excel workbook (see :func:`read_table`)."""
+    try:
+        # Before any library unpacks it: a small .xlsx can unpack to gigabytes.
+        check_workbook(path)
+    except WorkbookRefused as exc:
+        raise TabularError(str(exc)) from exc
     try:
         reader = fastexcel.read_excel(path)
         names = list(reader.sheet_names)

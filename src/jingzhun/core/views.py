@@ -23,6 +23,7 @@ from jingzhun.core.permissions import user_can
 from jingzhun.core.reveal import (
     REASON_MAX_LENGTH,
     REASON_MIN_LENGTH,
+    RevealLimitReached,
     revealable_by_name,
     sensitive_reveal,
 )
@@ -58,6 +59,7 @@ def reveal(request: HttpRequest, model: str, pk: int, field: str) -> HttpRespons
         raise PermissionDenied
     form = RevealForm(request.POST if request.method == "POST" else None)
     value = ""
+    status = 200
     # A user without the permission who posts anyway is refused by the service, which logs it.
     if request.method == "POST" and (form.is_valid() or not allowed):
         try:
@@ -70,6 +72,9 @@ def reveal(request: HttpRequest, model: str, pk: int, field: str) -> HttpRespons
             )
         except ValidationError as exc:
             form.add_error(None, exc)
+        except RevealLimitReached as exc:  # the service wrote the alert
+            form.add_error(None, str(exc))
+            status = 429
     opts = obj._meta
     context = {
         **admin.site.each_context(request),
@@ -83,7 +88,7 @@ def reveal(request: HttpRequest, model: str, pk: int, field: str) -> HttpRespons
         "value": value,
         "back_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]),
     }
-    return TemplateResponse(request, "core/reveal.html", context)
+    return TemplateResponse(request, "core/reveal.html", context, status=status)
 
 
 def audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

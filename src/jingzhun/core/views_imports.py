@@ -31,6 +31,7 @@ from jingzhun.core.models import ImportBatch, ImportChange
 from jingzhun.core.progress import read_progress
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.core.tasks import import_file
+from jingzhun.core.uploads import UploadField
 from jingzhun.core.working_year import working_year
 
 
@@ -86,7 +87,7 @@ class UploadForm(forms.Form):
             "Who sent the file, e.g. the county poverty office; its column mapping is kept."
         ),
     )
-    file = forms.FileField(label=gettext_lazy("File (.xlsx, .xls, .csv)"))
+    file = UploadField(label=gettext_lazy("File (.xlsx, .xls, .csv)"))
 
     def clean_file(self) -> object:
         f = self.cleaned_data["file"]

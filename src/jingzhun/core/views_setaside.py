@@ -37,7 +37,7 @@ from jingzhun.core.quality_list import (
     quality_tasks,
     where,
 )
-from jingzhun.core.reveal import REASON_MAX_LENGTH, REASON_MIN_LENGTH
+from jingzhun.core.reveal import REASON_MAX_LENGTH, REASON_MIN_LENGTH, RevealLimitReached
 from jingzhun.core.scoping import scope_of
 from jingzhun.core.setaside import (
     STATUS_CHOICES,
@@ -58,9 +58,11 @@ PAGE_SIZE = 50
 MAX_CELL_LENGTH = 1000
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     """Render a page inside the back office's layout (sidebar, language switcher)."""
-    return render(request, template, {**admin.site.each_context(request), **context})
+    return render(request, template, {**admin.site.each_context(request), **context}, status=status)
 
 
 def _not_found(request: HttpRequest, capability: str) -> None:
@@ -210,6 +212,7 @@ def set_aside_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submitted: dict[str, str] | None = None
     new_reasons: list[dict[str, str]] | None = None
     tried: ImportBatch | None = None
+    status = 200
     if action == "reveal" and reveal_form.is_valid():
         try:
             set_aside_reveal(
@@ -217,6 +220,9 @@ def set_aside_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             reveal_form.add_error(None, exc)
+        except RevealLimitReached as exc:  # the service wrote the alert
+            reveal_form.add_error(None, str(exc))
+            status = 429
         else:
             whole = True
     elif action == "dismiss" and dismiss_form.is_valid():
@@ -279,6 +285,7 @@ def set_aside_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reveal_form": reveal_form,
             "dismiss_form": dismiss_form,
         },
+        status=status,
     )
 
 

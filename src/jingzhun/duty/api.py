@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
-from ninja.errors import HttpError
-from ninja.pagination import paginate
 
-from jingzhun.core.api import Page, acting_user
+from jingzhun.core.api import QueryText, RowId, acting_user, answers, paged
 from jingzhun.duty import selectors, services
 from jingzhun.duty.models import CaseStep, DropoutCase
 
 router = Router(tags=["duty"])
 
-STATUSES = ("unclosed", "open", "resolved", "closed")
+STATUS = Literal["unclosed", "open", "resolved", "closed"]
 
 
 # --------------------------------------------------------------------------- schemas
@@ -146,7 +143,7 @@ class CaseDetailOut(CaseOut):
         return list(selectors.step_list(user=user, case=obj))
 
 
-class CoverageRowOut(Schema):
+class DutyCoverageRowOut(Schema):
     key: str
     label: str
     total: int
@@ -169,11 +166,11 @@ class VillageGapOut(Schema):
     name: str
 
 
-class CoverageOut(Schema):
-    students: CoverageRowOut
-    villages: CoverageRowOut
-    by_school: list[CoverageRowOut]
-    by_township: list[CoverageRowOut]
+class DutyCoverageOut(Schema):
+    students: DutyCoverageRowOut
+    villages: DutyCoverageRowOut
+    by_school: list[DutyCoverageRowOut]
+    by_township: list[DutyCoverageRowOut]
     student_gaps: list[StudentGapOut]
     village_gaps: list[VillageGapOut]
 
@@ -191,20 +188,18 @@ def _row(row: selectors.CoverageRow) -> dict[str, Any]:
 # --------------------------------------------------------------------------- endpoints
 
 
-@router.get("/duty/cases", response=list[CaseOut], summary="List dropout cases")
-@paginate(Page)
+@router.get("/duty/cases", response=answers(list[CaseOut], 422), summary="List dropout cases")
+@paged
 def case_list(
     request: HttpRequest,
-    status: str | None = None,
-    township: str | None = None,
-    school_id: int | None = None,
+    status: STATUS | None = None,
+    township: QueryText | None = None,
+    school_id: RowId | None = None,
 ) -> QuerySet[DropoutCase]:
     """List the dropout cases in the caller's jurisdiction, oldest first.
 
     ``status=unclosed`` gives the open and resolved ones; ``township`` is a township code.
     """
-    if status and status not in STATUSES:
-        raise HttpError(422, _("The status is one of unclosed, open, resolved, closed."))
     return selectors.case_list(
         user=acting_user(request),
         status=status or "",
@@ -215,17 +210,17 @@ def case_list(
 
 @router.get(
     "/duty/cases/{int:case_id}",
-    response=CaseDetailOut,
+    response=answers(CaseDetailOut, 404, 422),
     summary="One dropout case with its steps",
 )
-def case_detail(request: HttpRequest, case_id: int) -> DropoutCase:
+def case_detail(request: HttpRequest, case_id: RowId) -> DropoutCase:
     """Return one case with its steps and what its outcome still lacks."""
     return selectors.get_case(user=acting_user(request), case_id=case_id)
 
 
 @router.get(
     "/duty/coverage",
-    response=CoverageOut,
+    response=answers(DutyCoverageOut),
     summary="Coverage of the responsibility chain, with the gaps",
 )
 def coverage(request: HttpRequest) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.accounts.models import StaffMember
+from jingzhun.core.uploads import UploadField
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase, StudentContact
 
 # A phone photo or a scanned page; anything else is refused before it reaches the disk.
@@ -52,7 +53,7 @@ def _check_evidence(evidence: UploadedFile | None) -> UploadedFile | None:
 
 
 def _evidence_field(label: Any) -> forms.FileField:
-    return forms.FileField(
+    return UploadField(
         label=label,
         required=False,
         validators=[FileExtensionValidator(EVIDENCE_EXTENSIONS)],
@@ -231,7 +232,7 @@ class BulkAssignForm(forms.Form):
 class BulkUploadForm(forms.Form):
     """The filled template of responsible persons."""
 
-    file = forms.FileField(
+    file = UploadField(
         label=_("Filled template (.xlsx)"), validators=[FileExtensionValidator(["xlsx"])]
     )
 

@@ -15,11 +15,16 @@ Bank payment file (代发文件)
         合计,<count>,,<total>,,
 
     Amounts have two decimals and no thousands separator (``1250.00``); the account number
-    is written whole as digits. The first and the last line carry the same control totals
+    is written whole as digits. Texts are written through the platform's CSV writer
+    (:mod:`jingzhun.core.csvsafe`): a name a spreadsheet would run as a formula (``=…``,
+    ``+…``, ``-…``, ``@…``) is written with a leading apostrophe, the text kept whole after it,
+    and a line break or tab inside a text becomes a space, so that every payment stays one
+    line. The first and the last line carry the same control totals
     (number of payments, sum of the amounts). The CSV is meant for the bank's import: opened
     and saved again in Excel, long account numbers would lose digits; look at the ``.xlsx``
     instead. :func:`bank_file_xlsx` lays out the same rows on one sheet, with the account as
-    text and the amounts as numbers formatted ``0.00``.
+    text and the amounts as numbers formatted ``0.00``; its texts are text cells, kept
+    exactly (a workbook never runs a text cell as a formula).
 
     :func:`parse_bank_return` reads the bank's return file (``.csv`` in UTF-8, with or without
     BOM, or GB18030; ``.xlsx``/``.xls`` through fastexcel) with the columns 参考号, 账号,
@@ -31,7 +36,6 @@ Bank payment file (代发文件)
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import tempfile
@@ -45,6 +49,7 @@ from typing import Any, Literal, TypeAlias
 import fastexcel
 import xlsxwriter
 
+from jingzhun.core import csvsafe
 from jingzhun.core.money import CENT
 from jingzhun.core.tabular import (
     CSV_EXTENSIONS,
@@ -70,9 +75,6 @@ __all__ = [
 
 PaymentStatus: TypeAlias = Literal["paid", "failed"]
 
-#: A text starting like this is a formula to Excel; such texts are refused in bank files.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 
 def check_money(value: object, what: str, *, positive: bool = False) -> None:
     """Raise unless *value* is a finite, non-negative Decimal with at most two decimals."""
@@ -85,11 +87,18 @@ def check_money(value: object, what: str, *, positive: bool = False) -> None:
 
 
 def check_text(value: str, what: str, *, required: bool = True) -> None:
-    """Raise if a bank-file text is empty (when required) or would start an Excel formula."""
+    """Raise if a bank-file text is empty when it is required.
+
+    Any other text is written, whatever it starts with: the CSV neutralises what a
+    spreadsheet would run, the workbook keeps it as a text cell.
+    """
     if required and not value.strip():
         raise ValueError(f"{what} is empty")
-    if value.startswith(_FORMULA_STARTS):
-        raise ValueError(f"{what} must not start with {value[0]!r}: {value!r}")
+
+
+def _one_line(text: str) -> str:
+    """Return a text with its line breaks and tabs as spaces (one payment, one line)."""
+    return "".join(" " if c in "\r\n\t\v\f\x85\u2028\u2029" else c for c in text)
 
 
 def new_workbook() -> tuple[io.BytesIO, Any]:
@@ -170,19 +179,21 @@ def _plain_amount(amount: Decimal) -> str:
 def bank_file_csv(batch: BankFile) -> bytes:
     """Return the batch as CSV for the bank (layout in the module docstring)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     total = _plain_amount(batch.total)
-    writer.writerow(["批次号", batch.batch_reference, "笔数", batch.count, "总金额", total])
+    writer.writerow(
+        ["批次号", _one_line(batch.batch_reference), "笔数", batch.count, "总金额", total]
+    )
     writer.writerow(BANK_HEADERS)
     for number, row in enumerate(batch.rows, start=1):
         writer.writerow(
             [
                 number,
                 row.account,
-                row.holder,
+                _one_line(row.holder),
                 _plain_amount(row.amount),
-                row.reference,
-                row.note,
+                _one_line(row.reference),
+                _one_line(row.note),
             ]
         )
     writer.writerow(["合计", batch.count, "", total, "", ""])

@@ -3,7 +3,9 @@
 State changes are guarded updates (`UPDATE ... WHERE status = ...` with a row-count
 check), so two officers acting at once cannot both succeed; SQLite has no
 SELECT ... FOR UPDATE. A second live payment for the same source is refused by a
-partial unique constraint.
+partial unique constraint. Making a batch and applying a bank return are serialised
+(per county, per batch): the second of two at once waits, sees the first's work and says
+it is already done.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from jingzhun.core import crypto
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import insert_rows
+from jingzhun.core.db import serialise
 from jingzhun.core.money import to_yuan
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.core.sensitive import unseal
@@ -129,6 +132,19 @@ def _next_reference(county_code: str, school_year: int, semester: str) -> str:
     return f"{prefix}{taken + 1:03d}"
 
 
+@dataclass(frozen=True)
+class BatchMade:
+    """What a request to make a batch gave: the batch, and whether this request made it."""
+
+    batch: PaymentBatch
+    created: bool  # False: the batch made earlier under the same key
+
+
+def serialise_batches(county_code: str) -> None:
+    """Make the county's batch creations run one at a time (call first in the transaction)."""
+    serialise("funds.batch", county_code)
+
+
 def payment_batch_create(
     *,
     actor: Any,
@@ -139,19 +155,62 @@ def payment_batch_create(
     lines: Sequence[PaymentLine],
     gaps: Sequence[dict[str, Any]] = (),
 ) -> PaymentBatch:
+    """Create a draft batch of payments, or return the batch already made under this key."""
+    return payment_batch_make(
+        actor=actor,
+        purpose=purpose,
+        school_year=school_year,
+        semester=semester,
+        idempotency_key=idempotency_key,
+        lines=lines,
+        gaps=gaps,
+    ).batch
+
+
+@transaction.atomic
+def payment_batch_make(
+    *,
+    actor: Any,
+    purpose: str,
+    school_year: int,
+    semester: str,
+    idempotency_key: str,
+    lines: Sequence[PaymentLine],
+    gaps: Sequence[dict[str, Any]] = (),
+) -> BatchMade:
     """Create a draft batch of payments, or return the batch already made under this key.
 
     Refused when a programme's payments exceed what is allocated to it and not yet
     committed, or when a source already has a live payment (the database enforces it).
+    Creations of one county run one at a time: a second one at the same moment gets the
+    first's batch (same key) or a ValidationError with code "already_done" naming it.
+    A paying app that reads what to pay first serialises before reading (serialise_batches).
     """
     _require_pay(actor)
     county = actor.scope.county_code
+    serialise_batches(county)
     existing = PaymentBatch.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.county_code != county:
             raise PermissionDenied
-        return existing
+        return BatchMade(existing, created=False)
     if not lines:
+        made = (
+            PaymentBatch.objects.filter(
+                county_code=county, purpose=purpose, school_year=school_year, semester=semester
+            )
+            .order_by("-id")
+            .first()
+        )
+        if made is not None:
+            raise ValidationError(
+                _(
+                    "Already done: batch %(ref)s holds every approved payment of this "
+                    "semester; nothing is left to pay."
+                )
+                % {"ref": made.reference},
+                code="already_done",
+            )
         raise ValidationError(
             _("Nothing is ready to pay: no approved entitlement lacks a payment.")
         )
@@ -233,14 +292,16 @@ def payment_batch_create(
                 },
             )
     except IntegrityError:
-        # Another officer made the same batch at the same moment, or a source is already paid.
+        # Defence in depth, should a write bypass the county's turn: the constraint holds and
+        # the caller is told, never shown a database error.
         existing = PaymentBatch.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return BatchMade(existing, created=False)
         raise ValidationError(
-            _("Some of these entitlements already have a payment in another batch.")
+            _("Some of these entitlements already have a payment in another batch."),
+            code="already_done",
         ) from None
-    return batch
+    return BatchMade(batch, created=True)
 
 
 def _transition(batch: PaymentBatch, *, frm: Sequence[str], to: str, **fields: Any) -> None:
@@ -341,6 +402,8 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
     and the file's totals balance; nothing is ever corrected automatically.
     """
     _require_pay(actor)
+    # Two applications of a return at once: the second reads what the first settled.
+    serialise("funds.bank_return", str(batch_id))
     batch = get_object_for_user(PaymentBatch.objects.all(), actor, pk=batch_id)
     if batch.status != PaymentBatch.Status.SENT:
         raise ValidationError(_("Only a batch sent to the bank can be reconciled."))

@@ -93,7 +93,6 @@ class ChildStatusAdmin(ScopedAdmin):
     )
     list_filter = (("category", ChoicesDropdownFilter), "known", "run", "school")
     search_fields = ("person__name",)
-    id_index_fields = ("person__id_index",)
     list_select_related = ("person", "school", "run")
     fields = (
         "run",
@@ -120,7 +119,6 @@ class RunChangeAdmin(ScopedAdmin):
     list_display = ("kind", "person", "village_code", "school", "before", "after", "run")
     list_filter = (("kind", ChoicesDropdownFilter), "run")
     search_fields = ("person__name",)
-    id_index_fields = ("person__id_index",)
     list_select_related = ("person", "school", "run")
     fields = ("run", "kind", "person", "village_code", "school", "before", "after")
 
@@ -205,7 +203,6 @@ class RecordAdmin(ScopedAdmin):
 class HomeTeachingAdmin(RecordAdmin):
     list_display = ("person", "teacher_name", "schedule", "since", "until", "recorded_by")
     search_fields = ("person__name", "teacher_name")
-    id_index_fields = ("person__id_index",)
     list_select_related = ("person", "recorded_by")
     add_fields = ("person", "teacher_name", "schedule", "since")
     fields = ("person", "teacher_name", "schedule", "since", "until", "recorded_by")
@@ -219,7 +216,6 @@ class OutOfCountyProofAdmin(RecordAdmin):
     list_display = ("person", "school_year", "school_name", "place", "proof", "recorded_by")
     list_filter = ("school_year",)
     search_fields = ("person__name", "school_name")
-    id_index_fields = ("person__id_index",)
     list_select_related = ("person", "recorded_by")
     add_fields = ("person", "school_year", "school_name", "place", "proof")
     fields = ("person", "school_year", "school_name", "place", "proof", "recorded_by")

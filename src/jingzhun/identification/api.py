@@ -12,9 +12,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import paginate
 
-from jingzhun.core.api import Page, acting_user
+from jingzhun.core.api import QueryText, RowId, acting_user, answers, paged
+from jingzhun.core.resident_id import birth_month
 from jingzhun.identification import selectors
 from jingzhun.identification.models import (
     ChildStatus,
@@ -90,7 +90,7 @@ class StatusOut(Schema):
     name: str
     id_masked: str
     sex: str
-    birth_date: dt.date
+    birth_month: str
     age: int
     household_status: str
     village_code: str
@@ -130,8 +130,8 @@ class StatusOut(Schema):
         return obj.person.sex
 
     @staticmethod
-    def resolve_birth_date(obj: ChildStatus) -> dt.date:
-        return obj.person.birth_date
+    def resolve_birth_month(obj: ChildStatus) -> str:
+        return birth_month(obj.person.birth_date)
 
     @staticmethod
     def resolve_school_name(obj: ChildStatus) -> str:
@@ -190,8 +190,12 @@ class CandidateOut(Schema):
 # --------------------------------------------------------------------------- endpoints
 
 
-@router.get("/identification/runs", response=list[RunOut], summary="List identification runs")
-@paginate(Page)
+@router.get(
+    "/identification/runs",
+    response=answers(list[RunOut], 422),
+    summary="List identification runs",
+)
+@paged
 def run_list(request: HttpRequest) -> QuerySet[IdentificationRun]:
     """List the identification runs of the caller's county, newest first."""
     return selectors.run_list(user=acting_user(request))
@@ -199,10 +203,10 @@ def run_list(request: HttpRequest) -> QuerySet[IdentificationRun]:
 
 @router.get(
     "/identification/runs/{int:run_id}",
-    response=RunDetail,
+    response=answers(RunDetail, 404, 422),
     summary="One identification run, with counts in the caller's jurisdiction",
 )
-def run_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def run_detail(request: HttpRequest, run_id: RowId) -> dict[str, Any]:
     """Return one run; its counts are those of the caller's jurisdiction, not the county's."""
     user = acting_user(request)
     run = selectors.get_run(user=user, run_id=run_id)
@@ -218,11 +222,13 @@ def run_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
 
 @router.get(
     "/identification/runs/{int:run_id}/changes",
-    response=list[ChangeOut],
+    response=answers(list[ChangeOut], 404, 422),
     summary="What a run found changed since the run before it",
 )
-@paginate(Page)
-def run_changes(request: HttpRequest, run_id: int, kind: str | None = None) -> QuerySet[RunChange]:
+@paged
+def run_changes(
+    request: HttpRequest, run_id: RowId, kind: QueryText | None = None
+) -> QuerySet[RunChange]:
     """List a run's changes in the caller's jurisdiction; filter by `kind`."""
     user = acting_user(request)
     run = selectors.get_run(user=user, run_id=run_id)
@@ -232,12 +238,12 @@ def run_changes(request: HttpRequest, run_id: int, kind: str | None = None) -> Q
 
 @router.get(
     "/identification/statuses",
-    response=list[StatusOut],
+    response=answers(list[StatusOut], 404, 422),
     summary="Each child's status in a run (the latest by default)",
 )
-@paginate(Page)
+@paged
 def status_list(
-    request: HttpRequest, run: int | None = None, category: str | None = None
+    request: HttpRequest, run: RowId | None = None, category: QueryText | None = None
 ) -> QuerySet[ChildStatus]:
     """List the children of a run in the caller's jurisdiction; filter by `category`.
 
@@ -261,10 +267,10 @@ def status_list(
 
 @router.get(
     "/identification/candidates",
-    response=list[CandidateOut],
+    response=answers(list[CandidateOut], 422),
     summary="Probable links waiting for review",
 )
-@paginate(Page)
+@paged
 def candidate_list(request: HttpRequest) -> QuerySet[ReviewCandidate]:
     """List the pending review candidates of the caller's jurisdiction, most probable first."""
     return selectors.candidate_list(user=acting_user(request))

@@ -8,7 +8,6 @@ Every export is logged. Headers follow the active language.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,10 +18,12 @@ import xlsxwriter
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from jingzhun.core import csvsafe
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
 from jingzhun.core.listing import ListParams
 from jingzhun.core.periods import SchoolYear
+from jingzhun.core.resident_id import birth_month
 from jingzhun.core.sensitive import unseal
 from jingzhun.identification import selectors
 from jingzhun.identification.models import ChildStatus, IdentificationRun, Link, RunChange
@@ -47,7 +48,8 @@ def _labels(choices: Iterable[tuple[str, Any]]) -> dict[str, str]:
 def write_table(
     path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str
 ) -> int:
-    """Write rows to .xlsx (streamed, constant memory) or .csv (UTF-8 with BOM, for Excel).
+    """Write rows to .xlsx (streamed, constant memory) or .csv (UTF-8 with BOM, for Excel;
+    through :func:`jingzhun.core.csvsafe.writer`, so no text runs as a formula).
 
     Return the number of data rows written.
     """
@@ -56,15 +58,11 @@ def write_table(
     n = 0
     if path.suffix.lower() == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
+            # The platform's CSV writer: dates ISO, formula-like texts neutralised.
+            writer = csvsafe.writer(fh)
             writer.writerow(headers)
             for row in rows:
-                writer.writerow(
-                    [
-                        "" if v is None else v.isoformat() if isinstance(v, dt.date) else v
-                        for v in row
-                    ]
-                )
+                writer.writerow(row)
                 n += 1
         return n
     if path.suffix.lower() != ".xlsx":
@@ -105,7 +103,7 @@ def identification_headers(*, whole_ids: bool) -> list[str]:
         _("Name"),
         _("Resident ID") if whole_ids else _("Resident ID (masked)"),
         _("Sex"),
-        _("Birth date"),
+        _("Birth date") if whole_ids else _("Birth month"),
         _("Age"),
         _("Township"),
         _("Village"),
@@ -158,7 +156,8 @@ def _identification_rows(qs: Any, names: dict[str, str], *, whole_ids: bool) -> 
             r["person__name"],
             shown,
             sex.get(r["person__sex"], r["person__sex"]),
-            r["person__birth_date"],
+            # the day only beside the whole ID it is part of (core.resident_id.birth_month)
+            r["person__birth_date"] if whole_ids else birth_month(r["person__birth_date"]),
             r["age"],
             names.get(township, township),
             names.get(village, village),
@@ -231,7 +230,7 @@ def ledger_headers() -> list[str]:
         _("Name"),
         _("Resident ID (masked)"),
         _("Sex"),
-        _("Birth date"),
+        _("Birth month"),
         _("Age"),
         _("School"),
         _("Stage"),
@@ -276,7 +275,7 @@ def _ledger_rows(qs: Any, names: dict[str, str], school_year: int) -> Iterator[l
             r["person__name"],
             r["person__id_masked"],
             sex.get(r["person__sex"], r["person__sex"]),
-            r["person__birth_date"],
+            birth_month(r["person__birth_date"]),
             r["age"],
             r["school__name"] or "",
             stage.get(r["stage"], r["stage"] or ""),

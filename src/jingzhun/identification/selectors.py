@@ -36,6 +36,7 @@ from jingzhun.core import permissions as P
 from jingzhun.core.crypto import mask_id
 from jingzhun.core.listing import ListParams
 from jingzhun.core.models import ImportBatch
+from jingzhun.core.resident_id import birth_month
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.identification.engine import pinyin_key
 from jingzhun.identification.models import (
@@ -644,10 +645,14 @@ def candidate_comparison(candidate: ReviewCandidate) -> list[Comparison]:
     )
     rows.append(
         Comparison(
-            _("Birth date"),
-            person.birth_date.isoformat(),
-            student.birth_date.isoformat() if student.birth_date else "—",
+            # the month shown, the whole dates compared (core.resident_id.birth_month)
+            _("Birth month"),
+            birth_month(person.birth_date),
+            birth_month(student.birth_date) or "—",
             (person.birth_date == student.birth_date) if student.birth_date else None,
+            ""
+            if not student.birth_date or person.birth_date == student.birth_date
+            else _("the days differ"),
         )
     )
     rows.append(

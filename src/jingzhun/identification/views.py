@@ -29,7 +29,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
-from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.listing import ListChoices, ListParams, paginate
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.progress import read_progress
 from jingzhun.core.working_year import working_year
@@ -104,7 +104,9 @@ def _paginate(request: HttpRequest, items: Any, param: str = "page") -> Page[Any
 class StartForm(forms.Form):
     as_of = forms.DateField(
         label=gettext_lazy("As of"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # ISO, whatever the language: a date input holds only YYYY-MM-DD (zh-hans would
+        # write 2018/10/08, which the browser drops, leaving a required field empty).
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=gettext_lazy(
             "Children are classified as of this date, against the rolls of its school year."
         ),
@@ -602,14 +604,120 @@ def ledger_export(request: HttpRequest, slug: str) -> HttpResponseBase:
 
 # --------------------------------------------------------------------------- coverage
 
+# ``?export=xlsx`` on the coverage page downloads the villages its filters keep.
+EXPORT_PARAM, EXPORT_XLSX = "export", "xlsx"
+
+
+def _coverage_lists(
+    cov: selectors.Coverage, lp: ListParams
+) -> tuple[list[selectors.CoverageRow], list[selectors.CoverageRow]]:
+    """Return the townships and the villages the filters keep.
+
+    A township keeps itself and its villages (by area code); the search keeps the villages
+    whose name or code holds the text. Both lists are the selector's: scoped to the user.
+    """
+    townships, villages = cov.townships, cov.villages
+    if lp.township:
+        townships = [r for r in townships if r.code.startswith(lp.township)]
+        villages = [r for r in villages if r.code.startswith(lp.township)]
+    if lp.q:
+        needle = lp.q.casefold()
+        villages = [r for r in villages if needle in r.name.casefold() or needle in r.code]
+    return townships, villages
+
+
+def _coverage_sum(rows: list[selectors.CoverageRow], name: str) -> selectors.CoverageRow:
+    """Return one row adding up *rows* (the total of what the filters keep)."""
+    return selectors.CoverageRow(
+        code="",
+        name=name,
+        school_age=sum(r.school_age for r in rows),
+        school_age_known=sum(r.school_age_known for r in rows),
+        all_ages=sum(r.all_ages for r in rows),
+        all_ages_known=sum(r.all_ages_known for r in rows),
+    )
+
+
+def _township_choices(cov: selectors.Coverage) -> list[tuple[str, str]]:
+    """The townships to filter by: those of the user's coverage, when there are several."""
+    return [(r.code, r.name) for r in cov.townships] if len(cov.townships) > 1 else []
+
+
+def _share(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _coverage_export(
+    request: HttpRequest, run: IdentificationRun, cov: selectors.Coverage, lp: ListParams
+) -> FileResponse:
+    """Download the villages the page's filters keep, every page of them (.xlsx)."""
+    user = request.user
+    _townships, villages = _coverage_lists(cov, lp)
+    township_names = {r.code: r.name for r in cov.townships}
+    headers = [
+        _("Township"),
+        _("Code"),
+        _("Village"),
+        _("Aged 6–15"),
+        _("Known"),
+        _("Coverage"),
+        _("Aged 3–22"),
+        _("Known"),
+        _("Coverage"),
+    ]
+    rows = [
+        [
+            township_names.get(r.code[: selectors.TOWNSHIP_CODE_LENGTH], ""),
+            r.code,
+            r.name,
+            r.school_age,
+            r.school_age_known,
+            _share(r.school_age_share),
+            r.all_ages,
+            r.all_ages_known,
+            _share(r.all_ages_share),
+        ]
+        for r in villages
+    ]
+
+    def write(path: Path) -> None:
+        n = exports.write_table(path, headers, rows, title=_("Identification coverage"))
+        audit_record(
+            actor=user,
+            action="export.identification_coverage",
+            request=request,
+            data={"rows": n, "run": run.pk, "filters": lp.query()},
+        )
+
+    return _download(write, f"identification-coverage-{run.as_of}.xlsx")
+
 
 @login_required
 @require_safe
-def coverage(request: HttpRequest) -> HttpResponse:
-    """Show identification coverage per village, township and in total (latest run)."""
+def coverage(request: HttpRequest) -> HttpResponseBase:
+    """Show identification coverage per village, township and in total (latest run).
+
+    The villages are filtered (township, search), paged and totalled; ``?export=xlsx``
+    downloads the villages the filters keep.
+    """
     _require(request, P.VIEW)
     user = request.user
     run = selectors.latest_run(user=user)
+    lp = ListParams.read(request.GET)
+    if run is None:
+        if request.GET.get(EXPORT_PARAM) == EXPORT_XLSX:
+            messages.warning(request, _("There is no confirmed identification run yet."))
+            return redirect("identification:coverage")
+        return _page(
+            request,
+            "identification/coverage.html",
+            {"title": _("Identification coverage"), "active": "coverage", "run": None},
+        )
+    cov = selectors.coverage(user=user, run=run)
+    if request.GET.get(EXPORT_PARAM) == EXPORT_XLSX:
+        return _coverage_export(request, run, cov, lp)
+    townships, villages = _coverage_lists(cov, lp)
+    page = paginate(request.GET, villages)
     return _page(
         request,
         "identification/coverage.html",
@@ -617,6 +725,16 @@ def coverage(request: HttpRequest) -> HttpResponse:
             "title": _("Identification coverage"),
             "active": "coverage",
             "run": run,
-            "coverage": selectors.coverage(user=user, run=run) if run is not None else None,
+            "coverage": cov,
+            "townships": townships,
+            "villages": page,
+            "village_total": _coverage_sum(
+                villages, _("Total of the rows filtered") if lp.active else _("Total")
+            ),
+            "lp": lp,
+            "choices": ListChoices(townships=_township_choices(cov)),
+            "total": page.paginator.count,
+            "list_query": lp.query(),
+            "export_query": lp.query(**{EXPORT_PARAM: EXPORT_XLSX}),
         },
     )

@@ -37,7 +37,7 @@ class HouseholdStatusInline(ReadOnlyTabularInline):
 
 class HouseholdMemberInline(ReadOnlyTabularInline):
     model = Person
-    fields = ("name", "id_masked", "sex", "birth_date", "relation")
+    fields = ("name", "id_masked", "sex", "birth_month", "relation")
     readonly_fields = fields
     show_change_link = True
     verbose_name_plural = _("members")
@@ -61,8 +61,6 @@ class HouseholdAdmin(ScopedAdmin):
         "village",
     )
     search_fields = ("^household_no",)
-    # A household is also found by the whole ID number of one of its members.
-    id_index_fields = ("members__id_index",)
     list_select_related = ("village",)
     fieldsets = (
         (
@@ -114,11 +112,10 @@ class HouseholdAdmin(ScopedAdmin):
 
 @admin.register(Person)
 class PersonAdmin(ScopedAdmin):
-    list_display = ("name", "id_masked", "sex", "birth_date", "household", "village")
+    list_display = ("name", "id_masked", "sex", "birth_month", "household", "village")
     list_filter = ("sex", "left_behind", "household__village")
-    # Names by text; ID numbers only whole, through the blind index.
+    # Names by text; an ID number is searched on the child search page, by POST.
     search_fields = ("name",)
-    id_index_fields = ("id_index",)
     list_select_related = ("household__village",)
     fieldsets = (
         (
@@ -128,7 +125,7 @@ class PersonAdmin(ScopedAdmin):
                     "name",
                     "id_masked",
                     "sex",
-                    "birth_date",
+                    "birth_month",
                     "household",
                     "relation",
                     "ethnicity",
@@ -145,7 +142,7 @@ class PersonAdmin(ScopedAdmin):
         "name",
         "id_masked",
         "sex",
-        "birth_date",
+        "birth_month",
         "household",
         "relation",
         "ethnicity",

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Router, Schema
-from ninja.errors import ValidationError
-from ninja.pagination import paginate
+from ninja import Field, Router, Schema
 
 from jingzhun.core import crypto
-from jingzhun.core.api import Page, acting_user
+from jingzhun.core.api import QueryText, RowId, acting_user, answers, invalid, paged
+from jingzhun.core.audit import audit_record
+from jingzhun.core.resident_id import birth_month
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.registry import selectors
 from jingzhun.registry.models import Area, Household, Person
@@ -54,7 +53,7 @@ class PersonOut(Schema):
     name: str
     id_masked: str
     sex: str
-    birth_date: date
+    birth_month: str
     relation: str
     ethnicity: str
     disability_kind: str
@@ -62,6 +61,10 @@ class PersonOut(Schema):
     left_behind: bool
     guardian_name: str
     guardian_id_masked: str
+
+    @staticmethod
+    def resolve_birth_month(obj: Person) -> str:
+        return birth_month(obj.birth_date)
 
     @staticmethod
     def resolve_household_no(obj: Person) -> str:
@@ -103,6 +106,19 @@ class HouseholdDetail(HouseholdOut):
         return list(person_queryset(acting_user(context["request"])).filter(household=obj))
 
 
+class PersonSearchIn(Schema):
+    id_number: str = Field(
+        ..., max_length=40, description="A whole 18-character resident ID number"
+    )
+
+
+class PersonSearchOut(Schema):
+    """What an ID search finds, in the shape of a page of ``GET /api/persons``."""
+
+    items: list[PersonOut]
+    count: int
+
+
 # --------------------------------------------------------------------------- reads
 # Scoping comes from registry.selectors; these add only what the API shows and its order.
 
@@ -133,14 +149,10 @@ def id_number_index(id_number: str) -> str:
     """
     cleaned = "".join(unicodedata.normalize("NFKC", id_number).split()).upper()
     if not ID_FORM.fullmatch(cleaned):
-        raise ValidationError(
-            [
-                {
-                    "loc": ["query", "id_number"],
-                    "msg": "Not an 18-character resident ID number.",
-                    "type": "id_format",
-                }
-            ]
+        raise invalid(
+            ["body", "payload", "id_number"],
+            "Not an 18-character resident ID number.",
+            "id_format",
         )
     return crypto.blind_index(cleaned, purpose="id")
 
@@ -148,10 +160,10 @@ def id_number_index(id_number: str) -> str:
 # --------------------------------------------------------------------------- endpoints
 
 
-@router.get("/areas", response=list[AreaOut], summary="List areas")
-@paginate(Page)
+@router.get("/areas", response=answers(list[AreaOut], 422), summary="List areas")
+@paged
 def area_list(
-    request: HttpRequest, level: str | None = None, parent: str | None = None
+    request: HttpRequest, level: QueryText | None = None, parent: QueryText | None = None
 ) -> QuerySet[Area]:
     """List counties, townships and villages in the caller's jurisdiction.
 
@@ -165,13 +177,15 @@ def area_list(
     return qs
 
 
-@router.get("/households", response=list[HouseholdOut], summary="List poor households")
-@paginate(Page)
+@router.get(
+    "/households", response=answers(list[HouseholdOut], 422), summary="List poor households"
+)
+@paged
 def household_list(
     request: HttpRequest,
-    village: str | None = None,
-    status: str | None = None,
-    household_no: str | None = None,
+    village: QueryText | None = None,
+    status: QueryText | None = None,
+    household_no: QueryText | None = None,
 ) -> QuerySet[Household]:
     """List poor households; filter by `village` code, `status` or filed-card number."""
     qs = household_queryset(acting_user(request))
@@ -186,40 +200,62 @@ def household_list(
 
 @router.get(
     "/households/{int:household_id}",
-    response=HouseholdDetail,
+    response=answers(HouseholdDetail, 404, 422),
     summary="One poor household with its members",
 )
-def household_detail(request: HttpRequest, household_id: int) -> Household:
+def household_detail(request: HttpRequest, household_id: RowId) -> Household:
     """Return one household; 404 if it does not exist or lies outside the caller's jurisdiction."""
     qs = Household.objects.select_related("village")
     return get_object_for_user(qs, acting_user(request), pk=household_id)
 
 
-@router.get("/persons", response=list[PersonOut], summary="List registry persons")
-@paginate(Page)
+@router.get("/persons", response=answers(list[PersonOut], 422), summary="List registry persons")
+@paged
 def person_list(
     request: HttpRequest,
-    name: str | None = None,
-    id_number: str | None = None,
-    village: str | None = None,
+    name: QueryText | None = None,
+    village: QueryText | None = None,
 ) -> QuerySet[Person]:
-    """List members of poor households.
+    """List members of poor households; filter by `name` (contains) or `village` code.
 
-    Filter by `name` (contains), by whole resident `id_number` (matched through its
-    blind index; the number itself is never stored in clear) or by `village` code.
+    To find a person by whole ID number use `POST /api/persons/search`: a number in an
+    address is refused (400).
     """
     qs = person_queryset(acting_user(request))
     if name:
         qs = qs.filter(name__contains=name.strip())
-    if id_number:
-        qs = qs.filter(id_index=id_number_index(id_number))
     if village:
         qs = qs.filter(household__village__code=village)
     return qs
 
 
-@router.get("/persons/{int:person_id}", response=PersonOut, summary="One registry person")
-def person_detail(request: HttpRequest, person_id: int) -> Person:
+@router.post(
+    "/persons/search",
+    response=answers(PersonSearchOut, 403, 422),
+    summary="Find registry persons by whole ID number",
+)
+def person_search(request: HttpRequest, payload: PersonSearchIn) -> dict[str, Any]:
+    """Find the persons with this whole resident ID number, within the caller's jurisdiction
+    exactly as `GET /api/persons` lists them (another township's person is not found).
+
+    The number travels in the JSON body, so that it stays out of addresses and logs; it is
+    matched through its blind index (never stored in clear). The search is recorded in the
+    audit log with what it found, never the number.
+    """
+    user = acting_user(request)
+    found = list(person_queryset(user).filter(id_index=id_number_index(payload.id_number)))
+    audit_record(
+        actor=user, action="person.search_by_number", request=request, data={"found": len(found)}
+    )
+    return {"items": found, "count": len(found)}
+
+
+@router.get(
+    "/persons/{int:person_id}",
+    response=answers(PersonOut, 404, 422),
+    summary="One registry person",
+)
+def person_detail(request: HttpRequest, person_id: RowId) -> Person:
     """Return one person; 404 if it does not exist or lies outside the caller's jurisdiction."""
     qs = Person.objects.select_related("household__village")
     return get_object_for_user(qs, acting_user(request), pk=person_id)

@@ -154,13 +154,13 @@ class StudentAdmin(ScopedAdmin):
         "id_masked",
         "id_status",
         "sex",
-        "birth_date",
+        "birth_month",
         "poor_flag",
     )
     list_filter = (("id_status", ChoicesDropdownFilter), "poor_flag", "sex")
-    # A roll number is usually "G" + the ID number: sealed, found only whole, shown masked.
+    # A roll number is usually "G" + the ID number: sealed, shown masked, found only whole and
+    # only when it holds no ID number (one that does is searched on the child search page).
     search_fields = ("name",)
-    id_index_fields = ("id_index",)
     roll_index_fields = ("roll_index",)
     fields = (
         "roll_masked",
@@ -168,7 +168,7 @@ class StudentAdmin(ScopedAdmin):
         "id_masked",
         "id_status",
         "sex",
-        "birth_date",
+        "birth_month",
         "poor_flag",
         "person",
     )
@@ -215,7 +215,6 @@ class EnrolmentAdmin(ScopedAdmin):
         "school",
     )
     search_fields = ("student__name",)
-    id_index_fields = ("student__id_index",)
     roll_index_fields = ("student__roll_index",)
     list_select_related = ("student", "school", "school_class__school")
     fields = (

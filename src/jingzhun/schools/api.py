@@ -14,9 +14,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.pagination import paginate
 
-from jingzhun.core.api import Page, acting_user
+from jingzhun.core.api import QueryInt, QueryText, RowId, acting_user, answers, paged
+from jingzhun.core.resident_id import birth_month
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.schools import selectors
 from jingzhun.schools.models import Enrolment, School
@@ -59,9 +59,13 @@ class StudentOut(Schema):
     id_status: str
     roll_masked: str
     sex: str
-    birth_date: date | None
+    birth_month: str
     poor_flag: bool
     person_id: int | None
+
+    @staticmethod
+    def resolve_birth_month(obj: Any) -> str:
+        return birth_month(obj.birth_date)
 
 
 class EnrolmentOut(Schema):
@@ -115,13 +119,13 @@ def enrolment_queryset(user: Any) -> QuerySet[Enrolment]:
 # --------------------------------------------------------------------------- endpoints
 
 
-@router.get("/schools", response=list[SchoolOut], summary="List schools")
-@paginate(Page)
+@router.get("/schools", response=answers(list[SchoolOut], 422), summary="List schools")
+@paged
 def school_list(
     request: HttpRequest,
-    township: str | None = None,
-    kind: str | None = None,
-    code: str | None = None,
+    township: QueryText | None = None,
+    kind: QueryText | None = None,
+    code: QueryText | None = None,
 ) -> QuerySet[School]:
     """List schools in the caller's jurisdiction; filter by `township` code, `kind` or `code`."""
     qs = school_queryset(acting_user(request))
@@ -134,13 +138,13 @@ def school_list(
     return qs
 
 
-@router.get("/enrolments", response=list[EnrolmentOut], summary="List enrolments")
-@paginate(Page)
+@router.get("/enrolments", response=answers(list[EnrolmentOut], 422), summary="List enrolments")
+@paged
 def enrolment_list(
     request: HttpRequest,
-    school_year: int | None = None,
-    school: str | None = None,
-    status: str | None = None,
+    school_year: QueryInt | None = None,
+    school: QueryText | None = None,
+    status: QueryText | None = None,
 ) -> QuerySet[Enrolment]:
     """List enrolments; filter by `school_year` (its first year, e.g. 2018), `school` code or `status`."""
     qs = enrolment_queryset(acting_user(request))
@@ -153,8 +157,12 @@ def enrolment_list(
     return qs
 
 
-@router.get("/enrolments/{int:enrolment_id}", response=EnrolmentOut, summary="One enrolment")
-def enrolment_detail(request: HttpRequest, enrolment_id: int) -> Enrolment:
+@router.get(
+    "/enrolments/{int:enrolment_id}",
+    response=answers(EnrolmentOut, 404, 422),
+    summary="One enrolment",
+)
+def enrolment_detail(request: HttpRequest, enrolment_id: RowId) -> Enrolment:
     """Return one enrolment; 404 if it does not exist or lies outside the caller's jurisdiction."""
     qs = Enrolment.objects.select_related("school", "school_class", "student")
     return get_object_for_user(qs, acting_user(request), pk=enrolment_id)

@@ -5,12 +5,16 @@ A roll file that names schools the platform does not know creates them
 township proposed from the name, or none. This page lists them and saves the choices
 through :func:`jingzhun.schools.services.school_update` (audited; the township checked
 against the user's jurisdiction), all the changed rows of a page in one transaction.
+``?export=xlsx`` downloads the rows the page's filter keeps, every page of them.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
+from urllib.parse import urlencode
 
+import xlsxwriter
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,8 +23,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -34,6 +39,8 @@ from jingzhun.schools.services import SchoolChanges, school_update
 
 PAGE_SIZE = 50
 UNPLACED = "unplaced"
+EXPORT_PARAM, EXPORT_XLSX = "export", "xlsx"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def may_place_schools(user: Any) -> bool:
@@ -119,6 +126,91 @@ def _save_page(request: HttpRequest, townships: list[Area]) -> int:
     return updated
 
 
+def _origins(user: Any, codes: list[str] | None = None) -> dict[str, ImportChange]:
+    """Return school code -> the latest 'school derived' change of it (with its import)."""
+    changes = _derived_changes(user)
+    if codes is not None:
+        changes = changes.filter(key__in=codes)
+    return {c.key: c for c in changes.select_related("batch").order_by("id")}
+
+
+def _proposed(change: ImportChange | None, names: dict[int, str]) -> str:
+    """Return the township the import proposed from the school's name ('' when none)."""
+    proposed = (change.changes or {}).get("township_id") if change else None
+    return names.get(proposed, "") if isinstance(proposed, int) else ""
+
+
+def _workbook(title: str, headers: list[str], rows: list[list[str]]) -> bytes:
+    """Return an .xlsx of one sheet: a header row, then the rows.
+
+    Every value is written as text (``write_string``, and no string is ever turned into a
+    formula), so a school name beginning with = + - @ stays a plain text in Excel.
+    """
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
+    bold = book.add_format({"bold": True, "bg_color": "#E6E6E6", "border": 1})
+    name = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Sheet1"
+    sheet = book.add_worksheet(name)
+    for col, header in enumerate(headers):
+        sheet.write_string(0, col, header, bold)
+        sheet.set_column(col, col, max(12, min(40, len(header) * 2 + 2)))
+    for r, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            if value:
+                sheet.write_string(r, col, value)
+    sheet.freeze_panes(1, 0)
+    if rows:
+        sheet.autofilter(0, 0, len(rows), len(headers) - 1)
+    book.close()
+    return buffer.getvalue()
+
+
+def _derived_export(
+    request: HttpRequest, townships: list[Area], unplaced_only: bool
+) -> HttpResponse:
+    """Download the schools the page's filter keeps, every page of them (.xlsx)."""
+    user = request.user
+    schools = list(derived_schools(user, unplaced_only=unplaced_only))
+    origin = _origins(user)
+    names = {t.pk: t.name for t in townships}
+    kinds = dict(School.Kind.choices)
+    rows = []
+    for school in schools:
+        change = origin.get(school.code)
+        batch = change.batch if change else None
+        rows.append(
+            [
+                school.code,
+                school.name,
+                str(kinds.get(school.kind, school.kind)),
+                school.township.name if school.township else "",
+                _proposed(change, names),
+                f"#{batch.pk} {batch.file_name}" if batch else "",
+                _("Placed") if school.township_id else _("Needs its township"),
+            ]
+        )
+    headers = [
+        _("School code"),
+        pgettext("school", "Name"),
+        _("Kind"),
+        _("Township"),
+        _("Township proposed from its name"),
+        _("Import"),
+        _("Status"),
+    ]
+    content = _workbook(_("Schools taken from the rolls"), headers, rows)
+    audit_record(
+        actor=user,
+        action="export.schools_derived",
+        request=request,
+        data={"rows": len(rows), "filters": {"show": UNPLACED if unplaced_only else ""}},
+    )
+    response = HttpResponse(content, content_type=XLSX)
+    name = f"schools-from-rolls-{timezone.localdate().isoformat()}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -155,26 +247,21 @@ def derived_list(request: HttpRequest) -> HttpResponse:
             )
         return redirect(request.get_full_path())
     unplaced_only = request.GET.get("show", "") == UNPLACED
+    if request.GET.get(EXPORT_PARAM) == EXPORT_XLSX:
+        return _derived_export(request, townships, unplaced_only)
     page = Paginator(derived_schools(user, unplaced_only=unplaced_only), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     names = {t.pk: t.name for t in townships}
-    origin = {
-        c.key: c
-        for c in _derived_changes(user)
-        .filter(key__in=[s.code for s in page])
-        .select_related("batch")
-        .order_by("id")
-    }
+    origin = _origins(user, [s.code for s in page])
     rows = []
     for school in page:
         change = origin.get(school.code)
-        proposed = (change.changes or {}).get("township_id") if change else None
         rows.append(
             {
                 "school": school,
                 "batch": change.batch if change else None,
-                "proposed": names.get(proposed, "") if isinstance(proposed, int) else "",
+                "proposed": _proposed(change, names),
             }
         )
     query = request.GET.copy()
@@ -187,5 +274,8 @@ def derived_list(request: HttpRequest) -> HttpResponse:
         "kinds": School.Kind.choices,
         "unplaced_only": unplaced_only,
         "filter_query": query.urlencode(),
+        "export_query": urlencode(
+            {**({"show": UNPLACED} if unplaced_only else {}), EXPORT_PARAM: EXPORT_XLSX}
+        ),
     }
     return render(request, "schools/derived.html", {**admin.site.each_context(request), **context})

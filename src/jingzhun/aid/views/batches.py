@@ -37,6 +37,7 @@ from jingzhun.core.crypto import mask_account
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.money import format_yuan
 from jingzhun.core.periods import SemesterKind
+from jingzhun.core.uploads import UploadField
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Payment, PaymentBatch
 from jingzhun.schools.naming import class_of, class_of_zh
@@ -65,7 +66,7 @@ def batches(request: HttpRequest) -> HttpResponse:
         form = BatchForm(request.POST)
         if form.is_valid():
             try:
-                batch = services.aid_batch_create(
+                made = services.aid_batch_make(
                     actor=user,
                     school_year=form.cleaned_data["year"],
                     semester=form.cleaned_data["semester"],
@@ -76,7 +77,15 @@ def batches(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 _errors(request, exc)
                 return redirect("aid:batches")
-            messages.success(request, _("Batch %(ref)s is ready.") % {"ref": batch.reference})
+            batch = made.batch
+            if made.created:
+                messages.success(request, _("Batch %(ref)s is ready.") % {"ref": batch.reference})
+            else:  # the same form sent again (a double click, a second tab)
+                messages.info(
+                    request,
+                    _("Already done: batch %(ref)s was made from this form; nothing was added.")
+                    % {"ref": batch.reference},
+                )
             return redirect("aid:batch", payment_batch_id=batch.pk)
     params = ListParams.read(request.GET, statuses=PaymentBatch.Status.values)
     rows = params.apply(selectors.batch_list(user=user), status="status")
@@ -107,7 +116,9 @@ def batches(request: HttpRequest) -> HttpResponse:
 
 
 class ReturnForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("Bank return file (.xlsx or .csv)"))
+    file = UploadField(
+        label=gettext_lazy("Bank return file (.xlsx or .csv)"), max_bytes=MAX_RETURN_FILE
+    )
 
 
 def _batch_post(request: HttpRequest, batch: PaymentBatch) -> Any:
@@ -124,9 +135,7 @@ def _batch_post(request: HttpRequest, batch: PaymentBatch) -> Any:
             form = ReturnForm(request.POST, request.FILES)
             if not form.is_valid():
                 return form
-            upload = form.cleaned_data["file"]
-            if upload.size > MAX_RETURN_FILE:
-                raise ValidationError(_("The file is too large."))
+            upload = form.cleaned_data["file"]  # at most MAX_RETURN_FILE: the form checks
             record = funds.bank_return_apply(
                 actor=user, batch_id=batch.pk, data=upload.read(), file_name=upload.name
             )

@@ -105,6 +105,17 @@ def overview(request: HttpRequest) -> HttpResponse:
             if result.status == TaskResultStatus.FAILED:
                 messages.error(request, _("The computation failed; nothing was changed."))
                 return _back("aid:overview", period)
+            if result.status == TaskResultStatus.SUCCESSFUL and result.return_value is None:
+                # Run at once (no worker), after another computation that left nothing to do.
+                messages.info(
+                    request,
+                    _(
+                        "Already done: the entitlements of %(period)s are up to date; "
+                        "nothing changed."
+                    )
+                    % {"period": period.label},
+                )
+                return _back("aid:overview", period)
             messages.info(request, _("The computation started. This page shows its progress."))
             return redirect(
                 f"{reverse('aid:overview')}?{period.query}&{urlencode({'task': result.id})}"

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,10 +32,13 @@ from jingzhun.aid.views.common import (
 )
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
-from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.listing import ListChoices, ListParams, paginate
 from jingzhun.core.money import format_yuan
+from jingzhun.schools.models import School
 from jingzhun.schools.naming import class_name, class_of, class_of_zh
 from jingzhun.schools.selectors import list_choices
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --------------------------------------------------------------------------- entitlements
 
@@ -322,25 +325,143 @@ def _student_rows(
 
 class NoticePostForm(forms.Form):
     starts_on = forms.DateField(
-        label=gettext_lazy("Notice starts on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Notice starts on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
+# The review queue: the schools (for a township or the county) or the classes (for a school)
+# with their entitlements in each review state, filtered by one ListParams for the page and
+# for its download (``?export=xlsx`` on the same address: exactly the rows the page keeps).
+EXPORT_PARAM, EXPORT_XLSX = "export", "xlsx"
+
+
+def _queue_params(request: HttpRequest) -> ListParams:
+    return ListParams.read(request.GET, statuses=Entitlement.Review.values, extra=PERIOD_KEYS)
+
+
+def _cells(counts: dict[str, int]) -> list[int]:
+    """Return the counts in the order of the review states (the table's columns)."""
+    return [int(counts.get(value, 0)) for value in Entitlement.Review.values]
+
+
+def _school_queue(*, user: Any, period: Period, lp: ListParams) -> list[dict[str, Any]]:
+    """Return the schools of the user's jurisdiction with entitlements, as the filters keep.
+
+    Township, school and search narrow the (scoped) entitlements whose schools are listed;
+    a review state keeps the schools with at least one entitlement in that state.
+    """
+    rows = selectors_ui.period_rows(
+        user=user, school_year=period.school_year, semester=period.semester
+    )
+    kept = dict(
+        lp.apply(
+            rows,
+            township="school__township__code",
+            school="school_id",
+            names=("school__name",),
+        )
+        .order_by()
+        .values_list("school_id", "school__township__name")
+        .distinct()
+    )
+    queue = []
+    for s in selectors_ui.review_by_school(
+        user=user, school_year=period.school_year, semester=period.semester
+    ):
+        if s.school_id not in kept or (lp.status and not s.counts.get(lp.status)):
+            continue
+        cells = _cells(s.counts)
+        queue.append(
+            {
+                "school": s,
+                "township": kept[s.school_id] or "",
+                "cells": cells,
+                "total": sum(cells),
+            }
+        )
+    return queue
+
+
+def _class_queue(
+    *, user: Any, school: School, period: Period, lp: ListParams
+) -> list[dict[str, Any]]:
+    """Return the classes of the user's school (or own class) with entitlements, as filtered."""
+    queue = []
+    for c in selectors_ui.class_counts(
+        user=user, school=school, school_year=period.school_year, semester=period.semester
+    ):
+        if lp.class_id and c["id"] != lp.class_id:
+            continue
+        if lp.status and not c["counts"].get(lp.status):
+            continue
+        c["label"] = class_name(c["stage"], c["grade"], c["name"]) or "—"
+        c["pending"] = c["counts"].get(Entitlement.Review.PENDING, 0)
+        c["cells"] = _cells(c["counts"])
+        c["total"] = sum(c["cells"])
+        queue.append(c)
+    return queue
+
+
+def _column_totals(queue: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the sum of each review state over the queue's rows, and the grand total."""
+    cells = [sum(column) for column in zip(*(r["cells"] for r in queue), strict=True)]
+    cells = cells or [0] * len(Entitlement.Review.values)
+    return {
+        "cells": cells,
+        "by_state": dict(zip(Entitlement.Review.values, cells, strict=True)),
+        "total": sum(cells),
+    }
+
+
+def _queue_download(
+    request: HttpRequest, period: Period, lp: ListParams, school: School | None
+) -> HttpResponse:
+    """Return the queue's rows that the filters keep, every page of them, as a workbook."""
+    user: Any = request.user
+    states = [str(label) for _value, label in Entitlement.Review.choices]
+    if school is not None:
+        queue = _class_queue(user=user, school=school, period=period, lp=lp)
+        headers = [_("Class"), *states, _("Total")]
+        rows: list[list[Any]] = [[c["label"], *c["cells"], c["total"]] for c in queue]
+    else:
+        queue = _school_queue(user=user, period=period, lp=lp)
+        headers = [_("School"), _("Township"), *states, _("Total")]
+        rows = [[r["school"].school_name, r["township"], *r["cells"], r["total"]] for r in queue]
+    sheet = documents.CoverageSheet(
+        title=f"{_('Review')} {period.label}", headers=headers, rows=rows
+    )
+    audit_record(
+        actor=user,
+        action="aid.review_export",
+        request=request,
+        data={"count": len(rows), "filters": lp.query()},
+    )
+    response = HttpResponse(documents.coverage_xlsx([sheet]), content_type=XLSX)
+    name = f"aid-review-{period.school_year}-{period.semester}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @aid_view("GET", "POST")
-def review(request: HttpRequest) -> HttpResponse:
+def review(request: HttpRequest) -> HttpResponseBase:
     """Class teachers check their class, principals confirm and post; others follow progress."""
     user: Any = request.user
     if request.method == "POST":
         return _review_post(request, _period(request.POST, request.user))
     period = _period(request.GET, request.user)
+    lp = _queue_params(request)
+    own_class = selectors_ui.own_class(user=user)
+    own_school = selectors_ui.own_school(user=user)
+    if request.GET.get(EXPORT_PARAM) == EXPORT_XLSX:
+        school = own_school or (own_class.school if own_class is not None else None)
+        return _queue_download(request, period, lp, school)
     rows = selectors_ui.period_rows(
         user=user, school_year=period.school_year, semester=period.semester
     )
     language = _language()
     _version, book = selectors.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, language)
-    own_class = selectors_ui.own_class(user=user)
-    own_school = selectors_ui.own_school(user=user)
     context: dict[str, Any] = {
         "title": _("Review"),
         "active": "review",
@@ -363,12 +484,8 @@ def review(request: HttpRequest) -> HttpResponse:
     elif own_school is not None:
         school_rows = list(rows.filter(school=own_school))
         labels |= selectors_ui.programme_labels((e.rule_book for e in school_rows), language)
-        classes = selectors_ui.class_counts(
-            user=user, school=own_school, school_year=period.school_year, semester=period.semester
-        )
-        for c in classes:
-            c["label"] = class_name(c["stage"], c["grade"], c["name"]) or "—"
-            c["pending"] = c["counts"].get(Entitlement.Review.PENDING, 0)
+        classes = _class_queue(user=user, school=own_school, period=period, lp=lp)
+        # The form below confirms the whole school: it is never narrowed by the filters.
         checked = [
             s
             for s in selectors_ui.by_student(school_rows)
@@ -376,6 +493,17 @@ def review(request: HttpRequest) -> HttpResponse:
         ]
         context.update(
             classes=classes,
+            class_totals=_column_totals(classes),
+            lp=lp,
+            choices=list_choices(
+                user=user,
+                params=lp,
+                school_year=period.school_year,
+                statuses=_choices(Entitlement.Review.choices),
+                search=False,
+            ),
+            list_query=lp.query(),
+            export_query=lp.query(**{EXPORT_PARAM: EXPORT_XLSX}),
             checked=_student_rows(checked, labels),
             confirmed=sum(1 for e in school_rows if e.review == Entitlement.Review.CONFIRMED),
             may_class_check=selectors.may_class_check(user),
@@ -386,11 +514,23 @@ def review(request: HttpRequest) -> HttpResponse:
             ),
         )
     else:
-        context["schools"] = [
-            {"school": s, "cells": [s.counts.get(value, 0) for value in Entitlement.Review.values]}
-            for s in selectors_ui.review_by_school(
-                user=user, school_year=period.school_year, semester=period.semester
-            )
-        ]
-        context["states"] = Entitlement.Review.choices
+        queue = _school_queue(user=user, period=period, lp=lp)
+        page = paginate(request.GET, queue)
+        choices: ListChoices = list_choices(
+            user=user,
+            params=lp,
+            school_year=period.school_year,
+            statuses=_choices(Entitlement.Review.choices),
+        )
+        choices.classes = []  # the queue lists schools: a class does not narrow it
+        context.update(
+            page=page,
+            schools=list(page.object_list),
+            totals=_column_totals(queue),
+            states=Entitlement.Review.choices,
+            lp=lp,
+            choices=choices,
+            list_query=lp.query(),
+            export_query=lp.query(**{EXPORT_PARAM: EXPORT_XLSX}),
+        )
     return _page(request, "aid/review.html", context)

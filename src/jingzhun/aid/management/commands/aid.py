@@ -90,7 +90,11 @@ class Command(BaseCommand):
             semester=options["semester"],
             progress=progress,
         )
-        label = f"computation #{result.computation.pk}" if result.computation else "no changes"
+        label = (
+            f"computation #{result.computation.pk}"
+            if result.computation
+            else "already up to date, no changes"
+        )
         self.stdout.write(f"aid {options['school_year']} {options['semester']}: {label}")
         for key in sorted(result.counts):
             self.stdout.write(f"  {key}: {result.counts[key]}")
