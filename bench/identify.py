@@ -138,6 +138,17 @@ def fresh_postgres(url: str) -> None:
     os.environ["DATABASE_URL"] = url
 
 
+def _ensure_postgres(url: str) -> None:
+    """Create the database at `url` unless it exists (its data is kept between runs)."""
+    import psycopg
+
+    admin_url, _, name = url.rpartition("/")
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as pg:
+        if not pg.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            pg.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = url
+
+
 def part_end_to_end() -> None:
     from django.core.management import call_command
 
@@ -173,15 +184,57 @@ def part_end_to_end() -> None:
     )
 
 
-def part_province(source: Path, county_rows: int = 1_000_000) -> None:
-    """Import a generated province into the database, then time one province-wide run."""
-    import datetime as dt
+def part_province(
+    source: Path, county_rows: int = 1_000_000, *, url: str = "", workers: int = 0
+) -> None:
+    """Import a generated province into the database, then time one province-wide run.
+
+    With `workers` (and `url`), the database is kept: a second call skips the import, and the
+    timed runs work on copies of it (the province-wide run, then the province run county by
+    county through the task queue with that many workers), compared at the end.
+    """
+    if workers:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        if not province_imported():
+            _import_province(source, county_rows)
+        if os.environ.get("BENCH_IMPORT_ONLY"):
+            return
+        from django.db import connections
+
+        connections.close_all()
+        if os.environ.get("BENCH_NO_WIDE"):
+            # Against the documented province-wide run only (227 s; 753,036 children,
+            # 555,008 links in docs/performance.md).
+            part_province_counties(url, workers)
+            return
+        wide_s, wide, wide_links = part_province_wide(url)
+        by_s, by_county, county_links = part_province_counties(url, workers)
+        print(f"\n{'':28}{'province-wide':>16}{'per county':>16}")
+        keys = sorted(
+            k for k in {*wide, *by_county} if isinstance(wide.get(k, by_county.get(k)), int)
+        )
+        for key in ["seconds", *keys]:
+            a = round(wide_s) if key == "seconds" else wide.get(key, 0)
+            b = round(by_s) if key == "seconds" else by_county.get(key, 0)
+            print(f"{key:28}{a:>16,}{b:>16,}")
+        print(
+            f"links: {len(wide_links & county_links):,} the same, {len(wide_links - county_links):,} "
+            f"only province-wide, {len(county_links - wide_links):,} only per county; "
+            f"speed-up {wide_s / by_s:.2f}x against this run's province-wide {wide_s:.0f} s "
+            "(227 s in docs/performance.md)"
+        )
+        return
+    _import_province(source, county_rows)
+    _time_province_wide()
+
+
+def _import_province(source: Path, county_rows: int) -> None:
 
     from django.core.management import call_command
 
     from jingzhun.core.importing import import_create, import_run
-    from jingzhun.core.progress import Progress
-    from jingzhun.identification.services import fuzzy_stage_factory, identification_run
 
     call_command("migrate", verbosity=0)
     work = Path(os.environ["JINGZHUN_VAR_DIR"])
@@ -210,6 +263,14 @@ def part_province(source: Path, county_rows: int = 1_000_000) -> None:
             part += 1
             _import_rolls(work / f"rolls-{part}.csv", header, lines, import_create, import_run)
     print(f"imported the province in {time.perf_counter() - t:.0f} s", flush=True)
+
+
+def _time_province_wide() -> None:
+    import datetime as dt
+
+    from jingzhun.core.progress import Progress
+    from jingzhun.identification.services import fuzzy_stage_factory, identification_run
+
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     run = identification_run(
@@ -226,6 +287,128 @@ def part_province(source: Path, county_rows: int = 1_000_000) -> None:
         f"end to end, province-wide run: {run.counts.get('children'):,} children, {links:,} links "
         f"in {took:.0f} s (target <= 300 s); peak RSS {peak:,.0f} MB (target <= 8,192 MB)"
     )
+
+
+def province_imported() -> bool:
+    """Whether the database already holds an imported province (rolls included)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM core_importbatch WHERE kind = 'rolls' AND status = 'done'"
+        )
+        return bool(cur.fetchone()[0])
+
+
+def clone_postgres(url: str, suffix: str) -> str:
+    """Return the URL of a fresh copy of the database at `url` (CREATE DATABASE ... TEMPLATE):
+    each timed run starts from the same imported province."""
+    import psycopg
+
+    admin_url, _, name = url.rpartition("/")
+    copy = f"{name}_{suffix}"
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as pg:
+        pg.execute(f'DROP DATABASE IF EXISTS "{copy}"')
+        pg.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+    return f"{admin_url}/{copy}"
+
+
+def _use_database(url: str) -> None:
+    """Point this process's connection at another database of the same server."""
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    os.environ["DATABASE_URL"] = url
+    name = url.rpartition("/")[2]
+    settings.DATABASES["default"]["NAME"] = name
+    connections["default"].settings_dict["NAME"] = name
+
+
+def _links() -> set[tuple[int, int]]:
+    from jingzhun.core.bulk import fetch_columns
+
+    return {
+        (p, s) for p, s in fetch_columns("SELECT person_id, student_id FROM identification_link")
+    }
+
+
+def part_province_wide(url: str) -> tuple[float, dict[str, int], set[tuple[int, int]]]:
+    """Time one province-wide run on a copy of the imported province."""
+    import datetime as dt
+
+    from jingzhun.core.progress import Progress
+    from jingzhun.identification.services import fuzzy_stage_factory, identification_run
+
+    _use_database(clone_postgres(url, "wide"))
+    t = time.perf_counter()
+    run = identification_run(
+        actor=None,
+        county_code=_province_code(),
+        as_of=dt.date(2018, 10, 8),
+        fuzzy=fuzzy_stage_factory(),
+        progress=Progress("bench-province"),
+    )
+    took = time.perf_counter() - t
+    links = run.counts.get("links_exact", 0) + run.counts.get("links_fuzzy", 0)
+    print(
+        f"province-wide run: {run.counts.get('children'):,} children, {links:,} links "
+        f"in {took:.0f} s",
+        flush=True,
+    )
+    return took, run.counts, _links()
+
+
+def part_province_counties(url: str, workers: int) -> tuple[float, dict[str, int], set]:
+    """Time a province run county by county on the task queue (database backend) with
+    `workers` `jingzhun db_worker` processes, on a copy of the imported province."""
+    import datetime as dt
+    import subprocess
+    import sys
+
+    from jingzhun.identification.models import ProvinceRun
+    from jingzhun.identification.province import province_run_start, province_summary
+
+    clone = clone_postgres(url, "counties")
+    _use_database(clone)
+    t = time.perf_counter()
+    from jingzhun.identification.province import province_counties
+
+    # BENCH_COUNTIES=N: only the first N counties (a quicker, partial figure).
+    counties = province_counties(_province_code())[
+        : int(os.environ.get("BENCH_COUNTIES") or 0) or None
+    ]
+    run = province_run_start(
+        actor=None, province=_province_code(), as_of=dt.date(2018, 10, 8), counties=counties
+    )
+    env = {**os.environ, "DATABASE_URL": clone, "JINGZHUN_TASKS_BACKEND": "db"}
+    jingzhun = str(Path(sys.executable).with_name("jingzhun"))
+    procs = [
+        subprocess.Popen(
+            [jingzhun, "db_worker", "--batch", "--no-startup-delay", "--worker-id", f"bench-{i}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(os.environ["JINGZHUN_VAR_DIR"]) / f"worker-{i}.log", "w"),  # noqa: SIM115
+        )
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.wait()
+    took = time.perf_counter() - t
+    summary = province_summary(ProvinceRun.objects.get(pk=run.pk))
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    totals = summary["totals"]
+    links = totals.get("links_exact", 0) + totals.get("links_fuzzy", 0)
+    print(
+        f"province run, {summary['counties']} counties on {workers} db_worker processes: "
+        f"{totals.get('children', 0):,} children, {links:,} links in {took:.0f} s; states "
+        f"{ {k: v for k, v in summary['states'].items() if v} }; peak RSS of a worker "
+        f"{peak:,.0f} MB",
+        flush=True,
+    )
+    for failed in summary["failed"][:5]:
+        print(f"  failed {failed['county']}: {failed['error'][:300]}", flush=True)
+    return took, totals, _links()
 
 
 def _valid_id(pid: str) -> bool:
@@ -268,25 +451,44 @@ def main() -> None:
         help="a directory written by `jingzhun demo-data --scale province`: "
         "import it and time a province-wide run (needs --postgres)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --province: keep the database (import once; keys kept in DIR/bench-keys.env) "
+        "and time, on copies of it, the province-wide run and the province run county by county "
+        "through the task queue with this many `jingzhun db_worker` processes",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jz-bench-"))
+    keys = {
+        "JINGZHUN_FIELD_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
+        "JINGZHUN_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "JINGZHUN_AUDIT_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+    kept = args.province / "bench-keys.env" if args.province and args.workers else None
+    if kept is not None and kept.exists():
+        keys = dict(line.split("=", 1) for line in kept.read_text().split())
+    elif kept is not None:
+        kept.write_text("".join(f"{k}={v}\n" for k, v in keys.items()))
+        kept.chmod(0o600)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "jingzhun.settings",
             "JINGZHUN_VAR_DIR": str(work),
             "JINGZHUN_SECRET_KEY": "bench",
-            "JINGZHUN_FIELD_KEYS": "1:" + base64.b64encode(os.urandom(32)).decode(),
-            "JINGZHUN_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
-            "JINGZHUN_AUDIT_KEY": base64.b64encode(os.urandom(32)).decode(),
+            **keys,
         }
     )
-    if args.postgres:
+    if args.postgres and kept is not None:
+        _ensure_postgres(args.postgres)
+    elif args.postgres:
         fresh_postgres(args.postgres)
     import django
 
     django.setup()
     if args.province is not None:
-        part_province(args.province)
+        part_province(args.province, url=args.postgres, workers=args.workers)
         return
     part_exact(args.persons, args.students)
     if args.postgres:

@@ -311,6 +311,50 @@ def bare_splink(
     return links
 
 
+def spark_versus_duckdb(
+    persons: pa.Table, students: pa.Table, model: dict, settings: fuzzy.FuzzySettings, repeat: int
+) -> None:
+    """Time `fuzzy.link` on DuckDB and on Spark (same model, thresholds); check equal links."""
+    import dataclasses
+
+    reason = fuzzy.spark_available()
+    if reason:
+        print(f"Spark not measured: {reason}")
+        return
+    spark = dataclasses.replace(settings, backend="spark", spark_master="local[*]")
+    t0 = time.perf_counter()
+    fuzzy.spark_session(spark.spark_master)
+    print(f"Spark session started in {time.perf_counter() - t0:.1f} s (not counted)")
+    times: dict[str, list[float]] = {"duckdb": [], "spark": []}
+    results = {}
+    for _ in range(repeat):
+        for name, config in (("duckdb", settings), ("spark", spark)):
+            t0 = time.perf_counter()
+            results[name] = fuzzy.link(persons, students, model, config)
+            times[name].append(time.perf_counter() - t0)
+    for name, runs in times.items():
+        print(
+            f"link on {name}: best {min(runs):.1f} s (runs: {', '.join(f'{x:.1f}' for x in runs)})"
+        )
+
+    def rows(table: pa.Table) -> dict:
+        return {
+            (r["person_id"], r["student_id"]): (r["decision"], round(r["match_probability"], 9))
+            for r in table.select(
+                ["person_id", "student_id", "decision", "match_probability"]
+            ).to_pylist()
+        }
+
+    a, b = rows(results["duckdb"]), rows(results["spark"])
+    same = set(a) == set(b) and all(a[k][0] == b[k][0] for k in a)
+    print(
+        f"links: DuckDB {len(a):,}, Spark {len(b):,}; {'identical pairs and decisions' if same else 'DIFFERENT'}"
+        f"; Spark/DuckDB time {min(times['spark']) / min(times['duckdb']):.2f}x"
+    )
+    if not same:
+        raise SystemExit(1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -319,6 +363,12 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--spark",
+        action="store_true",
+        help="instead of bare Splink, compare the platform's link on DuckDB with the same link "
+        "on Splink's Spark backend (local[*]; needs pyspark and Java): times and equal links",
+    )
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -336,6 +386,9 @@ def main() -> None:
     model = fuzzy.train(pp, sp, settings)
     t_train = time.perf_counter() - t0
     print(f"prepare {t_prepare:.2f} s; train {t_train:.1f} s (not compared)")
+    if args.spark:
+        spark_versus_duckdb(persons, students, model, settings, args.repeat)
+        return
 
     ours: list[float] = []
     bare: list[float] = []

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
@@ -38,6 +39,15 @@ def english() -> Any:
     translation.activate("en")
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Any:
+    """Start each test with an empty cache: a rolled-back test leaves audit ids to be used
+    again, so the next test could meet figures cached under its data version
+    (jingzhun.core.cache)."""
+    cache.clear()
+    yield
 
 
 @dataclass

@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last: the listed pages kept per user while the data does not change (core.pagecache).
+    "jingzhun.core.pagecache.PageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "jingzhun.urls"
@@ -250,11 +252,52 @@ X_FRAME_OPTIONS = "DENY"
 # A refused CSRF check shows the site's own 403 page, in the user's language.
 CSRF_FAILURE_VIEW = "jingzhun.core.errors.csrf_failure"
 
+# Figures computed per run (home counts, coverage; jingzhun.core.cache), shared by the web
+# workers with no extra service: files under the var directory (`file`, the default), or a
+# table in the database (`db`, after `jingzhun createcachetable`); `off` computes every time
+# (bench/load.py measures its baseline so). Tests keep them in local memory.
+CACHE_KIND = env_str("JINGZHUN_CACHE", "locmem" if TESTING else "file")
+_CACHE_BACKENDS = {
+    "file": ("django.core.cache.backends.filebased.FileBasedCache", str(VAR_DIR / "cache")),
+    "db": ("django.core.cache.backends.db.DatabaseCache", "jingzhun_cache"),
+    "locmem": ("django.core.cache.backends.locmem.LocMemCache", "jingzhun"),
+    "off": ("django.core.cache.backends.dummy.DummyCache", ""),
+}
+if CACHE_KIND not in _CACHE_BACKENDS:
+    raise ImproperlyConfigured("JINGZHUN_CACHE is file, db, locmem or off.")
+CACHES = {
+    "default": {
+        "BACKEND": _CACHE_BACKENDS[CACHE_KIND][0],
+        "LOCATION": _CACHE_BACKENDS[CACHE_KIND][1],
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
+
+# Pages kept whole per user and data version (jingzhun.core.pagecache): the county's home
+# page and the coverage pages, opened again and again between changes of the data.
+PAGE_CACHE_PATHS = frozenset(
+    ["/", "/aid/coverage/", "/duty/coverage/", "/identification/coverage/"]
+)
+
+# Background tasks: `db` (default, embedded: django-tasks-db, `jingzhun db_worker`) or `rq`
+# (production at province scale: django-tasks-rq on Redis at JINGZHUN_REDIS_URL, workers
+# `jingzhun rqworker --job-class django_tasks_rq.Job`). Tests run tasks immediately.
+TASKS_BACKEND = env_str("JINGZHUN_TASKS_BACKEND", "db")
+if TASKS_BACKEND not in ("db", "rq"):
+    raise ImproperlyConfigured("JINGZHUN_TASKS_BACKEND is db or rq.")
+REDIS_URL = env_str("JINGZHUN_REDIS_URL", "redis://127.0.0.1:6379/0")
+# A county's run may take many minutes: RQ's job timeout (seconds) is generous.
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 4 * 3600}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 TASKS = {
     "default": {
         "BACKEND": (
             "django_tasks.backends.immediate.ImmediateBackend"
             if env_bool("JINGZHUN_TASKS_IMMEDIATE", TESTING)
+            else "django_tasks_rq.RQBackend"
+            if TASKS_BACKEND == "rq"
             else "django_tasks_db.DatabaseBackend"
         )
     }
@@ -331,6 +374,12 @@ NINJA_PAGINATION_PER_PAGE = 50
 IDENTIFICATION_AUTO_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_AUTO_THRESHOLD", "0.99"))
 IDENTIFICATION_REVIEW_THRESHOLD = float(os.environ.get("JINGZHUN_IDENT_REVIEW_THRESHOLD", "0.5"))
 IDENTIFICATION_FUZZY = env_bool("JINGZHUN_IDENT_FUZZY", True)
+# Splink's backend for the fuzzy stage: `duckdb` (default, in process) or `spark` (needs the
+# `spark` extra, pyspark, and a Java runtime; JINGZHUN_SPARK_MASTER, default local[*]).
+IDENTIFICATION_LINKAGE_BACKEND = env_str("JINGZHUN_LINKAGE_BACKEND", "duckdb")
+if IDENTIFICATION_LINKAGE_BACKEND not in ("duckdb", "spark"):
+    raise ImproperlyConfigured("JINGZHUN_LINKAGE_BACKEND is duckdb or spark.")
+SPARK_MASTER = env_str("JINGZHUN_SPARK_MASTER", "local[*]")
 # A preview moving more than this share of enrolled children out of school is held.
 IDENTIFICATION_RUN_HOLD_SHARE = float(os.environ.get("JINGZHUN_RUN_HOLD_SHARE", "0.05"))
 

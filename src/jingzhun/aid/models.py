@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from jingzhun.core.models import CountyRun
 from jingzhun.core.money import MoneyField
+from jingzhun.core.partitions import CountyRow
 from jingzhun.core.periods import SemesterKind
 from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Person
@@ -101,7 +102,7 @@ class AidComputation(CountyRun):
         return f"{self.school_year} {self.semester} #{self.pk}"
 
 
-class Entitlement(models.Model):
+class Entitlement(CountyRow):
     """What one student is due from one programme in one semester, with the reason.
 
     Unique per (student, programme, school year, semester): a rerun updates it in place and
@@ -218,6 +219,8 @@ class Entitlement(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # The county of `village_code` (core/partitions.py): the partition key.
+    county_code = models.CharField(_("county code"), max_length=6, default="", editable=False)
 
     class Meta:
         verbose_name = _("entitlement")
@@ -225,7 +228,7 @@ class Entitlement(models.Model):
         ordering = ["school_year", "semester", "school", "student", "programme"]
         constraints = [
             models.UniqueConstraint(
-                fields=["student", "programme", "school_year", "semester"],
+                fields=["student", "programme", "school_year", "semester", "county_code"],
                 name="entitlement_once_per_period",
             )
         ]

@@ -12,16 +12,19 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from jingzhun.aid import selectors
 from jingzhun.aid.models import AidNotice, Entitlement, NoticeObjection, RuleBookVersion
-from jingzhun.aid.rulebook import RuleBook
-from jingzhun.aid.services import SOURCE, book_of
-from jingzhun.core.listing import ListParams
+from jingzhun.aid.rulebook import RuleBook, load_rulebook, shipped_source
+from jingzhun.aid.services import SOURCE, book_of, rulebook_latest
+from jingzhun.core.cache import cached, page_of
+from jingzhun.core.listing import PAGE_SIZE, ListParams
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.funds.models import BankReturn, Payment, PaymentBatch
 from jingzhun.registry.models import Area
@@ -55,6 +58,26 @@ def programme_labels(versions: Iterable[RuleBookVersion], language: str) -> dict
         for code, programme in book_of_version(version).programmes.items():
             labels.setdefault(code, programme.label(language))
     return labels
+
+
+@functools.lru_cache(maxsize=16)
+def _shipped(school_year: int) -> RuleBook | None:
+    try:
+        return load_rulebook(shipped_source(school_year), source=f"{school_year}.yaml")
+    except KeyError:
+        return None
+
+
+def current_book(*, user: Any, school_year: int) -> RuleBook | None:
+    """Return the book :func:`jingzhun.aid.selectors.current_book` gives, parsed once per
+    process: the county's newest version for the year, else the shipped book."""
+    scope = scope_of(user)
+    if scope.is_empty or not scope.county_code:
+        return None
+    version = rulebook_latest(scope.county_code, school_year)
+    if version is not None:
+        return book_of_version(version)
+    return _shipped(school_year)
 
 
 def book_labels(book: RuleBook | None, language: str) -> dict[str, str]:
@@ -426,3 +449,98 @@ def filter_gaps(gaps: Iterable[selectors.Gap], params: ListParams) -> list[selec
         and (not params.reason or g.reason == params.reason)
         and (not q or q in g.student_name.casefold())
     ]
+
+
+# --- coverage, cached -----------------------------------------------------------------------
+
+# A gap as cached: plain values (no objects to rebuild), the amount as text.
+GapTuple = tuple[Any, ...]
+
+
+def _compact(g: selectors.Gap) -> GapTuple:
+    amount = None if g.amount is None else str(g.amount)
+    return (
+        g.student_id,
+        g.student_name,
+        g.school_name,
+        g.programme,
+        amount,
+        g.reason,
+        g.detail,
+        g.school_id,
+        g.township,
+        g.class_id,
+    )
+
+
+def _gap(t: GapTuple) -> selectors.Gap:
+    student_id, name, school, programme, amount, reason, detail, school_id, township, klass = t
+    return selectors.Gap(
+        student_id,
+        name,
+        school,
+        programme,
+        None if amount is None else Decimal(amount),
+        reason,
+        detail,
+        school_id,
+        township,
+        klass,
+    )
+
+
+def _figures(
+    *, user: Any, school_year: int, semester: str
+) -> tuple[selectors.Coverage, list[GapTuple]]:
+    """Return the coverage tables (gaps left out) and the gaps as tuples, cached together by
+    :mod:`jingzhun.core.cache` under the user's scope, the period, the language and the data
+    version: a new computation, review, notice or payment gives new figures."""
+
+    def compute() -> tuple[selectors.Coverage, list[GapTuple]]:
+        cov = selectors.coverage(user=user, school_year=school_year, semester=semester)
+        gaps = [_compact(g) for g in cov.gaps]
+        cov.gaps = []
+        return cov, gaps
+
+    return cached("aid.coverage", user=user, parts=(school_year, semester), compute=compute)
+
+
+def coverage(*, user: Any, school_year: int, semester: str) -> selectors.Coverage:
+    """Return aid coverage with every gap (:func:`jingzhun.aid.selectors.coverage`), cached."""
+    cov, gaps = _figures(user=user, school_year=school_year, semester=semester)
+    cov.gaps = [_gap(t) for t in gaps]
+    return cov
+
+
+def coverage_summary(
+    *, user: Any, school_year: int, semester: str
+) -> tuple[selectors.Coverage, int]:
+    """Return the coverage tables (no gaps) and the number of gaps, cached on their own so
+    that a page does not read every gap."""
+
+    def compute() -> tuple[selectors.Coverage, int]:
+        cov, gaps = _figures(user=user, school_year=school_year, semester=semester)
+        return cov, len(gaps)
+
+    return cached("aid.coverage.summary", user=user, parts=(school_year, semester), compute=compute)
+
+
+def coverage_gap_page(
+    *, user: Any, school_year: int, semester: str, params: ListParams, page: str | None
+) -> Page[Any]:
+    """Return one page of the gaps the list filters keep (cached per filters and page)."""
+
+    def compute() -> tuple[int, int, list[GapTuple]]:
+        _cov, gaps = _figures(user=user, school_year=school_year, semester=semester)
+        kept = filter_gaps((_gap(t) for t in gaps), params)
+        found = Paginator(kept, PAGE_SIZE).get_page(page)
+        return len(kept), found.number, [_compact(g) for g in found.object_list]
+
+    number = page if page and page.isdigit() else None
+    total, number_found, rows = cached(
+        "aid.coverage.page",
+        user=user,
+        parts=(school_year, semester, params.query(), number),
+        compute=compute,
+    )
+    return page_of(total, number_found, [_gap(t) for t in rows], PAGE_SIZE)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+import pyarrow as pa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -101,8 +102,49 @@ def blind_index(value: str, *, purpose: str) -> str:
     return hmac.new(keyring().blind_key, msg, hashlib.sha256).hexdigest()[:BLIND_INDEX_CHARS]
 
 
+# Above this many values, blind indexes are computed set-wise in DuckDB (below, per value).
+_SET_WISE = 1000
+
+
+def blind_index_array(values: pa.Array | pa.ChunkedArray, *, purpose: str) -> pa.Array:
+    """Return the blind indexes of many values as an Arrow string array (null stays null).
+
+    The same HMAC-SHA256 as :func:`blind_index`, written out (RFC 2104: the hash of the
+    outer-padded key and the hash of the inner-padded key and the message) so that DuckDB
+    computes it vectorised on both cores, without a Python call per value.
+    """
+    import duckdb
+
+    key = keyring().blind_key
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = bytes(b ^ 0x36 for b in key) + purpose.encode() + b"\x00"
+    outer = bytes(b ^ 0x5C for b in key)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.cast(pa.string())
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("t", pa.table({"v": values}))
+        result = con.sql(
+            f"SELECT left(sha256($outer || unhex(sha256($inner || encode(v)))), "
+            f"{BLIND_INDEX_CHARS}) AS i FROM t",
+            params={"inner": inner, "outer": outer},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return result.column(0).combine_chunks().cast(pa.string())
+
+
 def blind_index_many(values: Iterable[str | None], *, purpose: str) -> list[str | None]:
     """Return blind indexes for many values (None stays None)."""
+    values = values if isinstance(values, list) else list(values)
+    if len(values) > _SET_WISE:
+        out: list[str | None] = blind_index_array(
+            pa.array(values, pa.string()), purpose=purpose
+        ).to_pylist()
+        return out
     key = keyring().blind_key
     prefix = purpose.encode() + b"\x00"
     digest = hmac.digest

@@ -33,7 +33,14 @@ from django.utils.translation import gettext_lazy
 
 from jingzhun.core import crypto, normalize
 from jingzhun.core.audit import audit_record
-from jingzhun.core.bulk import copy_arrow, fetch_arrow, fetch_columns, insert_rows, update_rows
+from jingzhun.core.bulk import (
+    copy_arrow,
+    fetch_arrow,
+    fetch_columns,
+    insert_rows,
+    plain_indexes_deferred,
+    update_rows,
+)
 from jingzhun.core.db import serialise
 from jingzhun.core.mapping import extend_mapping, fold_header
 from jingzhun.core.models import ColumnMapping, ImportBatch, ImportChange, SetAsideRow
@@ -594,10 +601,24 @@ def _set_aside(
     Return how many earlier set-aside rows this import fixed.
     """
     now = timezone.now()
-    landed = [k for k in _row_keys(batch.kind, landed_keys.to_pylist()) if k]
-    fixed = _close_open(
-        batch.kind, landed, status=SetAsideRow.Status.FIXED, fixed_by=batch, closed_at=now
+    # Only the keys of rows still open can be closed: with none open (the usual case) no key
+    # of the file is computed, and otherwise only the landed keys among the open ones are sent.
+    open_keys = set(
+        SetAsideRow.objects.filter(kind=batch.kind, status=SetAsideRow.Status.OPEN).values_list(
+            "row_key", flat=True
+        )
     )
+    fixed = 0
+    if open_keys and len(landed_keys):
+        text = landed_keys.cast(pa.string())
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        keyed = crypto.blind_index_array(
+            pc.binary_join_element_wise(batch.kind, text, ":"), purpose="setaside"
+        )
+        landed = sorted({k for k in keyed.to_pylist() if k} & open_keys)
+        fixed = _close_open(
+            batch.kind, landed, status=SetAsideRow.Status.FIXED, fixed_by=batch, closed_at=now
+        )
     if not bad_lines:
         return fixed
     raw = parsed.raw
@@ -921,6 +942,8 @@ def sync_rows(
     def report(done: int) -> None:
         ctx.progress(_("Writing %(what)s") % {"what": entity}, done, created)
 
+    new_ids: pa.Table | None = None
+
     if created and connection.vendor == "postgresql":
         as_hex = ", ".join(
             BYTEA_HEX.format(c) if pa.types.is_binary(rows.schema.field(c).type) else f'v."{c}"'
@@ -930,9 +953,23 @@ def sync_rows(
             table, columns, con.sql(f"SELECT {as_hex} {new_sql}").to_arrow_table(), progress=report
         )
     elif created:
-        insert_rows(
-            table, columns, con.sql(f"SELECT {select} {new_sql}").fetchall(), progress=report
-        )
+        # SQLite: this transaction holds the database's one write lock, so the new rows' ids
+        # are given here, after the highest ever given, in the order they are written; the
+        # ids of the table after the sync are then known without reading them back.
+        first = _next_id(table)
+        from_n = select.replace('v."', 'n."')
+        con.execute(f"""CREATE TEMP TABLE n AS
+            SELECT {first - 1} + row_number() OVER (ORDER BY v.{order_by}, v._key) AS _new_id, v.*
+            FROM v ANTI JOIN e USING (_key)""")
+        # Loading more rows than the table holds: its plain indexes are built once at the end.
+        with plain_indexes_deferred(table, enabled=created > existing.num_rows):
+            insert_rows(
+                table,
+                ["id", *columns],
+                con.sql(f"SELECT _new_id, {from_n} FROM n ORDER BY _new_id").fetchall(),
+                progress=report,
+            )
+        new_ids = con.sql("SELECT _key, _new_id AS id FROM n").to_arrow_table()
     label = "v._label" if "_label" in rows.column_names else "CAST(v._key AS VARCHAR)"
     changed = con.sql(f"""SELECT e._id, {label}, {select} FROM v JOIN e USING (_key)
                          WHERE v.row_hash IS DISTINCT FROM e._old_hash""").fetchall()
@@ -972,12 +1009,26 @@ def sync_rows(
         ImportChange.objects.bulk_create(records, batch_size=2000)
         update_rows(table, columns, [(*row[2:], row[0]) for row in changed])
     con.close()
-    ids_now = fetch_arrow(
-        f"SELECT {key_sql}, id FROM {qn(table)}",
-        [],
-        pa.schema([("_key", key_type), ("id", pa.int64())]),
-    )
+    schema = pa.schema([("_key", key_type), ("id", pa.int64())])
+    if connection.vendor == "sqlite":
+        known = [existing.select(["_key", "_id"]).rename_columns(["_key", "id"]).cast(schema)]
+        if new_ids is not None:
+            known.append(new_ids.cast(schema))
+        ids_now = pa.concat_tables(known)
+    else:
+        ids_now = fetch_arrow(f"SELECT {key_sql}, id FROM {qn(table)}", [], schema)
     return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now)
+
+
+def _next_id(table: str) -> int:
+    """Return the id SQLite would give the next row of a table (AUTOINCREMENT: never one
+    given before, even to a row since deleted)."""
+    qn = connection.ops.quote_name
+    ((seq, top),) = fetch_columns(
+        f"SELECT (SELECT seq FROM sqlite_sequence WHERE name = %s), max(id) FROM {qn(table)}",
+        [table],
+    )
+    return max(int(seq or 0), int(top or 0)) + 1
 
 
 def imports_sweep(*, stale_after: float | None = None) -> int:

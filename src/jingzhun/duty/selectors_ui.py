@@ -19,6 +19,7 @@ from django.http import Http404
 
 from jingzhun.accounts.models import StaffMember
 from jingzhun.core import crypto
+from jingzhun.core.cache import cached
 from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
 from jingzhun.duty import selectors
 from jingzhun.duty.models import CaseStep, DropoutCase, StudentContact
@@ -420,3 +421,71 @@ def search_students(statuses: list[ChildStatus], q: str) -> list[ChildStatus]:
         for s in statuses
         if q in s.person.name or (s.student is not None and s.student.roll_index == roll)
     ]
+
+
+# --- coverage of the chain, cached ----------------------------------------------------------
+
+
+@dataclass
+class GapRow:
+    """A poor student with no responsible person, as the coverage page lists them."""
+
+    student_id: int | None
+    name: str
+    school_id: int | None
+    school: str
+    class_id: int | None
+    class_label: str
+    village_code: str
+
+
+@dataclass
+class VillageGap:
+    """A poor village with no contact person."""
+
+    code: str
+    name: str
+
+
+@dataclass
+class ChainCoverage:
+    """What the coverage page shows, in plain rows (cached; no model instances)."""
+
+    students: selectors.CoverageRow
+    villages: selectors.CoverageRow
+    by_school: list[selectors.CoverageRow]
+    by_township: list[selectors.CoverageRow]
+    student_gaps: list[GapRow]
+    village_gaps: list[VillageGap]
+    links: list[selectors.CoverageRow]
+
+
+def _chain_coverage(user: Any) -> ChainCoverage:
+    cov = selectors.coverage(user=user)
+    return ChainCoverage(
+        students=cov.students,
+        villages=cov.villages,
+        by_school=cov.by_school,
+        by_township=cov.by_township,
+        student_gaps=[
+            GapRow(
+                student_id=s.student_id,
+                name=s.person.name,
+                school_id=s.school_id,
+                school=s.school.name if s.school else "",
+                class_id=s.enrolment.school_class_id if s.enrolment else None,
+                class_label=class_of(s.enrolment.school_class) if s.enrolment else "",
+                village_code=s.village_code,
+            )
+            for s in cov.student_gaps
+        ],
+        village_gaps=[VillageGap(v.code, v.name) for v in cov.village_gaps],
+        links=selectors.link_coverage(user=user),
+    )
+
+
+def chain_coverage(*, user: Any) -> ChainCoverage:
+    """Return the coverage of the responsibility chain for the user's scope, computed once per
+    change of the data (:mod:`jingzhun.core.cache`: keyed by scope, language, day and data
+    version, so a new run, an assignment or a closed case gives new figures)."""
+    return cached("duty.coverage", user=user, compute=lambda: _chain_coverage(user))

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.core.money import MoneyField
+from jingzhun.core.partitions import CountyRow
 from jingzhun.core.periods import SemesterKind
 from jingzhun.schools.models import School
 
@@ -98,7 +99,7 @@ class PaymentBatch(models.Model):
         return None
 
 
-class Payment(models.Model):
+class Payment(CountyRow):
     """One transfer to one bank card. At most one live payment per source, by constraint."""
 
     class Status(models.TextChoices):
@@ -121,7 +122,8 @@ class Payment(models.Model):
     account_key = models.PositiveSmallIntegerField(editable=False)
     account_index = models.CharField(max_length=64, editable=False)
     account_masked = models.CharField(_("account"), max_length=40, editable=False)
-    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    # Unique with the county code (the partition key): a reference starts with its batch's.
+    reference = models.CharField(_("reference"), max_length=40)
     school = models.ForeignKey(
         School,
         verbose_name=_("school"),
@@ -136,6 +138,8 @@ class Payment(models.Model):
     )
     bank_reason = models.CharField(_("bank's reason"), max_length=200, blank=True)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    # The batch's county code (core/partitions.py): the partition key.
+    county_code = models.CharField(_("county code"), max_length=6, default="", editable=False)
 
     class Meta:
         verbose_name = _("payment")
@@ -143,9 +147,14 @@ class Payment(models.Model):
         ordering = ["batch", "id"]
         constraints = [
             # The database refuses a second live payment for the same entitlement (or other source).
+            # With the county code, as a partitioned table's keys must be: a source (an
+            # entitlement, a teacher) is paid by batches of its own county only.
             models.UniqueConstraint(
-                fields=["source"], condition=~Q(status="failed"), name="payment_once_per_source"
-            )
+                fields=["source", "county_code"],
+                condition=~Q(status="failed"),
+                name="payment_once_per_source",
+            ),
+            models.UniqueConstraint(fields=["reference", "county_code"], name="payment_reference"),
         ]
 
     def __str__(self) -> str:
@@ -154,7 +163,7 @@ class Payment(models.Model):
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
         if scope.level == "county":
-            return Q(batch__county_code=scope.county_code)
+            return Q(county_code=scope.county_code)
         return None
 
 

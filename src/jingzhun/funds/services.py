@@ -258,6 +258,7 @@ def payment_batch_make(
                     "village_code",
                     "status",
                     "bank_reason",
+                    "county_code",
                 ],
                 [
                     (
@@ -277,6 +278,7 @@ def payment_batch_make(
                         line.village_code,
                         Payment.Status.PENDING,
                         "",
+                        batch.county_code,
                     )
                     for n, line in enumerate(lines, start=1)
                 ],

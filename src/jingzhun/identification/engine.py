@@ -117,20 +117,26 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
     oldest = dt.date(as_of.year - 23, as_of.month, min(as_of.day, 28))
     # `county_code` may also be a province's prefix (two digits): a province-wide run.
     code = f"{county_code}%"
+    # A county's own code (not a province prefix) also names the partition to read
+    # (core/partitions.py): every row's county_code is the county the LIKE selects it by.
+    own = len(county_code) == 6
+    in_county = " AND {}.county_code = %s" if own else ""
     persons = fetch_arrow(
         "SELECT p.id, p.name, p.id_index, p.birth_date, p.sex, h.status, a.code, "
         "p.id15_index, p.education, p.school_status "
         "FROM registry_person p JOIN registry_household h ON h.id = p.household_id "
         "JOIN registry_area a ON a.id = h.village_id "
-        "WHERE a.code LIKE %s AND h.status <> 'removed' AND p.birth_date > %s",
-        [code, oldest],
+        "WHERE a.code LIKE %s AND h.status <> 'removed' AND p.birth_date > %s"
+        + in_county.format("p"),
+        [code, oldest, *([county_code] if own else [])],
         PERSON_SCHEMA,
     )
     # An ID that failed its checks joins nothing: its index is left out here.
     students = fetch_arrow(
         "SELECT id, name, CASE WHEN id_status = 'valid' THEN id_index END, birth_date, sex, "
-        "poor_flag, roll_id_index, id15_index FROM schools_student WHERE county_code LIKE %s",
-        [code],
+        "poor_flag, roll_id_index, id15_index FROM schools_student s WHERE county_code LIKE %s"
+        + in_county.format("s"),
+        [code, *([county_code] if own else [])],
         STUDENT_SCHEMA,
     )
     enrolments = fetch_arrow(
@@ -139,8 +145,10 @@ def load_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
         "FROM schools_enrolment e JOIN schools_student st ON st.id = e.student_id "
         "JOIN schools_school s ON s.id = e.school_id "
         "LEFT JOIN registry_area v ON v.id = s.village_id "
-        "LEFT JOIN registry_area t ON t.id = s.township_id WHERE st.county_code LIKE %s",
-        [code],
+        "LEFT JOIN registry_area t ON t.id = s.township_id WHERE st.county_code LIKE %s"
+        + in_county.format("st")
+        + in_county.format("e"),
+        [code, *([county_code, county_code] if own else [])],
         ENROLMENT_SCHEMA,
     )
     decided = fetch_columns(

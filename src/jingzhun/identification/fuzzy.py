@@ -45,7 +45,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 import unicodedata
@@ -128,6 +130,10 @@ class FuzzySettings:
     # DuckDB: None leaves DuckDB's default (80% of RAM, all cores)
     memory_limit: str | None = "4GB"
     threads: int | None = None
+    # Splink's backend: "duckdb" (in process) or "spark" (pyspark and a Java runtime; the same
+    # model, comparisons and thresholds, run as Spark SQL on `spark_master`).
+    backend: str = "duckdb"
+    spark_master: str = "local[*]"
 
 
 # --------------------------------------------------------------------------------------------
@@ -534,16 +540,119 @@ def _duckdb(settings: FuzzySettings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _linker(
-    con: duckdb.DuckDBPyConnection, persons: pa.Table, students: pa.Table, model: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    persons: pa.Table,
+    students: pa.Table,
+    model: dict[str, Any],
+    settings: FuzzySettings | None = None,
 ) -> Any:
     from splink import DuckDBAPI, Linker
 
-    db_api = DuckDBAPI(con)
+    if settings is not None and settings.backend == "spark":
+        from splink.backends.spark import SparkAPI
+
+        session = spark_session(settings.spark_master)
+        for name in (PERSONS, STUDENTS):  # a previous run's input views, in the same session
+            session.catalog.dropTempView(name)
+        db_api: Any = SparkAPI(spark_session=session)
+        model = for_spark(model)
+    else:
+        db_api = DuckDBAPI(con)
     frames = [
         db_api.register(persons, dataset_display_name=PERSONS),
         db_api.register(students, dataset_display_name=STUDENTS),
     ]
     return Linker(frames, copy.deepcopy(model), log_level=None)
+
+
+# --------------------------------------------------------------------------------------------
+# Spark
+# --------------------------------------------------------------------------------------------
+
+_spark: dict[str, Any] = {}
+_QUOTED = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"')
+
+
+def spark_available() -> str:
+    """Return '' when Splink can run on Spark here, else why not (pyspark or Java missing)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install '.[spark]')"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "no Java runtime (java on PATH or JAVA_HOME)"
+    return ""
+
+
+def spark_session(master: str = "local[*]") -> Any:
+    """Return this process's Spark session (made once), with Splink's similarity functions.
+
+    Spark's scratch files (shuffles, Splink's checkpoints, which hold decrypted ID numbers)
+    go to a private directory removed when the process exits.
+    """
+    if master in _spark:
+        return _spark[master]
+    import atexit
+
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    # py4j says goodbye at interpreter exit, when logging's streams may be closed already.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    scratch = tempfile.mkdtemp(prefix="jingzhun-spark-")
+    atexit.register(shutil.rmtree, scratch, True)
+    session = (
+        SparkSession.builder.master(master)
+        .appName("jingzhun-linkage")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.local.dir", scratch)
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.default.parallelism", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
+    _spark[master] = session
+    return session
+
+
+def for_spark(model: dict[str, Any]) -> dict[str, Any]:
+    """Return the model with its comparison SQL in Spark's dialect (same levels and values).
+
+    DuckDB quotes identifiers with double quotes, Spark with backticks; Splink's Spark jar
+    names Jaro-Winkler `jaro_winkler`. Blocking rules carry their dialect and are translated
+    by Splink itself.
+    """
+    model = copy.deepcopy(model)
+    if "sql_dialect" in model:
+        model["sql_dialect"] = "spark"
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            sql = _QUOTED.sub(r"`\1`", level["sql_condition"])
+            level["sql_condition"] = sql.replace("jaro_winkler_similarity(", "jaro_winkler(")
+    return model
+
+
+def _from_spark(trained: dict[str, Any]) -> dict[str, Any]:
+    """Return a model trained on Spark in the stored (DuckDB) form: the same levels, with the
+    trained m and u values and prior."""
+    model = splink_settings(trained["probability_two_random_records_match"])
+    for ours, theirs in zip(model["comparisons"], trained["comparisons"], strict=True):
+        for level, done in zip(ours["comparison_levels"], theirs["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in done:
+                    level[key] = done[key]
+    return model
+
+
+def _to_arrow(frame: Any, settings: FuzzySettings) -> pa.Table:
+    """Return a Splink result frame as an Arrow table (Spark's collected through Arrow)."""
+    if settings.backend == "spark":
+        return frame.as_spark_dataframe().toArrow()
+    return frame.as_duckdbpyrelation().to_arrow_table()
 
 
 def _inputs(persons: pa.Table, students: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -568,7 +677,7 @@ def train(
     settings = settings or FuzzySettings()
     persons, students = _inputs(persons, students)
     with _duckdb(settings) as con:
-        linker = _linker(con, persons, students, splink_settings())
+        linker = _linker(con, persons, students, splink_settings(), settings)
         training = linker.training
         training.estimate_probability_two_random_records_match(
             [block_on("name", "birth_date")], recall=settings.deterministic_recall
@@ -583,7 +692,10 @@ def train(
             block_on("birth_date", "surname_pinyin"), max_pairs=settings.max_pairs_for_training
         )
         model = linker.misc.save_model_to_json()
-    return _regularised(json.loads(json.dumps(model)), settings)
+    model = json.loads(json.dumps(model))
+    if settings.backend == "spark":
+        model = _from_spark(model)
+    return _regularised(model, settings)
 
 
 def _regularised(model: dict[str, Any], settings: FuzzySettings) -> dict[str, Any]:
@@ -733,14 +845,20 @@ def link(
     if persons.num_rows == 0 or students.num_rows == 0:
         return LINK_SCHEMA.empty_table()
     with _duckdb(settings) as con:
-        linker = _linker(con, persons, students, model)
+        linker = _linker(con, persons, students, model, settings)
         predictions = linker.inference.predict(
             threshold_match_probability=settings.review_threshold, warning_mode="never"
         )
+        if settings.backend == "spark":
+            # The pairs above the review threshold are few: the rest is done here, in DuckDB.
+            con.register("__jz_predictions", _to_arrow(predictions, settings))
+            physical = "__jz_predictions"
+        else:
+            physical = predictions.physical_name
         con.register("__jz_rejected", _pairs_table(rejected))
         labels = ",\n".join(f"{_level_label_sql(model, c)} AS {c}_level" for c in COMPARISON_NAMES)
         candidates = con.sql(f"""
-            WITH pr AS (SELECT * FROM {predictions.physical_name}),
+            WITH pr AS (SELECT * FROM {physical}),
             c AS (
                 SELECT
                     CASE WHEN source_dataset_l = '{PERSONS}' THEN unique_id_l ELSE unique_id_r END AS person_id,

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.core.models import CountyRun
+from jingzhun.core.partitions import CountyRow
 from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment, School, Student
@@ -80,7 +81,7 @@ class IdentificationRun(CountyRun):
         return f"#{self.pk} {self.as_of}"
 
 
-class Link(models.Model):
+class Link(CountyRow):
     """A registry person recognised as a student on the rolls (one to one)."""
 
     class Method(models.TextChoices):
@@ -98,6 +99,10 @@ class Link(models.Model):
     probability = models.FloatField(_("match probability"), null=True, blank=True)
     run = models.ForeignKey(
         IdentificationRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="links"
+    )
+    # The student's county code (core/partitions.py); links stay one table (see there).
+    county_code = models.CharField(
+        _("county code"), max_length=6, default="", editable=False, db_index=True
     )
 
     class Meta:
@@ -424,3 +429,81 @@ class OutOfCountyProof(models.Model):
         if scope.level in ("county", "township"):
             return Q(person__household__village__code__startswith=scope.area_code)
         return None
+
+
+class ProvinceRun(models.Model):
+    """A province's identification: one task per county on the task queue (province.py).
+
+    Each county's run is that county's own run, confirmed as its current run unless held;
+    this record only follows them (one :class:`ProvinceCountyRun` per county) and sums them up.
+    """
+
+    province = models.CharField(_("province code"), max_length=2, db_index=True)
+    as_of = models.DateField(_("as of"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("province run")
+        verbose_name_plural = _("province runs")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.province} {self.as_of}"
+
+
+class ProvinceCountyRun(models.Model):
+    """One county's part of a province run: its state, its run, its counts or its error."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        # Confirmed as the county's current run (or its inputs were unchanged since it).
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNCHANGED = "unchanged", _("Unchanged since the current run")
+        # A preview moving too many enrolled children out of school: an officer decides.
+        HELD = "held", _("Held for an officer")
+        FAILED = "failed", _("Failed")
+
+    province_run = models.ForeignKey(
+        ProvinceRun,
+        verbose_name=_("province run"),
+        on_delete=models.CASCADE,
+        related_name="counties",
+    )
+    county_code = models.CharField(_("county code"), max_length=6)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    run = models.ForeignKey(
+        IdentificationRun,
+        verbose_name=_("run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("county of a province run")
+        verbose_name_plural = _("counties of a province run")
+        ordering = ["county_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province_run", "county_code"], name="province_run_county_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county_code} {self.state}"

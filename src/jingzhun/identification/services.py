@@ -21,6 +21,7 @@ from jingzhun.core.audit import audit_record
 from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows
 from jingzhun.core.importing import duck
 from jingzhun.core.models import DataQualityTask
+from jingzhun.core.partitions import follow_student_county
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.scoping import get_object_for_user
@@ -30,7 +31,6 @@ from jingzhun.identification.engine import (
     Inputs,
     Result,
     current_enrolment_sql,
-    load_inputs,
     run_engine,
 )
 from jingzhun.identification.models import (
@@ -44,6 +44,7 @@ from jingzhun.identification.models import (
     RollDuplicate,
     RunChange,
 )
+from jingzhun.identification.province import county_inputs
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import Enrolment, Student
 
@@ -123,6 +124,8 @@ def fuzzy_stage_factory(
         config = splink_stage.FuzzySettings(
             auto_threshold=settings.IDENTIFICATION_AUTO_THRESHOLD,
             review_threshold=settings.IDENTIFICATION_REVIEW_THRESHOLD,
+            backend=getattr(settings, "IDENTIFICATION_LINKAGE_BACKEND", "duckdb"),
+            spark_master=getattr(settings, "SPARK_MASTER", "local[*]"),
         )
 
         def stage(
@@ -134,7 +137,12 @@ def fuzzy_stage_factory(
             if chosen is None:
                 if min(persons.num_rows, students.num_rows) < MIN_RESIDUE_TO_TRAIN:
                     return _no_links(), _no_candidates(), {"skipped": "residue too small to train"}
-                chosen = splink_stage.train(persons, students, config)
+                try:
+                    chosen = splink_stage.train(persons, students, config)
+                except (ValueError, ArithmeticError) as exc:
+                    # E.g. no pair of the residue agrees on name and birth date: Splink's
+                    # prior is 0 and its log fails. The county goes on without the stage.
+                    return _no_links(), _no_candidates(), {"skipped": f"training failed: {exc}"}
             found = splink_stage.link(
                 persons,
                 students,
@@ -215,9 +223,16 @@ def _inputs(county_code: str, as_of: dt.date) -> dict[str, Any]:
     )[0]
     home = fetch_columns("SELECT count(*), max(id) FROM identification_hometeaching")[0]
     proofs = fetch_columns("SELECT count(*), max(id) FROM identification_outofcountyproof")[0]
+    # A county reads the province's other counties by ID (province.py): their imports count.
+    province = fetch_columns(
+        "SELECT max(id) FROM core_importbatch WHERE status = 'done' "
+        "AND rows_created + rows_updated > 0 AND county_code LIKE %s AND county_code NOT LIKE %s",
+        [f"{county_code[:2]}%", f"{county_code}%"],
+    )[0][0]
     return {
         "as_of": as_of.isoformat(),
         "imports": {k: imports[k] for k in sorted(imports)},
+        "province_imports": province,
         "decisions": [decided[0], str(decided[1])],
         "home_teaching": list(home),
         "proofs": list(proofs),
@@ -362,7 +377,8 @@ def _preview(
         started_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     try:
-        inputs = load_inputs(county_code=county_code, as_of=as_of)
+        # A county reads its children and students across its border too (province.py).
+        inputs = county_inputs(county_code=county_code, as_of=as_of)
         stage = fuzzy(run, last) if fuzzy is not None and config["fuzzy"] else None
         result = run_engine(inputs, as_of=as_of, fuzzy=stage, progress=progress)
         with transaction.atomic():
@@ -591,17 +607,27 @@ def _store_links(run: IdentificationRun, links: list[list[Any]]) -> None:
     keep = {key for key, (_pk, m) in have.items() if key in wanted and wanted[key][0] == m}
     insert_rows(
         "identification_link",
-        ["person_id", "student_id", "method", "probability", "run_id"],
-        [(p, s, m, pr, run.pk) for (p, s), (m, pr) in sorted(wanted.items()) if (p, s) not in keep],
+        ["person_id", "student_id", "method", "probability", "run_id", "county_code"],
+        [
+            (p, s, m, pr, run.pk, "")
+            for (p, s), (m, pr) in sorted(wanted.items())
+            if (p, s) not in keep
+        ],
     )
+    # A link takes its student's county code (set-wise; run.county_code may be a province's).
+    follow_student_county(("identification_link",))
 
 
 def _links_now(county_code: str) -> dict[tuple[int, int], tuple[int, str]]:
+    """Return the county's links: those of its children (wherever the student studies); a
+    child of another county at one of its schools is that county's (province.py)."""
     return {
         (p, s): (pk, m)
         for pk, p, s, m in fetch_columns(
             "SELECT l.id, l.person_id, l.student_id, l.method FROM identification_link l "
-            "JOIN schools_student st ON st.id = l.student_id WHERE st.county_code LIKE %s",
+            "JOIN registry_person p ON p.id = l.person_id "
+            "JOIN registry_household h ON h.id = p.household_id "
+            "JOIN registry_area a ON a.id = h.village_id WHERE a.code LIKE %s",
             [f"{county_code}%"],
         )
     }

@@ -33,3 +33,14 @@ def identify(county_code: str, as_of_iso: str, user_id: int | None) -> int:
         confirm=False,
     )
     return int(run.pk)
+
+
+@task()
+def identify_province_county(part_id: int) -> str:
+    """Run one county of a province run (province.py): its own run, confirmed unless held.
+
+    Returns the county's state; the state, counts or error are also on its part's record.
+    """
+    from jingzhun.identification.province import province_county_run
+
+    return str(province_county_run(part_id).state)

@@ -29,6 +29,7 @@ from django_tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.cache import cached
 from jingzhun.core.listing import ListChoices, ListParams, paginate
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.progress import read_progress
@@ -713,7 +714,13 @@ def coverage(request: HttpRequest) -> HttpResponseBase:
             "identification/coverage.html",
             {"title": _("Identification coverage"), "active": "coverage", "run": None},
         )
-    cov = selectors.coverage(user=user, run=run)
+    # Figures of a run, cached per scope and change of the data (jingzhun.core.cache).
+    cov = cached(
+        "identification.coverage",
+        user=user,
+        parts=(run.pk,),
+        compute=lambda: selectors.coverage(user=user, run=run),
+    )
     if request.GET.get(EXPORT_PARAM) == EXPORT_XLSX:
         return _coverage_export(request, run, cov, lp)
     townships, villages = _coverage_lists(cov, lp)

@@ -25,6 +25,7 @@ from jingzhun.core.importing import (
     sync_rows,
 )
 from jingzhun.core.models import DataQualityTask
+from jingzhun.core.partitions import ensure_partitions, follow_household_county
 from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.sensitive import seal_array
 from jingzhun.registry.derive import areas_derive
@@ -660,6 +661,8 @@ class RegistryImporter(Importer):
                      coalesce(guardian_name, '') AS guardian_name, guardian_id_index,
                      coalesce(phone, '') AS phone, coalesce(education, '') AS education,
                      coalesce(school_status, '') AS school_status, f.village_code AS _village,
+                     first_value(substr(f.village_code, 1, 6)) OVER (
+                       PARTITION BY f.household_no ORDER BY f._line) AS county_code,
                      f._line AS _line, f._id_from_card AS _from_card
               FROM f JOIN h ON h._key = f.household_no LEFT JOIN ex ON ex.id_index = f.id_index)
             SELECT *, {hash_expr(p_cols)} AS row_hash FROM x""").to_arrow_table()
@@ -681,6 +684,8 @@ class RegistryImporter(Importer):
         )
         facts = persons.select(["_key", "id_status", "_from_card", "_village", "_label", "name"])
         persons = persons.drop_columns(["_id", "_gid", "_village", "_line", "_from_card"])
+        # PostgreSQL: a county new to the tables gets its partitions before its rows come.
+        ensure_partitions(persons.column("county_code").unique().to_pylist())
         result = sync_rows(
             ctx=ctx,
             table="registry_person",
@@ -690,6 +695,7 @@ class RegistryImporter(Importer):
             diff_columns=p_cols,
             sensitive={"guardian_id_index": "guardian_id_number", "id_index": "id_number"},
         )
+        follow_household_county()
         opened = self._quality_tasks(con, facts, result.ids, hh, households.ids, ctx)
         counts = Counts(result.created, result.updated, result.unchanged)
         counts.notes.append(

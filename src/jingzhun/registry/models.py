@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jingzhun.core.partitions import CountyRow
+
 
 class Area(models.Model):
     """A county (6-digit code), township (9) or village (12-digit statistical code)."""
@@ -153,7 +155,7 @@ class HouseholdStatusChange(models.Model):
         return None
 
 
-class Person(models.Model):
+class Person(CountyRow):
     """A member of a registered-poor household."""
 
     class Sex(models.TextChoices):
@@ -172,14 +174,14 @@ class Person(models.Model):
 
     # 人口编号: the person's number in the national poverty-alleviation system. It keys a
     # person whose ID number is blank or unusable.
-    person_no = models.CharField(
-        _("person number"), max_length=40, null=True, blank=True, unique=True
-    )
+    # Unique with the county code (a partitioned table's keys include it; the import keys
+    # persons across counties, so a number is still held once).
+    person_no = models.CharField(_("person number"), max_length=40, null=True, blank=True)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     id_cipher = models.BinaryField(null=True, blank=True, editable=False)
     id_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     # NULL when the registry gives no usable ID (then person_no keys the person).
-    id_index = models.CharField(max_length=64, null=True, unique=True, editable=False)
+    id_index = models.CharField(max_length=64, null=True, editable=False)
     id_masked = models.CharField(_("resident ID"), max_length=32, blank=True, editable=False)
     id_status = models.CharField(
         _("ID number"),
@@ -220,18 +222,29 @@ class Person(models.Model):
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # The county of the household's village (core/partitions.py): the partition key.
+    county_code = models.CharField(_("county code"), max_length=6, default="", editable=False)
 
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("persons")
         ordering = ["household", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person_no", "county_code"], name="person_no_unique"),
+            models.UniqueConstraint(fields=["id_index", "county_code"], name="person_id_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.id_masked}"
 
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
-        if scope.level in ("county", "township"):
-            return Q(household__village__code__startswith=scope.area_code)
+        # The row's own county code first: PostgreSQL reads only the county's partition.
+        if scope.level == "county":
+            return Q(county_code=scope.area_code[:6])
+        if scope.level == "township":
+            return Q(county_code=scope.area_code[:6]) & Q(
+                household__village__code__startswith=scope.area_code
+            )
         # Schools and classes see their students (schools.Student), not the registry itself.
         return None

@@ -27,6 +27,7 @@ from jingzhun.core.admin_base import (
     reveal_redirect,
     user_can,
 )
+from jingzhun.core.cache import cached
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.registry.models import Area, Person
@@ -41,8 +42,12 @@ from jingzhun.schools.services import (
 
 
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
-    """Add the home counts to the admin index (UNFOLD["DASHBOARD_CALLBACK"])."""
-    home = home_counts(user=request.user)
+    """Add the home counts to the admin index (UNFOLD["DASHBOARD_CALLBACK"]).
+
+    The counts are computed once per change of the data and scope (jingzhun.core.cache).
+    """
+    user = request.user
+    home = cached("home", user=user, compute=lambda: home_counts(user=user))
     context["title"] = _("Home")
     context["home"] = home
     context["home_table"] = _home_table(home)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import crypto, normalize
-from jingzhun.core.bulk import fetch_columns, insert_rows, update_rows
+from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows, update_rows
 from jingzhun.core.importing import (
     Context,
     Counts,
@@ -23,6 +23,7 @@ from jingzhun.core.importing import (
     sync_rows,
 )
 from jingzhun.core.models import DataQualityTask, ImportChange
+from jingzhun.core.partitions import ensure_partitions, follow_student_county
 from jingzhun.core.quality import Finding, tasks_sync
 from jingzhun.core.sensitive import seal_array
 from jingzhun.core.working_year import working_year
@@ -274,11 +275,15 @@ class RollsImporter(Importer):
         con = duck()
         con.register("f", data)
         h = ctx.header
-        schools = {c for (c,) in fetch_columns("SELECT code FROM schools_school")}
-        for line, code, name in con.execute(
-            "SELECT DISTINCT _line, school_code, school_name FROM f WHERE school_code IS NOT NULL"
-        ).fetchall():
-            if code not in schools and not name:
+        schools = [c for (c,) in fetch_columns("SELECT code FROM schools_school")]
+        con.register("known", pa.table({"code": pa.array(schools, pa.string())}))
+        # Only the rows naming an unknown school without its name come back to Python.
+        for line, code, name in con.execute("""
+                SELECT DISTINCT _line, school_code, school_name FROM f
+                WHERE school_code IS NOT NULL AND coalesce(school_name, '') = ''
+                  AND school_code NOT IN (SELECT code FROM known)
+                ORDER BY _line""").fetchall():
+            if not name:
                 ctx.report.add(
                     line,
                     h("school_code"),
@@ -332,35 +337,51 @@ class RollsImporter(Importer):
 
     def _stage_and_grade(self, data: pa.Table, ctx: Context) -> pa.Table:
         """Read 年级 as text (一年级, 初二, 高一, 中职一年级, 小班 …) or as a number with 学段."""
-        texts = data.column("grade").to_pylist()
-        stages = data.column("stage").to_pylist()
-        lines = data.column("_line").to_pylist()
-        out_stage: list[str | None] = []
-        out_grade: list[int | None] = []
-        cache: dict[tuple[str | None, str | None], tuple[str, int] | None] = {}
-        for text, stage, line in zip(texts, stages, lines, strict=True):
-            key = (text, stage)
-            if key not in cache:
-                cache[key] = parse_grade(text, stage)
-            found = cache[key]
-            if found is None:
-                if text is not None:
-                    ctx.report.add(
-                        line,
-                        ctx.header("grade"),
-                        text,
-                        _(
-                            "Not a grade we know; write it like 一年级, 初二, 高一, 中职一年级 or "
-                            "小班, or give 学段 and a number."
-                        ),
-                    )
-                out_stage.append(None)
-                out_grade.append(None)
-            else:
-                out_stage.append(found[0])
-                out_grade.append(found[1])
-        data = put_column(data, "stage", pa.array(out_stage, pa.string()))
-        return put_column(data, "grade", pa.array(out_grade, pa.int64()))
+        # Each distinct (年级, 学段) pair is read once, then joined back to the rows.
+        con = duck()
+        con.register(
+            "g",
+            pa.table(
+                {
+                    "gtext": data.column("grade").cast(pa.string()),
+                    "gstage": data.column("stage").cast(pa.string()),
+                    "_line": data.column("_line"),
+                    "_i": pa.array(range(data.num_rows), pa.int64()),
+                }
+            ),
+        )
+        pairs = con.execute("SELECT DISTINCT gtext, gstage FROM g").fetchall()
+        found = [parse_grade(text, stage) for text, stage in pairs]
+        con.register(
+            "m",
+            pa.table(
+                {
+                    "gtext": pa.array([p[0] for p in pairs], pa.string()),
+                    "gstage": pa.array([p[1] for p in pairs], pa.string()),
+                    "o_stage": pa.array([f[0] if f else None for f in found], pa.string()),
+                    "o_grade": pa.array([f[1] if f else None for f in found], pa.int64()),
+                }
+            ),
+        )
+        join = """FROM g LEFT JOIN m ON g.gtext IS NOT DISTINCT FROM m.gtext
+                  AND g.gstage IS NOT DISTINCT FROM m.gstage"""
+        for line, text in con.execute(
+            f"SELECT g._line, g.gtext {join} WHERE m.o_grade IS NULL AND g.gtext IS NOT NULL "
+            "ORDER BY g._i"
+        ).fetchall():
+            ctx.report.add(
+                line,
+                ctx.header("grade"),
+                text,
+                _(
+                    "Not a grade we know; write it like 一年级, 初二, 高一, 中职一年级 or "
+                    "小班, or give 学段 and a number."
+                ),
+            )
+        out = con.sql(f"SELECT m.o_stage, m.o_grade {join} ORDER BY g._i").to_arrow_table()
+        con.close()
+        data = put_column(data, "stage", out.column("o_stage").combine_chunks())
+        return put_column(data, "grade", out.column("o_grade").combine_chunks())
 
     def _school_year(self, data: pa.Table, ctx: Context) -> pa.Table:
         """Fill the school year a file does not give: the one chosen at import, else the
@@ -386,11 +407,7 @@ class RollsImporter(Importer):
         t = data.drop_columns(["id_number", "id_number__raw", "id_number__error"])
         t = t.append_column("id_plain", kept).append_column("id_status", id_status)
         t = t.append_column(
-            "roll_index",
-            pa.array(
-                crypto.blind_index_many(data.column("roll_number").to_pylist(), purpose="roll"),
-                pa.string(),
-            ),
+            "roll_index", crypto.blind_index_array(data.column("roll_number"), purpose="roll")
         )
         t = t.append_column("_row", pa.array(range(t.num_rows), pa.int64()))
         # The ID inside a national roll number (G + the ID at first registration).
@@ -401,19 +418,11 @@ class RollsImporter(Importer):
                 pa.scalar(None, pa.string()),
             )
         )
-        t = t.append_column(
-            "_roll_id_index",
-            pa.array(crypto.blind_index_many(roll_ids.to_pylist(), purpose="id"), pa.string()),
+        t = t.append_column("_roll_id_index", crypto.blind_index_array(roll_ids, purpose="id"))
+        id15 = pc.if_else(
+            pc.equal(valid, ""), pa.scalar(None, pa.string()), pc.utf8_slice_codeunits(valid, 0, 15)
         )
-        t = t.append_column(
-            "_id15_index",
-            pa.array(
-                crypto.blind_index_many(
-                    [v[:15] if v else None for v in valid.to_pylist()], purpose="id15"
-                ),
-                pa.string(),
-            ),
-        )
+        t = t.append_column("_id15_index", crypto.blind_index_array(id15, purpose="id15"))
         con.register("f", t)
         # A valid ID on several roll numbers of one school year: every such row is marked.
         t = con.sql("""SELECT *, (id_status = 'valid' AND count(DISTINCT roll_index) OVER (
@@ -522,6 +531,8 @@ class RollsImporter(Importer):
             f"SELECT *, {hash_expr(st_cols)} AS row_hash FROM students"
         ).to_arrow_table()
         students = students.drop_columns(["_roll", "_id_plain"])
+        # PostgreSQL: a county new to the tables gets its partitions before its rows come.
+        ensure_partitions(students.column("county_code").unique().to_pylist())
         sres = sync_rows(
             ctx=ctx,
             table="schools_student",
@@ -550,9 +561,11 @@ class RollsImporter(Importer):
             WITH x AS (
               SELECT st.id AS student_id, s.school_id, f.school_year, c.class_id AS school_class_id,
                      f.stage, f.grade, coalesce(f.boarding, false) AS boarding,
-                     coalesce(f.status, 'enrolled') AS status, f.status_date, f.enrolled_on
+                     coalesce(f.status, 'enrolled') AS status, f.status_date, f.enrolled_on,
+                     sx.county_code
                      {extra_sql}
               FROM f JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code
+              JOIN students sx ON sx._key = f.roll_index
               LEFT JOIN c ON c.school_id = s.school_id AND c.school_year = f.school_year
                 AND c.stage = f.stage AND c.grade = f.grade AND c.name = f.class_name)
             SELECT student_id || ':' || school_year || ':' || school_id AS _key, *,
@@ -568,6 +581,7 @@ class RollsImporter(Importer):
             diff_columns=en_cols,
             order_by="student_id",
         )
+        follow_student_county()
         counts = Counts(eres.created, eres.updated, eres.unchanged)
         counts.notes.append(
             _("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated}
@@ -607,10 +621,12 @@ class RollsImporter(Importer):
 
     def _shared_id_tasks(self, con: Any, ctx: Context) -> None:
         """One task per roll row whose ID another row of the file also carries."""
-        rows = con.sql("""
+        joined = """FROM f JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code"""
+        # Only the marked rows come back as Python rows; the others as one column of ids.
+        rows = con.sql(f"""
             SELECT st.id, f.name, coalesce(nullif(s.township, ''), s.county), f._line, f._shared
-            FROM f JOIN st ON st._key = f.roll_index JOIN s ON s.code = f.school_code
-            """).fetchall()
+            {joined} WHERE f._shared ORDER BY f._line""").fetchall()
+        checked = con.sql(f"SELECT st.id {joined}").to_arrow_table().column(0).to_pylist()
         tasks_sync(
             kind=DataQualityTask.Kind.SHARED_ID,
             entity="student",
@@ -626,7 +642,7 @@ class RollsImporter(Importer):
                 for pk, name, area, line, shared in rows
                 if shared
             ],
-            checked=[r[0] for r in rows],
+            checked=checked,
             batch=ctx.batch,
         )
 
@@ -684,24 +700,40 @@ class RollsImporter(Importer):
 
     def _close_moved(self, en: pa.Table, ctx: Context) -> None:
         """Mark a student's active enrolment at another school in the same year transferred out."""
-        rows = en.select(["student_id", "school_year", "school_id", "status"]).to_pylist()
-        in_file = {(r["student_id"], r["school_year"], r["school_id"]) for r in rows}
-        moving = {
-            (r["student_id"], r["school_year"]) for r in rows if r["status"] in Enrolment.ACTIVE
-        }
-        years = sorted({yr for _st, yr in moving})
+        active = pc.is_in(
+            en.column("status"), value_set=pa.array([str(s) for s in Enrolment.ACTIVE])
+        )
+        years = sorted(pc.unique(en.column("school_year").filter(active)).to_pylist())
         if not years:
             return
         marks = ", ".join(["%s"] * len(years))
-        closed = [
-            (pk, st, yr)
-            for pk, st, yr, sc in fetch_columns(
-                "SELECT id, student_id, school_year, school_id FROM schools_enrolment "
-                f"WHERE status IN ('enrolled', 'suspended') AND school_year IN ({marks})",
-                years,
-            )
-            if (st, yr) in moving and (st, yr, sc) not in in_file
-        ]
+        existing = fetch_arrow(
+            "SELECT id, student_id, school_year, school_id FROM schools_enrolment "
+            f"WHERE status IN ('enrolled', 'suspended') AND school_year IN ({marks})",
+            years,
+            pa.schema(
+                [
+                    ("id", pa.int64()),
+                    ("student_id", pa.int64()),
+                    ("school_year", pa.int64()),
+                    ("school_id", pa.int64()),
+                ]
+            ),
+        )
+        if existing.num_rows == 0:
+            return
+        con = duck()
+        con.register("e", existing)
+        con.register("n", en.select(["student_id", "school_year", "school_id", "status"]))
+        closed = con.sql("""
+            SELECT e.id, e.student_id, e.school_year FROM e
+            SEMI JOIN (SELECT student_id, school_year FROM n
+                       WHERE status IN ('enrolled', 'suspended')) m
+              ON m.student_id = e.student_id AND m.school_year = e.school_year
+            ANTI JOIN n ON n.student_id = e.student_id AND n.school_year = e.school_year
+              AND n.school_id = e.school_id
+            ORDER BY e.id""").fetchall()
+        con.close()
         today = timezone.localdate()
         update_rows(
             "schools_enrolment",

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.core.partitions import CountyRow
 from jingzhun.registry.models import Area, Person
 
 
@@ -145,7 +146,8 @@ class Student(models.Model):
     # The roll number is usually "G" + the resident ID: it is sealed like the ID itself.
     roll_cipher = models.BinaryField(null=True, blank=True, editable=False)
     roll_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    roll_index = models.CharField(max_length=64, unique=True, editable=False)
+    # Unique with the county code (the partition key); the import keys students across counties.
+    roll_index = models.CharField(max_length=64, editable=False)
     roll_masked = models.CharField(_("roll number"), max_length=48, editable=False)
     county_code = models.CharField(_("county code"), max_length=6)
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
@@ -190,6 +192,11 @@ class Student(models.Model):
         verbose_name = _("student")
         verbose_name_plural = _("students")
         ordering = ["county_code", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["roll_index", "county_code"], name="student_roll_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.roll_masked}"
@@ -213,7 +220,7 @@ class Degree(models.TextChoices):
     GRADUATE = "graduate", _("Graduate (研究生)")
 
 
-class Enrolment(models.Model):
+class Enrolment(CountyRow):
     """A student's enrolment in one school for one school year."""
 
     class Status(models.TextChoices):
@@ -269,6 +276,8 @@ class Enrolment(models.Model):
         related_name="+",
         editable=False,
     )
+    # The student's county code (core/partitions.py): the partition key.
+    county_code = models.CharField(_("county code"), max_length=6, default="", editable=False)
 
     class Meta:
         verbose_name = _("enrolment")
@@ -276,10 +285,11 @@ class Enrolment(models.Model):
         ordering = ["school_year", "school", "stage", "grade"]
         constraints = [
             models.UniqueConstraint(
-                fields=["student", "school_year", "school"], name="enrolment_natural_key"
+                fields=["student", "school_year", "school", "county_code"],
+                name="enrolment_natural_key",
             ),
             models.UniqueConstraint(
-                fields=["student", "school_year"],
+                fields=["student", "school_year", "county_code"],
                 condition=Q(status__in=["enrolled", "suspended"]),
                 name="enrolment_one_active_per_year",
             ),
@@ -291,7 +301,7 @@ class Enrolment(models.Model):
     @classmethod
     def scope_q(cls, scope: Any) -> Q | None:
         if scope.level == "county":
-            return Q(student__county_code=scope.county_code)
+            return Q(county_code=scope.county_code)
         if scope.level == "township":
             return Q(school__township__code__startswith=scope.area_code)
         if scope.level == "school":

@@ -34,7 +34,7 @@ def adjustments(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     period = _period(request.GET, request.user)
     language = _language()
-    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    book = selectors_ui.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, language)
     params = ListParams.read(
         request.GET, statuses=Adjustment.Kind.values, reasons=list(labels), extra=PERIOD_KEYS
@@ -98,12 +98,19 @@ def coverage(request: HttpRequest) -> HttpResponse:
     """Show aid coverage: county, by stage, township and school, and the gaps (filtered, paged)."""
     user: Any = request.user
     period = _period(request.GET, request.user)
-    result = selectors.coverage(user=user, school_year=period.school_year, semester=period.semester)
-    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    result, gap_total = selectors_ui.coverage_summary(
+        user=user, school_year=period.school_year, semester=period.semester
+    )
+    book = selectors_ui.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, _language())
     params = _gap_params(request, labels)
-    gaps = selectors_ui.filter_gaps(result.gaps, params)
-    page = paginate(request.GET, gaps)
+    page = selectors_ui.coverage_gap_page(
+        user=user,
+        school_year=period.school_year,
+        semester=period.semester,
+        params=params,
+        page=request.GET.get("page"),
+    )
     classes = selectors_ui.classes_by_id(class_ids=(g.class_id for g in page.object_list))
     choices = list_choices(
         user=user,
@@ -120,7 +127,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
             "active": "coverage",
             **_period_context(period),
             "coverage": result,
-            "gap_total": len(result.gaps),
+            "gap_total": gap_total,
             "page": page,
             "lp": params,
             "choices": choices,
@@ -149,8 +156,10 @@ def coverage_download(request: HttpRequest) -> HttpResponse:
     """Download the coverage tables and the gaps as a workbook."""
     user: Any = request.user
     period = _period(request.GET, request.user)
-    result = selectors.coverage(user=user, school_year=period.school_year, semester=period.semester)
-    _version, book = selectors.current_book(user=user, school_year=period.school_year)
+    result = selectors_ui.coverage(
+        user=user, school_year=period.school_year, semester=period.semester
+    )
+    book = selectors_ui.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, _language())
     gaps = selectors_ui.filter_gaps(result.gaps, _gap_params(request, labels))
     classes = selectors_ui.classes_by_id(class_ids=(g.class_id for g in gaps))

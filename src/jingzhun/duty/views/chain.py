@@ -577,14 +577,27 @@ def _filter_gaps(gaps: list[Any], lp: ListParams) -> list[Any]:
     return out
 
 
+def _filter_gap_rows(gaps: list[selectors_ui.GapRow], lp: ListParams) -> list[selectors_ui.GapRow]:
+    out = gaps
+    if lp.township:
+        out = [s for s in out if s.village_code.startswith(lp.township)]
+    if lp.school_id:
+        out = [s for s in out if s.school_id == lp.school_id]
+    if lp.class_id:
+        out = [s for s in out if s.class_id == lp.class_id]
+    if lp.q:
+        out = [s for s in out if lp.q in s.name]
+    return out
+
+
 @duty_view("GET")
 def coverage(request: HttpRequest) -> HttpResponse:
     """Show the share of poor students with a responsible person and of poor villages with a
     contact person, per township and school, with the gaps (paged and filtered)."""
     user: Any = request.user
     lp = coverage_params(request)
-    cov = selectors.coverage(user=user)
-    gaps = _filter_gaps(cov.student_gaps, lp)
+    cov = selectors_ui.chain_coverage(user=user)
+    gaps = _filter_gap_rows(cov.student_gaps, lp)
     schools = cov.by_school
     if lp.township:
         schools = [r for r in schools if r.township.startswith(lp.township)]
@@ -603,13 +616,10 @@ def coverage(request: HttpRequest) -> HttpResponse:
             "choices": list_choices(user=user, params=lp),
             "total": len(gaps),
             "gaps": gap_page,
-            "gap_lines": [
-                {"s": s, "class": class_of(s.enrolment.school_class) if s.enrolment else ""}
-                for s in gap_page.object_list
-            ],
+            "gap_lines": [{"s": s, "class": s.class_label} for s in gap_page.object_list],
             "schools_page": paginate(request.GET, schools, param="spage"),
             "villages": paginate(request.GET, villages, param="vpage"),
-            "links": selectors.link_coverage(user=user),
+            "links": cov.links,
             "may_bulk": selectors.may_assign(user),
             "may_derive": _may_derive(user),
         },

@@ -23,6 +23,7 @@ from jingzhun.accounts.provisioning import (
     obtain_password,
 )
 from jingzhun.core.models import CountyProfile
+from jingzhun.core.partitions import ensure_partitions
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.working_year import county_working_period_set, working_period
 
@@ -93,6 +94,9 @@ class Command(BaseCommand):
             raise CommandError(messages_of(exc)) from exc
         for line in result.lines:
             self.stdout.write(line)
+        # PostgreSQL: the county's partitions of the large tables (core/partitions.py).
+        for name in ensure_partitions([plan.code]):
+            self.stdout.write(_("Made partition %(name)s.") % {"name": name})
         if follow_today or options["semester"] is not None:
             self._working_period(plan.code, follow_today, options["semester"])
         if password is not None and password.generated:
