@@ -19,6 +19,7 @@ from tests.conftest import County, make_user
 
 from jingzhun.accounts.roles import Role
 from jingzhun.aid.models import Entitlement
+from jingzhun.core import crypto
 from jingzhun.core.partitions import (
     PARTITIONED_TABLES,
     ensure_partitions,
@@ -375,3 +376,51 @@ def test_partitions_command_on_sqlite(capsys: pytest.CaptureFixture[str]) -> Non
         pytest.skip("the message is SQLite's; PostgreSQL lists its partitions")
     call_command("partitions", "--ensure")
     assert "PostgreSQL only" in capsys.readouterr().out
+
+
+# ------------------------------------------------------- rows follow a student who moves county
+
+
+@pytest.mark.django_db
+def test_a_student_who_moves_county_takes_their_rows_and_no_one_else_is_touched(
+    tmp_path: Any,
+) -> None:
+    from tests.imports.helpers import (
+        AREAS,
+        AREAS_HEADER,
+        ROLLS_HEADER,
+        SCHOOLS,
+        SCHOOLS_HEADER,
+        make_id,
+        run_import,
+        write_csv,
+    )
+
+    areas = [*AREAS, ["420102", "邻县", "县", "", ""], ["420102001", "丙镇", "乡镇", "420102", ""]]
+    schools = [*SCHOOLS, ["2142020001", "丙镇中学", "初级中学", "420102001", "", "否", "县内"]]
+    for kind, header, rows in (
+        ("areas", AREAS_HEADER, areas),
+        ("schools", SCHOOLS_HEADER, schools),
+    ):
+        assert run_import(kind, write_csv(tmp_path / f"{kind}.csv", header, rows)).status == "done"
+
+    def roll(pid: str, school: str, year: str, grade: str) -> list[str]:
+        return [f"G{pid}", "学生" + pid[-4:], pid, "男", f"{pid[6:10]}-{pid[10:12]}-{pid[12:14]}",
+                school, year, "初中", grade, "1班", "王老师", "否", "在读", "", f"{year}-09-01", "是"]  # fmt: skip
+
+    mover, stayer = make_id("420101", "20060301", "011"), make_id("420101", "20060402", "022")
+    first = [roll(mover, "2142010002", "2017", "1"), roll(stayer, "2142010002", "2017", "1")]
+    assert run_import("rolls", write_csv(tmp_path / "r1.csv", ROLLS_HEADER, first)).status == "done"
+    # The next year the mover studies in the neighbouring county.
+    second = [roll(mover, "2142020001", "2018", "2"), roll(stayer, "2142010002", "2018", "2")]
+    batch = run_import("rolls", write_csv(tmp_path / "r2.csv", ROLLS_HEADER, second))
+    assert batch.status == "done", batch.message
+
+    def codes(pid: str) -> tuple[str, list[str]]:
+        st = Student.objects.get(roll_index=crypto.blind_index(f"G{pid}", purpose="roll"))
+        return st.county_code, sorted(
+            Enrolment.objects.filter(student=st).values_list("county_code", flat=True)
+        )
+
+    assert codes(mover) == ("420102", ["420102", "420102"])  # the 2017 enrolment followed
+    assert codes(stayer) == ("420101", ["420101", "420101"])

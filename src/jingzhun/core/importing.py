@@ -894,6 +894,8 @@ class SyncResult:
     updated: int
     unchanged: int
     ids: pa.Table  # (_key, id) of every row of the table after the sync
+    # Ids of the updated rows whose ``watch`` column changed (sync_rows's ``watch``).
+    watched: list[int] = field(default_factory=list)
 
 
 def sync_rows(
@@ -906,6 +908,7 @@ def sync_rows(
     diff_columns: list[str],
     sensitive: Mapping[str, str] | None = None,
     order_by: str = "_key",
+    watch: str | None = None,
 ) -> SyncResult:
     """Insert new rows, update changed ones (recording what changed), leave the rest.
 
@@ -913,9 +916,15 @@ def sync_rows(
     the table), a ``row_hash`` column compared with the stored one, an optional
     ``_label`` shown in change records, and the columns to write (every column whose
     name does not start with ``_``). ``sensitive`` maps a column to the field name shown
-    in change records; its values are never recorded.
+    in change records; its values are never recorded. ``watch`` names one of the
+    ``diff_columns``: the result's ``watched`` lists the updated rows whose value of it
+    changed (a student who moved county, a household that moved village), so that what
+    follows them is updated for them alone.
     """
+    if watch is not None and watch not in diff_columns:
+        raise ValueError(f"watch={watch!r} is not one of the diff columns")
     sensitive = sensitive or {}
+    watched: list[int] = []
     qn = connection.ops.quote_name
     key_type = rows.schema.field("_key").type
     existing = fetch_arrow(
@@ -993,6 +1002,8 @@ def sync_rows(
             for j, c in enumerate(diff_columns):
                 before, after = _plain(old[row[0]][j]), _plain(row[position[c]])
                 if before != after:
+                    if c == watch:
+                        watched.append(int(row[0]))
                     if c in sensitive:
                         diff[sensitive[c]] = ["***", "***"]
                     else:
@@ -1017,7 +1028,7 @@ def sync_rows(
         ids_now = pa.concat_tables(known)
     else:
         ids_now = fetch_arrow(f"SELECT {key_sql}, id FROM {qn(table)}", [], schema)
-    return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now)
+    return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now, watched)
 
 
 def _next_id(table: str) -> int:

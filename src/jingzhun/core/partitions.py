@@ -109,37 +109,71 @@ class CountyRow(models.Model):
 # ----------------------------------------------------------------- follow the student's county
 
 
+def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def follow_student_county(
     tables: Sequence[str] = ("schools_enrolment", "identification_link"),
+    *,
+    student_ids: Sequence[int] | None = None,
+    blank_only: bool = False,
 ) -> int:
-    """Give enrolments and links their student's county code where it changed (set-wise).
+    """Give enrolments and links their student's county code where it differs (set-wise).
 
-    Run after the rolls are written: a student whose county changed takes their older
-    enrolments and their link along (on PostgreSQL the rows move partition).
+    Run after the rolls are written, for the students whose county changed (``student_ids``,
+    from the import's sync): they take their older enrolments and their link along (on
+    PostgreSQL the rows move partition). ``blank_only`` fills the rows just written without
+    a county code (new links). With neither, every row of the tables is checked (a repair:
+    a join over the whole tables, slow at province scale).
     """
     moved = 0
+    base = (
+        "UPDATE {t} SET county_code = s.county_code FROM schools_student s "
+        "WHERE s.id = {t}.student_id AND {t}.county_code <> s.county_code"
+    )
     with connection.cursor() as cursor:
         for table in tables:
-            cursor.execute(
-                f"UPDATE {table} SET county_code = s.county_code FROM schools_student s "
-                f"WHERE s.id = {table}.student_id AND {table}.county_code <> s.county_code"
-            )
-            moved += max(cursor.rowcount, 0)
-    ensure_partitions()
+            sql = base.format(t=table)
+            if blank_only:
+                cursor.execute(sql + f" AND {table}.county_code = ''")
+                moved += max(cursor.rowcount, 0)
+            elif student_ids is not None:
+                for chunk in _chunks(list(student_ids)):
+                    marks = ", ".join(["%s"] * len(chunk))
+                    cursor.execute(sql + f" AND {table}.student_id IN ({marks})", list(chunk))
+                    moved += max(cursor.rowcount, 0)
+            else:
+                cursor.execute(sql)
+                moved += max(cursor.rowcount, 0)
+    if moved:
+        ensure_partitions()
     return moved
 
 
-def follow_household_county() -> int:
-    """Give persons their household's county code where it changed (set-wise)."""
+def follow_household_county(household_ids: Sequence[int] | None = None) -> int:
+    """Give persons their household's county code where it differs (set-wise): the persons
+    of ``household_ids`` (households that moved village in an import), or with None every
+    person (a repair)."""
+    sql = (
+        "UPDATE registry_person SET county_code = substr(a.code, 1, 6) "
+        "FROM registry_household h JOIN registry_area a ON a.id = h.village_id "
+        "WHERE h.id = registry_person.household_id "
+        "AND registry_person.county_code <> substr(a.code, 1, 6)"
+    )
+    moved = 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE registry_person SET county_code = substr(a.code, 1, 6) "
-            "FROM registry_household h JOIN registry_area a ON a.id = h.village_id "
-            "WHERE h.id = registry_person.household_id "
-            "AND registry_person.county_code <> substr(a.code, 1, 6)"
-        )
-        moved = max(cursor.rowcount, 0)
-    ensure_partitions()
+        if household_ids is None:
+            cursor.execute(sql)
+            moved = max(cursor.rowcount, 0)
+        else:
+            for chunk in _chunks(list(household_ids)):
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(sql + f" AND registry_person.household_id IN ({marks})", list(chunk))
+                moved += max(cursor.rowcount, 0)
+    if moved:
+        ensure_partitions()
     return moved
 
 

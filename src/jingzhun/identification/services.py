@@ -615,7 +615,7 @@ def _store_links(run: IdentificationRun, links: list[list[Any]]) -> None:
         ],
     )
     # A link takes its student's county code (set-wise; run.county_code may be a province's).
-    follow_student_county(("identification_link",))
+    follow_student_county(("identification_link",), blank_only=True)
 
 
 def _links_now(county_code: str) -> dict[tuple[int, int], tuple[int, str]]:

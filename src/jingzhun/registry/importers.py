@@ -613,6 +613,7 @@ class RegistryImporter(Importer):
             key_sql="household_no",
             diff_columns=hh_cols,
             sensitive={"bank_index": "bank_account"},
+            watch="village_id",
         )
         self._record_status_changes(hh, households.ids, old_status, ctx)
         con.register("h", households.ids)
@@ -695,7 +696,8 @@ class RegistryImporter(Importer):
             diff_columns=p_cols,
             sensitive={"guardian_id_index": "guardian_id_number", "id_index": "id_number"},
         )
-        follow_household_county()
+        # Persons of a household that moved to another village (maybe county) follow it.
+        follow_household_county(households.watched)
         opened = self._quality_tasks(con, facts, result.ids, hh, households.ids, ctx)
         counts = Counts(result.created, result.updated, result.unchanged)
         counts.notes.append(

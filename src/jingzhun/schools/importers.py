@@ -541,6 +541,7 @@ class RollsImporter(Importer):
             key_sql="roll_index",
             diff_columns=st_cols,
             sensitive={"id_index": "id_number"},
+            watch="county_code",
         )
         con.register("st", sres.ids)
         self._shared_id_tasks(con, ctx)
@@ -581,7 +582,8 @@ class RollsImporter(Importer):
             diff_columns=en_cols,
             order_by="student_id",
         )
-        follow_student_county()
+        # Students who moved county take their older enrolments and their link along.
+        follow_student_county(student_ids=sres.watched)
         counts = Counts(eres.created, eres.updated, eres.unchanged)
         counts.notes.append(
             _("Students: %(c)d new, %(u)d updated.") % {"c": sres.created, "u": sres.updated}
