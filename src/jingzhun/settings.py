@@ -380,6 +380,8 @@ IDENTIFICATION_LINKAGE_BACKEND = env_str("JINGZHUN_LINKAGE_BACKEND", "duckdb")
 if IDENTIFICATION_LINKAGE_BACKEND not in ("duckdb", "spark"):
     raise ImproperlyConfigured("JINGZHUN_LINKAGE_BACKEND is duckdb or spark.")
 SPARK_MASTER = env_str("JINGZHUN_SPARK_MASTER", "local[*]")
+# The Spark driver's heap (Spark's default, 1g, runs out on a province's residue).
+SPARK_DRIVER_MEMORY = env_str("JINGZHUN_SPARK_DRIVER_MEMORY", "4g")
 # A preview moving more than this share of enrolled children out of school is held.
 IDENTIFICATION_RUN_HOLD_SHARE = float(os.environ.get("JINGZHUN_RUN_HOLD_SHARE", "0.05"))
 

@@ -25,9 +25,10 @@ from tests.identification.world import World, identify, make_world
 
 from jingzhun.accounts.models import StaffMember
 from jingzhun.aid import services as aid_services
+from jingzhun.core import pagecache
 from jingzhun.core.audit import audit_record
 from jingzhun.core.cache import cached, data_version, key_for, page_of
-from jingzhun.core.pagecache import CSRF_MARK, HIT_HEADER, NONCE_MARK, freeze, thaw
+from jingzhun.core.pagecache import CSRF_MARK, HIT_HEADER, NONCE_MARK, freeze, thaw, unseal
 from jingzhun.duty import services as duty_services
 from jingzhun.duty.models import DropoutCase
 from jingzhun.identification.models import ReviewCandidate
@@ -332,3 +333,29 @@ def test_exports_messages_and_unlisted_pages_are_never_cached(
     session.save()
     get(client, "/duty/coverage/")
     assert get(client, "/duty/coverage/").get(HIT_HEADER) is None
+
+
+def test_a_stored_page_is_sealed_and_opens_only_under_its_own_key(
+    county: County, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored: dict[str, Any] = {}
+    real_set = pagecache.cache.set
+
+    def spy(key: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        if key.startswith("jz:page:"):
+            stored[key] = value
+        real_set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(pagecache.cache, "set", spy)
+    client = login(personas.county_officer)
+    page = get(client, "/duty/coverage/").content.decode()
+    name = personas.county_officer.get_full_name() or personas.county_officer.username
+    assert name in page
+    assert len(stored) == 1
+    key, value = next(iter(stored.items()))
+    assert value["content"] is None  # no readable page in the cache
+    assert name.encode() not in value["sealed"] and b"<html" not in value["sealed"]
+    opened = unseal(key, value)
+    assert opened is not None and name in opened["content"]
+    assert unseal("jz:page:" + "0" * 64, value) is None  # moved under another key: no page
+    assert get(client, "/duty/coverage/").get(HIT_HEADER) == "cached"

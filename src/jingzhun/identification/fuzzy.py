@@ -134,6 +134,8 @@ class FuzzySettings:
     # model, comparisons and thresholds, run as Spark SQL on `spark_master`).
     backend: str = "duckdb"
     spark_master: str = "local[*]"
+    # The Spark driver's heap (Spark's own default, 1g, runs out on a province's residue).
+    spark_driver_memory: str = "4g"
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,7 +553,7 @@ def _linker(
     if settings is not None and settings.backend == "spark":
         from splink.backends.spark import SparkAPI
 
-        session = spark_session(settings.spark_master)
+        session = spark_session(settings.spark_master, settings.spark_driver_memory)
         for name in (PERSONS, STUDENTS):  # a previous run's input views, in the same session
             session.catalog.dropTempView(name)
         db_api: Any = SparkAPI(spark_session=session)
@@ -584,7 +586,7 @@ def spark_available() -> str:
     return ""
 
 
-def spark_session(master: str = "local[*]") -> Any:
+def spark_session(master: str = "local[*]", driver_memory: str = "4g") -> Any:
     """Return this process's Spark session (made once), with Splink's similarity functions.
 
     Spark's scratch files (shuffles, Splink's checkpoints, which hold decrypted ID numbers)
@@ -606,6 +608,7 @@ def spark_session(master: str = "local[*]") -> Any:
         .appName("jingzhun-linkage")
         .config("spark.jars", similarity_jar_location())
         .config("spark.local.dir", scratch)
+        .config("spark.driver.memory", driver_memory)
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.default.parallelism", "8")
         .config("spark.ui.enabled", "false")

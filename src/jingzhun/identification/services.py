@@ -126,6 +126,7 @@ def fuzzy_stage_factory(
             review_threshold=settings.IDENTIFICATION_REVIEW_THRESHOLD,
             backend=getattr(settings, "IDENTIFICATION_LINKAGE_BACKEND", "duckdb"),
             spark_master=getattr(settings, "SPARK_MASTER", "local[*]"),
+            spark_driver_memory=getattr(settings, "SPARK_DRIVER_MEMORY", "4g"),
         )
 
         def stage(
