@@ -50,6 +50,7 @@ from jingzhun.identification.models import ProvinceCountyRun, ProvinceRun
 from jingzhun.registry.models import Area
 
 CHUNK = 900  # values per IN list (SQLite's parameter limit is far above; PostgreSQL has none)
+ARRAY_CHUNK = 100_000  # values per array parameter (PostgreSQL)
 
 
 def county_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
@@ -150,6 +151,15 @@ def _ids(sql: str, params: list[Any], values: set[str]) -> set[int]:
 
     found: set[int] = set()
     ordered = sorted(values)
+    if connection.vendor == "postgresql":
+        # One array parameter, not an IN list: a list of 900 values is planned against every
+        # county's partition (2 s a query at province scale, 125 s for a county's lookups;
+        # with arrays 24 s, the same rows).
+        text = sql.replace("IN ({marks})", "= ANY(%s)")
+        for start in range(0, len(ordered), ARRAY_CHUNK):
+            chunk = ordered[start : start + ARRAY_CHUNK]
+            found |= {int(pk) for (pk,) in fetch_columns(text, [*params, chunk])}
+        return found
     for start in range(0, len(ordered), CHUNK):
         chunk = ordered[start : start + CHUNK]
         text = sql.replace("{marks}", ", ".join(["%s"] * len(chunk)))
