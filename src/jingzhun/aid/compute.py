@@ -25,7 +25,15 @@ from django.utils.translation import gettext as _
 
 from jingzhun.aid.bulk import MONEY, evaluate_bulk
 from jingzhun.aid.rulebook import ENTITLED_KINDS, RuleBook
-from jingzhun.core.bulk import copy_arrow, fetch_arrow, insert_rows, plain_rows, update_rows
+from jingzhun.core.bulk import (
+    copy_arrow,
+    fetch_arrow,
+    fetch_columns,
+    insert_rows,
+    plain_rows,
+    select_in,
+    update_rows,
+)
 from jingzhun.core.importing import duck
 from jingzhun.core.periods import Semester
 
@@ -746,15 +754,11 @@ def _keep_review(row: dict[str, Any]) -> str:
 
 def _entitlement_places(ids: list[int]) -> dict[int, tuple[Any, Any, str]]:
     out: dict[int, tuple[Any, Any, str]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join(["%s"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, school_id, school_class_id, village_code FROM aid_entitlement "
-                f"WHERE id IN ({marks})",
-                chunk,
-            )
-            for pk, school, klass, village in cursor.fetchall():
-                out[pk] = (school, klass, village)
+    sql = (
+        "SELECT id, school_id, school_class_id, village_code FROM aid_entitlement "
+        "WHERE id IN ({marks})"
+    )
+    for text, params in select_in(sql, ids):
+        for pk, school, klass, village in fetch_columns(text, params):
+            out[pk] = (school, klass, village)
     return out

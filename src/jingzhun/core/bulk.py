@@ -142,6 +142,33 @@ def update_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     return len(rows)
 
 
+IN_LIST = 900  # values per IN list (SQLite)
+IN_ARRAY = 100_000  # values per array parameter (PostgreSQL)
+
+
+def select_in(
+    sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+) -> Iterator[tuple[str, list[Any]]]:
+    """Yield (statement, parameters) that together run ``sql`` over ``values``.
+
+    ``sql`` holds one ``IN ({marks})``, whose values come after ``params``. On SQLite each
+    statement gets an IN list of at most 900 values. On PostgreSQL it gets one array
+    parameter (``= ANY(%s::bigint[])`` or ``::text[]``) of up to 100,000 values: an IN list
+    is planned against every partition of a partitioned table, which costs seconds a
+    statement at province scale (docs/scaling.md).
+    """
+    values = list(values)
+    if connection.vendor == "postgresql":
+        kind = "bigint" if values and isinstance(values[0], int) else "text"
+        text = sql.replace("IN ({marks})", f"= ANY(%s::{kind}[])")
+        for start in range(0, len(values), IN_ARRAY):
+            yield text, [*params, values[start : start + IN_ARRAY]]
+        return
+    for start in range(0, len(values), IN_LIST):
+        chunk = values[start : start + IN_LIST]
+        yield sql.replace("{marks}", ", ".join(["%s"] * len(chunk))), [*params, *chunk]
+
+
 def fetch_columns(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Return all rows of a query as tuples."""
     with connection.cursor() as cursor:

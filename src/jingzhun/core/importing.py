@@ -39,6 +39,7 @@ from jingzhun.core.bulk import (
     fetch_columns,
     insert_rows,
     plain_indexes_deferred,
+    select_in,
     update_rows,
 )
 from jingzhun.core.db import serialise
@@ -986,14 +987,12 @@ def sync_rows(
     if changed:
         old: dict[int, tuple[Any, ...]] = {}
         ids = [row[0] for row in changed]
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            marks = ", ".join(["%s"] * len(chunk))
-            for row in fetch_columns(
-                f"SELECT id, {', '.join(qn(c) for c in diff_columns)} FROM {qn(table)} "
-                f"WHERE id IN ({marks})",
-                chunk,
-            ):
+        sql = (
+            f"SELECT id, {', '.join(qn(c) for c in diff_columns)} FROM {qn(table)} "
+            "WHERE id IN ({marks})"
+        )
+        for text, params in select_in(sql, ids):
+            for row in fetch_columns(text, params):
                 old[row[0]] = row[1:]
         position = {c: 2 + columns.index(c) for c in diff_columns}
         records = []

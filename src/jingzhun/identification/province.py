@@ -49,9 +49,6 @@ from jingzhun.identification.engine import (
 from jingzhun.identification.models import ProvinceCountyRun, ProvinceRun
 from jingzhun.registry.models import Area
 
-CHUNK = 900  # values per IN list (SQLite's parameter limit is far above; PostgreSQL has none)
-ARRAY_CHUNK = 100_000  # values per array parameter (PostgreSQL)
-
 
 def county_inputs(*, county_code: str, as_of: dt.date) -> Inputs:
     """Read a county's inputs for its own run, with its children and students across the
@@ -146,36 +143,20 @@ def _values(table: pa.Table, column: str) -> set[str]:
 
 
 def _ids(sql: str, params: list[Any], values: set[str]) -> set[int]:
-    """Run `sql` (with `{marks}` for an IN list) over `values` in chunks; return the ids."""
-    from jingzhun.core.bulk import fetch_columns
+    """Run `sql` (with `IN ({marks})`) over `values`; return the ids (core.bulk.select_in:
+    one array on PostgreSQL, where IN lists of 900 took 125 s a county at province scale)."""
+    from jingzhun.core.bulk import fetch_columns, select_in
 
     found: set[int] = set()
-    ordered = sorted(values)
-    if connection.vendor == "postgresql":
-        # One array parameter, not an IN list: a list of 900 values is planned against every
-        # county's partition (2 s a query at province scale, 125 s for a county's lookups;
-        # with arrays 24 s, the same rows).
-        text = sql.replace("IN ({marks})", "= ANY(%s)")
-        for start in range(0, len(ordered), ARRAY_CHUNK):
-            chunk = ordered[start : start + ARRAY_CHUNK]
-            found |= {int(pk) for (pk,) in fetch_columns(text, [*params, chunk])}
-        return found
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
-        text = sql.replace("{marks}", ", ".join(["%s"] * len(chunk)))
-        found |= {int(pk) for (pk,) in fetch_columns(text, [*params, *chunk])}
+    for text, args in select_in(sql, sorted(values), params):
+        found |= {int(pk) for (pk,) in fetch_columns(text, args)}
     return found
 
 
 def _in_chunks(sql: str, ids: list[int], schema: pa.Schema) -> pa.Table:
-    parts = [
-        fetch_arrow(
-            sql.replace("{marks}", ", ".join(["%s"] * len(ids[i : i + CHUNK]))),
-            ids[i : i + CHUNK],
-            schema,
-        )
-        for i in range(0, len(ids), CHUNK)
-    ]
+    from jingzhun.core.bulk import select_in
+
+    parts = [fetch_arrow(text, args, schema) for text, args in select_in(sql, ids)]
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 

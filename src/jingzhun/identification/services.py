@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from jingzhun.core import crypto
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
-from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows
+from jingzhun.core.bulk import fetch_arrow, fetch_columns, insert_rows, select_in
 from jingzhun.core.importing import duck
 from jingzhun.core.models import DataQualityTask
 from jingzhun.core.partitions import follow_student_county
@@ -70,14 +70,9 @@ MIN_RESIDUE_TO_TRAIN = 200
 def _decrypt_ids(table: str, ids: list[int]) -> dict[int, str]:
     """Decrypt the ID numbers of a few rows (the residue), in memory only."""
     found: dict[int, str] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ", ".join(["%s"] * len(chunk))
-        for pk, cipher, key in fetch_columns(
-            f"SELECT id, id_cipher, id_key FROM {table} WHERE id IN ({marks}) "
-            "AND id_cipher IS NOT NULL",
-            chunk,
-        ):
+    sql = f"SELECT id, id_cipher, id_key FROM {table} WHERE id_cipher IS NOT NULL AND id IN ({{marks}})"
+    for text, params in select_in(sql, ids):
+        for pk, cipher, key in fetch_columns(text, params):
             found[pk] = crypto.decrypt(bytes(cipher), version=key, purpose="id")
     return found
 
