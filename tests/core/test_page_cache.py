@@ -27,7 +27,7 @@ from jingzhun.accounts.models import StaffMember
 from jingzhun.aid import services as aid_services
 from jingzhun.core import pagecache
 from jingzhun.core.audit import audit_record
-from jingzhun.core.cache import cached, data_version, key_for, page_of
+from jingzhun.core.cache import _MISSING, cached, data_version, key_for, open_value, page_of
 from jingzhun.core.pagecache import CSRF_MARK, HIT_HEADER, NONCE_MARK, freeze, thaw, unseal
 from jingzhun.duty import services as duty_services
 from jingzhun.duty.models import DropoutCase
@@ -86,6 +86,22 @@ def test_figures_are_shared_within_a_scope_and_never_across(personas: Personas) 
     assert figures(personas.teacher_a, "class A") == "class A"
     assert figures(personas.nobody, "nothing") == "nothing"
     assert figures(personas.township_a, "recomputed") == "A"
+
+
+def test_stored_figures_are_sealed_and_open_only_under_their_own_key(personas: Personas) -> None:
+    from django.core.cache import cache
+
+    rows = [{"name": "张小明", "village": "东村"}]
+    assert cached("test.names", user=personas.county_officer, compute=lambda: rows) == rows
+    key = key_for("test.names", user=personas.county_officer)
+    stored = cache.get(key)
+    assert stored[0] == "sealed" and "张小明".encode() not in stored[2]
+    assert open_value(key, stored) == rows
+    assert open_value(key_for("test.other", user=personas.county_officer), stored) is _MISSING
+    cache.set(key, rows)  # a plain value (an older release, or planted): computed again
+    assert cached("test.names", user=personas.county_officer, compute=lambda: ["again"]) == [
+        "again"
+    ]
 
 
 def test_the_key_holds_no_data_and_follows_the_parts(personas: Personas) -> None:

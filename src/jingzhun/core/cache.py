@@ -19,11 +19,17 @@ age out.
 
 The key is a digest and holds no data. What callers cache are figures, names and row ids in
 plain rows, never model instances, so no whole ID or bank number is ever written to the cache.
+The rows still hold children's names, so a value is sealed before it reaches the cache
+(AES-GCM under the field keys, the key bound as associated data), as whole pages are
+(core.pagecache): the cache's files or rows hold nothing readable, and a value stored under
+one key never opens under another.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import pickle  # nosec B403  # only values this module sealed itself are ever unpickled
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -33,6 +39,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.utils import timezone, translation
 
+from jingzhun.core.crypto import decrypt, encrypt
 from jingzhun.core.models import AuditEvent
 from jingzhun.core.scoping import scope_of
 
@@ -99,6 +106,25 @@ def key_for(name: str, *, user: Any, parts: Iterable[Any] = ()) -> str:
     return f"jz:{name}:{hashlib.sha256(described.encode()).hexdigest()}"
 
 
+def seal_value(key: str, value: Any) -> tuple[str, int, bytes]:
+    """Return *value* sealed for the cache under *key*."""
+    text = base64.b64encode(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).decode()
+    blob, version = encrypt(text, purpose=key)
+    return ("sealed", version, blob)
+
+
+def open_value(key: str, stored: Any) -> Any:
+    """Return the value sealed under *key*, or _MISSING when there is none that opens."""
+    if not (isinstance(stored, tuple) and len(stored) == 3 and stored[0] == "sealed"):
+        return _MISSING
+    try:
+        text = decrypt(stored[2], version=stored[1], purpose=key)
+    except Exception:  # noqa: BLE001 - a rotated key or a moved entry: compute again
+        return _MISSING
+    # The blob was authenticated under our own key just now: it is a value this module pickled.
+    return pickle.loads(base64.b64decode(text))  # noqa: S301  # nosec B301  # sealed by us
+
+
 def cached(
     name: str,
     *,
@@ -113,7 +139,7 @@ def cached(
     WAIT_SECONDS) rather than compute them a second time.
     """
     key = key_for(name, user=user, parts=parts)
-    value = cache.get(key, _MISSING)
+    value = open_value(key, cache.get(key))
     if value is not _MISSING:
         return value  # type: ignore[return-value]
     claim = f"{key}:claim"
@@ -121,12 +147,12 @@ def cached(
         deadline = time.monotonic() + WAIT_SECONDS
         while time.monotonic() < deadline:
             time.sleep(_POLL)
-            value = cache.get(key, _MISSING)
+            value = open_value(key, cache.get(key))
             if value is not _MISSING:
                 return value  # type: ignore[return-value]
     try:
         value = compute()
-        cache.set(key, value, timeout)
+        cache.set(key, seal_value(key, value), timeout)
     finally:
         cache.delete(claim)
     return value  # type: ignore[return-value]
