@@ -28,7 +28,7 @@ from jingzhun.aid import services as aid_services
 from jingzhun.core import pagecache
 from jingzhun.core.audit import audit_record
 from jingzhun.core.cache import _MISSING, cached, data_version, key_for, open_value, page_of
-from jingzhun.core.pagecache import CSRF_MARK, HIT_HEADER, NONCE_MARK, freeze, thaw, unseal
+from jingzhun.core.pagecache import CSRF_MARK, HIT_HEADER, NONCE_MARK, freeze, thaw
 from jingzhun.duty import services as duty_services
 from jingzhun.duty.models import DropoutCase
 from jingzhun.identification.models import ReviewCandidate
@@ -369,9 +369,9 @@ def test_a_stored_page_is_sealed_and_opens_only_under_its_own_key(
     assert name in page
     assert len(stored) == 1
     key, value = next(iter(stored.items()))
-    assert value["content"] is None  # no readable page in the cache
-    assert name.encode() not in value["sealed"] and b"<html" not in value["sealed"]
-    opened = unseal(key, value)
-    assert opened is not None and name in opened["content"]
-    assert unseal("jz:page:" + "0" * 64, value) is None  # moved under another key: no page
+    assert value[0] == "sealed"  # no readable page in the cache
+    assert name.encode() not in value[2] and b"<html" not in value[2]
+    opened = open_value(key, value)
+    assert isinstance(opened, dict) and name in opened["content"]
+    assert open_value("jz:page:" + "0" * 64, value) is _MISSING  # moved under another key: no page
     assert get(client, "/duty/coverage/").get(HIT_HEADER) == "cached"

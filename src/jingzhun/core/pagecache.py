@@ -11,9 +11,9 @@ user, under a key that names everything the page depends on (as jingzhun.core.ca
   verified,
 - the language, the day, the path and the whole query string (filters, page number).
 
-A stored page holds what its user may see (children's names among it), so it is sealed
-(AES-GCM under the field keys, the cache key bound as associated data) before it reaches the
-cache: the cache files or rows hold no readable page, and a page stored under one key cannot
+A stored page holds what its user may see (children's names among it), so it is sealed as
+figures are (jingzhun.core.cache.seal_value: AES-GCM under the field keys, the cache key bound
+as associated data) before it reaches the cache: the cache files or rows hold no readable page, and a page stored under one key cannot
 be served under another. A page that no longer opens (a rotated key) is rendered again.
 
 Nothing is invalidated by hand: a change makes a new key. A stored page is also dropped after
@@ -44,8 +44,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone, translation
 
-from jingzhun.core.cache import data_version, scope_parts
-from jingzhun.core.crypto import decrypt, encrypt
+from jingzhun.core.cache import data_version, open_value, scope_parts, seal_value
 
 # Seconds a stored page is kept at most, whatever happens.
 PAGE_TIMEOUT = 10 * 60
@@ -125,23 +124,6 @@ def freeze(request: HttpRequest, response: HttpResponse) -> dict[str, Any] | Non
     return {"content": content, "headers": headers, "charset": response.charset}
 
 
-def seal(key: str, frozen: dict[str, Any]) -> dict[str, Any]:
-    """Return *frozen* with its page encrypted, bound to the cache key it is stored under."""
-    blob, version = encrypt(frozen["content"], purpose=key)
-    return {**frozen, "content": None, "sealed": blob, "key_version": version}
-
-
-def unseal(key: str, stored: Any) -> dict[str, Any] | None:
-    """Return the frozen page stored under *key*, or None when there is none that opens."""
-    if not isinstance(stored, dict) or not isinstance(stored.get("sealed"), bytes):
-        return None
-    try:
-        content = decrypt(stored["sealed"], version=stored["key_version"], purpose=key)
-    except Exception:  # noqa: BLE001 - a rotated key or a swapped entry: render the page again
-        return None
-    return {**stored, "content": content}
-
-
 def thaw(request: HttpRequest, stored: dict[str, Any]) -> HttpResponse:
     """Return the stored page with this request's CSRF token and nonce filled in."""
     content: str = stored["content"]
@@ -169,8 +151,8 @@ class PageCacheMiddleware:
         if not eligible(request):
             return self.get_response(request)
         key = page_key(request)
-        stored = unseal(key, cache.get(key))
-        if stored is not None:
+        stored = open_value(key, cache.get(key))
+        if isinstance(stored, dict):
             return thaw(request, stored)
         response = self.get_response(request)
         if (
@@ -182,5 +164,5 @@ class PageCacheMiddleware:
         ):
             frozen = freeze(request, response)
             if frozen is not None:
-                cache.set(key, seal(key, frozen), PAGE_TIMEOUT)
+                cache.set(key, seal_value(key, frozen), PAGE_TIMEOUT)
         return response

@@ -27,6 +27,8 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
+from jingzhun.core.bulk import select_in
+
 # The partitioned tables, parents first where one names another (the order partitions are made).
 PARTITIONED_TABLES = (
     "registry_person",
@@ -109,11 +111,6 @@ class CountyRow(models.Model):
 # ----------------------------------------------------------------- follow the student's county
 
 
-def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def follow_student_county(
     tables: Sequence[str] = ("schools_enrolment", "identification_link"),
     *,
@@ -140,9 +137,9 @@ def follow_student_county(
                 cursor.execute(sql + f" AND {table}.county_code = ''")
                 moved += max(cursor.rowcount, 0)
             elif student_ids is not None:
-                for chunk in _chunks(list(student_ids)):
-                    marks = ", ".join(["%s"] * len(chunk))
-                    cursor.execute(sql + f" AND {table}.student_id IN ({marks})", list(chunk))
+                scoped = sql + f" AND {table}.student_id IN ({{marks}})"
+                for text, params in select_in(scoped, student_ids):
+                    cursor.execute(text, params)
                     moved += max(cursor.rowcount, 0)
             else:
                 cursor.execute(sql)
@@ -168,9 +165,9 @@ def follow_household_county(household_ids: Sequence[int] | None = None) -> int:
             cursor.execute(sql)
             moved = max(cursor.rowcount, 0)
         else:
-            for chunk in _chunks(list(household_ids)):
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(sql + f" AND registry_person.household_id IN ({marks})", list(chunk))
+            scoped = sql + " AND registry_person.household_id IN ({marks})"
+            for text, params in select_in(scoped, household_ids):
+                cursor.execute(text, params)
                 moved += max(cursor.rowcount, 0)
     if moved:
         ensure_partitions()

@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from jingzhun.core.bulk import fetch_arrow
+from jingzhun.core.bulk import fetch_arrow, fetch_columns, select_in
 from jingzhun.core.importing import duck
 from jingzhun.identification.engine import (
     ENROLMENT_SCHEMA,
@@ -145,8 +145,6 @@ def _values(table: pa.Table, column: str) -> set[str]:
 def _ids(sql: str, params: list[Any], values: set[str]) -> set[int]:
     """Run `sql` (with `IN ({marks})`) over `values`; return the ids (core.bulk.select_in:
     one array on PostgreSQL, where IN lists of 900 took 125 s a county at province scale)."""
-    from jingzhun.core.bulk import fetch_columns, select_in
-
     found: set[int] = set()
     for text, args in select_in(sql, sorted(values), params):
         found |= {int(pk) for (pk,) in fetch_columns(text, args)}
@@ -154,8 +152,6 @@ def _ids(sql: str, params: list[Any], values: set[str]) -> set[int]:
 
 
 def _in_chunks(sql: str, ids: list[int], schema: pa.Schema) -> pa.Table:
-    from jingzhun.core.bulk import select_in
-
     parts = [fetch_arrow(text, args, schema) for text, args in select_in(sql, ids)]
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
