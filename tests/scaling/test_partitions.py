@@ -371,6 +371,39 @@ def test_check_integrity(county: County, capsys: pytest.CaptureFixture[str]) -> 
     assert "schools_enrolment.student_id: 1 rows" in capsys.readouterr().out
 
 
+@postgres_only
+@pytest.mark.django_db
+def test_no_foreign_key_out_and_an_outbound_dangling_reference_is_found(
+    county: County, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The partitioned tables carry no foreign key out (each cost a check per written row at
+    commit) and no "_like" copy of a blind index; check-integrity finds what a key would have
+    refused."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c "
+            "WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)",
+            [list(PARTITIONED_TABLES)],
+        )
+        assert cursor.fetchall() == []
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s) AND indexname LIKE %s",
+            [["schools_student", "registry_person", "registry_household"], "%\\_index\\_%\\_like"],
+        )
+        assert cursor.fetchall() == []
+    school = county.school_b
+    enrolment = Enrolment.objects.filter(student=county.student_b).first()
+    assert enrolment is not None
+    _sql("UPDATE schools_enrolment SET school_id = %s WHERE id = %s", [10**9, enrolment.pk])
+    with pytest.raises(CommandError):
+        call_command("check_integrity")
+    out = capsys.readouterr().out
+    assert "schools_enrolment.school_id: 1 rows name no row of schools_school" in out
+    _sql("UPDATE schools_enrolment SET school_id = %s WHERE id = %s", [school.pk, enrolment.pk])
+    call_command("check_integrity")
+    assert "Every reference names an existing row." in capsys.readouterr().out
+
+
 def test_partitions_command_on_sqlite(capsys: pytest.CaptureFixture[str]) -> None:
     if connection.vendor == "postgresql":
         pytest.skip("the message is SQLite's; PostgreSQL lists its partitions")

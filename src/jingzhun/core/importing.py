@@ -946,7 +946,6 @@ def sync_rows(
         for c in columns
     )
     # In key order, so that the key's index grows at its end instead of everywhere at once.
-    new_sql = f"FROM v ANTI JOIN e USING (_key) ORDER BY v.{order_by}"
     ((created,),) = con.sql("SELECT count(*) FROM v ANTI JOIN e USING (_key)").fetchall()
 
     def report(done: int) -> None:
@@ -954,32 +953,54 @@ def sync_rows(
 
     new_ids: pa.Table | None = None
 
-    if created and connection.vendor == "postgresql":
-        as_hex = ", ".join(
-            BYTEA_HEX.format(c) if pa.types.is_binary(rows.schema.field(c).type) else f'v."{c}"'
-            for c in columns
-        )
-        copy_arrow(
-            table, columns, con.sql(f"SELECT {as_hex} {new_sql}").to_arrow_table(), progress=report
-        )
-    elif created:
-        # SQLite: this transaction holds the database's one write lock, so the new rows' ids
-        # are given here, after the highest ever given, in the order they are written; the
-        # ids of the table after the sync are then known without reading them back.
-        first = _next_id(table)
-        from_n = select.replace('v."', 'n."')
-        con.execute(f"""CREATE TEMP TABLE n AS
-            SELECT {first - 1} + row_number() OVER (ORDER BY v.{order_by}, v._key) AS _new_id, v.*
-            FROM v ANTI JOIN e USING (_key)""")
-        # Loading more rows than the table holds: its plain indexes are built once at the end.
-        with plain_indexes_deferred(table, enabled=created > existing.num_rows):
-            insert_rows(
+    if created:
+        if connection.vendor == "postgresql":
+            # The ids come from the table's sequence as the rows land; they are read back
+            # from above the highest id committed before (a sequence only ever grows, so
+            # every id this COPY takes is above it), and kept for this file's keys only.
+            ((top,),) = fetch_columns(f"SELECT coalesce(max(id), 0) FROM {qn(table)}")
+            as_hex = ", ".join(
+                BYTEA_HEX.format(c) if pa.types.is_binary(rows.schema.field(c).type) else f'v."{c}"'
+                for c in columns
+            )
+            copy_arrow(
                 table,
-                ["id", *columns],
-                con.sql(f"SELECT _new_id, {from_n} FROM n ORDER BY _new_id").fetchall(),
+                columns,
+                con.sql(
+                    f"SELECT {as_hex} FROM v ANTI JOIN e USING (_key) ORDER BY v.{order_by}"
+                ).to_arrow_table(),
                 progress=report,
             )
-        new_ids = con.sql("SELECT _key, _new_id AS id FROM n").to_arrow_table()
+            con.register(
+                "_landed",
+                fetch_arrow(
+                    f"SELECT {key_sql}, id FROM {qn(table)} WHERE id > %s",
+                    [top],
+                    pa.schema([("_key", key_type), ("id", pa.int64())]),
+                ),
+            )
+            new_ids = con.sql(
+                "SELECT l._key, l.id FROM _landed l SEMI JOIN v USING (_key) "
+                "ANTI JOIN e USING (_key)"
+            ).to_arrow_table()
+        else:
+            # SQLite: this transaction holds the database's one write lock, so the new rows'
+            # ids are given here, after the highest ever given, in the order they are
+            # written; the ids of the table after the sync are known without reading them.
+            from_n = select.replace('v."', 'n."')
+            con.execute(f"""CREATE TEMP TABLE n AS
+                SELECT {_next_id(table) - 1} + row_number() OVER (ORDER BY v.{order_by}, v._key)
+                       AS _new_id, v.*
+                FROM v ANTI JOIN e USING (_key)""")
+            # Loading more rows than the table holds: its plain indexes are built once at the end.
+            with plain_indexes_deferred(table, enabled=created > existing.num_rows):
+                insert_rows(
+                    table,
+                    ["id", *columns],
+                    con.sql(f"SELECT _new_id, {from_n} FROM n ORDER BY _new_id").fetchall(),
+                    progress=report,
+                )
+            new_ids = con.sql("SELECT _key, _new_id AS id FROM n").to_arrow_table()
     label = "v._label" if "_label" in rows.column_names else "CAST(v._key AS VARCHAR)"
     changed = con.sql(f"""SELECT e._id, {label}, {select} FROM v JOIN e USING (_key)
                          WHERE v.row_hash IS DISTINCT FROM e._old_hash""").fetchall()
@@ -1020,13 +1041,10 @@ def sync_rows(
         update_rows(table, columns, [(*row[2:], row[0]) for row in changed])
     con.close()
     schema = pa.schema([("_key", key_type), ("id", pa.int64())])
-    if connection.vendor == "sqlite":
-        known = [existing.select(["_key", "_id"]).rename_columns(["_key", "id"]).cast(schema)]
-        if new_ids is not None:
-            known.append(new_ids.cast(schema))
-        ids_now = pa.concat_tables(known)
-    else:
-        ids_now = fetch_arrow(f"SELECT {key_sql}, id FROM {qn(table)}", [], schema)
+    known = [existing.select(["_key", "_id"]).rename_columns(["_key", "id"]).cast(schema)]
+    if new_ids is not None:
+        known.append(new_ids.cast(schema))
+    ids_now = pa.concat_tables(known)
     return SyncResult(int(created), len(changed), int(matched) - len(changed), ids_now, watched)
 
 

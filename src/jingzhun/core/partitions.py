@@ -378,29 +378,78 @@ def partitions() -> list[tuple[str, str, int]]:
 # ----------------------------------------------------------------- integrity
 
 
+def drop_outbound_foreign_keys() -> list[str]:
+    """Drop the database foreign keys out of the partitioned tables; return their names.
+
+    Django makes them DEFERRABLE INITIALLY DEFERRED: every row written queues one check per
+    key, run one by one at commit (4.5 s for 300,000 enrolments with three keys, against
+    0.35 s for their insert). The writers take these values from rows they have just read or
+    written, the ORM keeps its on_delete rules, and :func:`dangling_references` checks them
+    set-wise. PostgreSQL only.
+    """
+    dropped = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.conrelid::regclass::text, c.conname FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid "
+            "WHERE c.contype = 'f' AND NOT t.relispartition AND t.relname = ANY(%s) "
+            "AND t.relnamespace = current_schema()::regnamespace ORDER BY 1, 2",
+            [list(PARTITIONED_TABLES)],
+        )
+        for table, name in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_q(name)}")
+            dropped.append(name)
+    return dropped
+
+
+def drop_blind_like_indexes() -> list[str]:
+    """Drop the ``varchar_pattern_ops`` ("_like") copies Django makes of the indexes on
+    blind-index columns (``*_index``); return their names. A keyed hash is compared whole,
+    never searched by prefix, and each copy cost a bulk write as much as the index itself.
+    PostgreSQL only."""
+    dropped = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0] "
+            "WHERE x.indnatts = 1 AND NOT t.relispartition AND i.relname LIKE %s "
+            "AND a.attname LIKE %s AND t.relnamespace = current_schema()::regnamespace "
+            "ORDER BY 1",
+            ["%\\_like", "%\\_index"],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"DROP INDEX {_q(name)}")
+            dropped.append(name)
+    return dropped
+
+
 def dangling_references() -> list[tuple[str, str, str, int]]:
     """Return (table, column, referenced table, rows) of references to a missing row.
 
-    Every foreign key into a partitioned table, whose database constraint the partitioning
-    dropped, checked set-wise (one anti-join each); `jingzhun check-integrity` runs it.
+    Every foreign key into or out of a partitioned table, whose database constraint was
+    dropped (the partitioning, :func:`drop_outbound_foreign_keys`), checked set-wise (one
+    anti-join each); `jingzhun check-integrity` runs it.
     """
     from django.apps import apps
 
     found = []
     with connection.cursor() as cursor:
         for model in apps.get_models():
+            table = model._meta.db_table
             for field in model._meta.concrete_fields:
                 related = field.related_model
                 if not field.is_relation or field.many_to_many or related is None:
                     continue
                 target = related._meta.db_table  # type: ignore[union-attr]
-                if target not in PARTITIONED_TABLES:
+                if target not in PARTITIONED_TABLES and table not in PARTITIONED_TABLES:
                     continue
-                table = model._meta.db_table
                 column = str(field.column)
+                key = str(field.target_field.column)  # type: ignore[union-attr]
                 cursor.execute(
                     f"SELECT count(*) FROM {_q(table)} s WHERE s.{_q(column)} IS NOT NULL "
-                    f"AND NOT EXISTS (SELECT 1 FROM {_q(target)} t WHERE t.id = s.{_q(column)})"
+                    f"AND NOT EXISTS (SELECT 1 FROM {_q(target)} t "
+                    f"WHERE t.{_q(key)} = s.{_q(column)})"
                 )
                 n = int(cursor.fetchone()[0])
                 if n:

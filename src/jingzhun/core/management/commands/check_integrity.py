@@ -1,4 +1,5 @@
-"""``jingzhun check-integrity``: references into the partitioned tables that name no row."""
+"""``jingzhun check-integrity``: references into or out of the partitioned tables that name
+no row."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from jingzhun.core.partitions import dangling_references
 
 class Command(BaseCommand):
     help = (
-        "Check, set-wise, that every reference to a person, student, enrolment, entitlement "
-        "or payment names an existing row. On PostgreSQL these tables are partitioned by "
-        "county and the database keeps no foreign key into them; this command is the check."
+        "Check, set-wise, that every reference to or from a person, student, enrolment, "
+        "entitlement or payment names an existing row. On PostgreSQL these tables are "
+        "partitioned by county and the database keeps no foreign key on them; this command "
+        "is the check."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
