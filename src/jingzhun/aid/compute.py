@@ -409,6 +409,9 @@ def _all_new(lines: pa.Table, profiles: int) -> Changes:
     assumed = new.schema.get_field_index("exit_year_assumed")
     if assumed >= 0:
         new = new.set_column(assumed, "exit_year_assumed", new.column(assumed).fill_null(False))
+    # In the unique key's order (student first), as compute_changes gives its inserts: the
+    # key's index then grows at its end instead of everywhere at once.
+    new = new.take(pc.sort_indices(new.column("student_id")))
     empty = pa.table({"id": pa.array([], pa.int64())})
     return Changes(
         inserts=new,

@@ -445,7 +445,7 @@ def dangling_references() -> list[tuple[str, str, str, int]]:
                 if target not in PARTITIONED_TABLES and table not in PARTITIONED_TABLES:
                     continue
                 column = str(field.column)
-                key = str(field.target_field.column)  # type: ignore[union-attr]
+                key = str(field.target_field.column)  # type: ignore[attr-defined]
                 cursor.execute(
                     f"SELECT count(*) FROM {_q(table)} s WHERE s.{_q(column)} IS NOT NULL "
                     f"AND NOT EXISTS (SELECT 1 FROM {_q(target)} t "
