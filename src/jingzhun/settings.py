@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "jingzhun.funds",
     "jingzhun.aid",
     "jingzhun.duty",
+    "jingzhun.teachers",
     "jingzhun.dashboard",
     "jingzhun.demo",
 ]
@@ -399,6 +400,20 @@ UNKNOWN_EXIT_YEAR = env_str("JINGZHUN_UNKNOWN_EXIT_YEAR", "keep")  # keep | none
 # a case with nothing recorded for this many working days is overdue.
 DUTY_ABSENCE_DAYS = env_int("JINGZHUN_DUTY_ABSENCE_DAYS", 10)
 DUTY_STALE_WORKING_DAYS = env_int("JINGZHUN_DUTY_STALE_WORKING_DAYS", 7)
+
+# Teachers (II.3.1): pupils per teacher post by stage, as the staffing norms give them, and the
+# extra posts of boarding schools (one per this many boarders) and of each teaching point.
+TEACHER_RATIO_PRIMARY = float(os.environ.get("JINGZHUN_TEACHER_RATIO_PRIMARY", "19"))
+TEACHER_RATIO_JUNIOR = float(os.environ.get("JINGZHUN_TEACHER_RATIO_JUNIOR", "13.5"))
+TEACHER_RATIO_SENIOR = float(os.environ.get("JINGZHUN_TEACHER_RATIO_SENIOR", "12.5"))
+TEACHER_BOARDERS_PER_EXTRA_POST = env_int("JINGZHUN_TEACHER_BOARDERS_PER_EXTRA_POST", 40)
+TEACHER_EXTRA_POSTS_PER_TEACHING_POINT = env_int("JINGZHUN_TEACHER_EXTRA_POSTS_TEACHING_POINT", 1)
+# Training person-times the plan sets per calendar year (II.3.2), and the least share (in %) of
+# a poor-village school's teachers who are urban teachers on exchange there (II.3.3).
+TEACHER_TRAINING_TARGETS = {2016: 220, 2017: 230, 2018: 230}
+TEACHER_EXCHANGE_MIN_PERCENT = env_int("JINGZHUN_TEACHER_EXCHANGE_MIN_PERCENT", 10)
+# Years at village schools and teaching points that make a teacher eligible for commendation.
+TEACHER_COMMENDATION_YEARS = env_int("JINGZHUN_TEACHER_COMMENDATION_YEARS", 20)
 
 # --------------------------------------------------------------------------- accounts, sessions,
 # headers (docs/security.md). Behind a reverse proxy (nginx), the client's address comes from

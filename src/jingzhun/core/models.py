@@ -133,6 +133,7 @@ class ImportBatch(models.Model):
         UNIVERSITY = "university", _("University students list")
         OUTSIDE = "outside", _("Out-of-county study confirmations")
         POOR_VILLAGES = "poor_villages", _("Poor villages list")
+        TEACHERS = "teachers", _("Teacher roster")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
