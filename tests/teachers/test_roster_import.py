@@ -203,3 +203,22 @@ def test_unknown_school_duplicate_and_missing_ids_are_errors(
         13: [("身份证号", str(ERROR_MESSAGES["required"]))],
     }
     assert not Teacher.objects.filter(name__startswith="周").exists()
+
+
+def test_a_salary_card_is_sealed_and_its_change_recorded_without_the_number(
+    county: County, tmp_path: Path
+) -> None:
+    """The card the rural teacher living allowance is paid to (II.3.4): sealed, masked, keyed."""
+    header = [*HEADER, "开户银行", "工资卡号"]
+    first = [[*rows()[0], "农业银行", "6228480012345670001"]]
+    run_import("teachers", write_csv(tmp_path / "a.csv", header, first))
+    wang = Teacher.objects.get(name="王芳")
+    assert unseal(wang, prefix="bank", purpose="bank") == "6228480012345670001"
+    assert wang.bank_masked.endswith("0001") and "62284800123" not in wang.bank_masked
+    assert wang.bank_name == "农业银行"
+    moved = [[*rows()[0], "农业银行", "6228480012345679999"]]
+    batch = run_import("teachers", write_csv(tmp_path / "b.csv", header, moved))
+    assert batch.rows_updated == 1
+    (change,) = ImportChange.objects.filter(batch=batch)
+    assert change.changes == {"bank_account": ["***", "***"]}
+    assert "6228480012345679999" not in str(change.changes)

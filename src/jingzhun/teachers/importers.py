@@ -87,6 +87,8 @@ DIFF_COLUMNS = [
     "staffing",
     "started_on",
     "backbone",
+    "bank_name",
+    "bank_index",
     "county_code",
 ]
 
@@ -121,6 +123,15 @@ class TeacherImporter(Importer):
         Field("staffing", "编制", "staffing", "choice", choices=STAFFING, aliases=("编制情况",)),
         Field("started_on", "到校日期", "started_on", "date", aliases=("到校时间",)),
         Field("backbone", "是否骨干", "backbone", "bool", aliases=("骨干教师",)),
+        # The salary card the rural teacher living allowance is paid to (II.3.4).
+        Field("bank_name", "开户银行", "bank_name", max_length=100, aliases=("开户行",)),
+        Field(
+            "bank_account",
+            "工资卡号",
+            "bank_account",
+            "bank",
+            aliases=("银行账号", "工资卡账号", "账号"),
+        ),
     )
 
     def check(self, data: pa.Table, ctx: Context) -> pa.Table:
@@ -156,16 +167,27 @@ class TeacherImporter(Importer):
         birth = pc.coalesce(data.column("birth_date"), normalize.id_birth_dates(ids))
         sex = pc.coalesce(data.column("sex"), normalize.id_sex(ids))
         sealed = seal_array(ids, prefix="id", purpose="id")
+        card = seal_array(data.column("bank_account"), prefix="bank", purpose="bank")
         con = duck()
         con.register(
             "f",
-            data.drop_columns(["id_number", "id_number__raw", "id_number__error"])
+            data.drop_columns(
+                [
+                    c
+                    for c in data.column_names
+                    if c.startswith("id_number") or c.startswith("bank_account")
+                ]
+            )
             .append_column("_birth", birth)
             .append_column("_sex", sex.cast(pa.string()))
             .append_column("id_cipher", sealed["id_cipher"])
             .append_column("id_key", sealed["id_key"])
             .append_column("id_index", sealed["id_index"])
-            .append_column("id_masked", sealed["id_masked"]),
+            .append_column("id_masked", sealed["id_masked"])
+            .append_column("bank_cipher", card["bank_cipher"])
+            .append_column("bank_key", card["bank_key"])
+            .append_column("bank_index", card["bank_index"])
+            .append_column("bank_masked", card["bank_masked"]),
         )
         schools = fetch_columns(
             "SELECT s.code, s.id, coalesce(a.code, '') FROM schools_school s "
@@ -190,6 +212,8 @@ class TeacherImporter(Importer):
                      coalesce(f.post, 'teacher') AS post, coalesce(f.subject, '') AS subject,
                      coalesce(f.title, 'none') AS title, coalesce(f.staffing, '') AS staffing,
                      f.started_on, coalesce(f.backbone, false) AS backbone,
+                     coalesce(f.bank_name, '') AS bank_name, f.bank_cipher, f.bank_key,
+                     f.bank_index, coalesce(f.bank_masked, '') AS bank_masked,
                      coalesce(nullif(s.county, ''), $county) AS county_code
               FROM f JOIN s ON s.code = f.school_code)
             SELECT *, {hash_expr(DIFF_COLUMNS)} AS row_hash FROM x""",
@@ -206,7 +230,7 @@ class TeacherImporter(Importer):
             rows=rows,
             key_sql="id_index",
             diff_columns=DIFF_COLUMNS,
-            sensitive={"id_index": "id_number"},
+            sensitive={"id_index": "id_number", "bank_index": "bank_account"},
         )
         return Counts(result.created, result.updated, result.unchanged)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from jingzhun.core.money import MoneyField
 from jingzhun.registry.models import Person
 from jingzhun.schools.models import School
 
@@ -69,6 +71,14 @@ class Teacher(models.Model):
     started_on = models.DateField(_("at the school since"), null=True, blank=True)
     backbone = models.BooleanField(_("backbone teacher (骨干)"), default=False)
     left_on = models.DateField(_("left on"), null=True, blank=True)
+    # The salary card the rural teacher living allowance is paid to (II.3.4), sealed.
+    bank_name = models.CharField(_("salary-card bank"), max_length=100, blank=True)
+    bank_cipher = models.BinaryField(null=True, blank=True, editable=False)
+    bank_key = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    bank_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    bank_masked = models.CharField(
+        _("salary card"), max_length=40, blank=True, default="", editable=False
+    )
     county_code = models.CharField(_("county code"), max_length=6, db_index=True)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
 
@@ -263,3 +273,93 @@ class Exchange(models.Model):
     def at_q(cls, on: dt.date) -> Q:
         """Return the condition of an exchange running on a date."""
         return Q(started_on__lte=on) & (Q(ended_on__isnull=True) | Q(ended_on__gte=on))
+
+
+class AllowanceRuleBook(models.Model):
+    """One version of the rural teacher living allowance rules (II.3.4), as installed.
+
+    The shipped book is ``teachers/rules/allowance.yaml``; a county corrects it by installing
+    a new version (``jingzhun teachers allowance install``). Lines keep the version they were
+    computed by.
+    """
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    source = models.CharField(_("source"), max_length=200)
+    data = models.JSONField(_("rules"))
+    installed_at = models.DateTimeField(_("installed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allowance rule book")
+        verbose_name_plural = _("allowance rule books")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
+class AllowanceLine(models.Model):
+    """One teacher's rural living allowance for one month, with its reason (II.3.4).
+
+    One line per teacher and month, by constraint; it is paid once, through ``funds``.
+    """
+
+    class Review(models.TextChoices):
+        PENDING = "pending", _("To review")
+        REVIEWED = "reviewed", _("Reviewed by the school")
+        APPROVED = "approved", _("Approved by the county")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    teacher = models.ForeignKey(
+        Teacher,
+        verbose_name=pgettext_lazy("teaching staff", "teacher"),
+        on_delete=models.PROTECT,
+        related_name="allowance_lines",
+    )
+    month = models.DateField(_("month"))  # its first day
+    county_code = models.CharField(_("county code"), max_length=6, db_index=True)
+    school = models.ForeignKey(
+        School,
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    amount = MoneyField(_("amount"))
+    days = models.PositiveSmallIntegerField(_("days at a village school or teaching point"))
+    rule_book = models.ForeignKey(
+        AllowanceRuleBook, verbose_name=_("rule book"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The rules applied and the days at each place, in order (the explanation).
+    explanation = models.JSONField(_("explanation"), default=list)
+    review = models.CharField(
+        _("review"), max_length=10, choices=Review.choices, default=Review.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("allowance line")
+        verbose_name_plural = _("allowance lines")
+        ordering = ["month", "school", "teacher", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["teacher", "month"], name="allowance_once_a_month"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allowance_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id} {self.month:%Y-%m} {self.amount}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level == "county":
+            return Q(county_code=scope.county_code)
+        if scope.level == "township":
+            return Q(school__township__code__startswith=scope.area_code)
+        if scope.level == "school":
+            return Q(school_id=scope.school_id)
+        return None
