@@ -8,6 +8,7 @@ audit log, all in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import normalize, permissions
 from jingzhun.core.audit import audit_record
+from jingzhun.core.bulk import insert_rows
 from jingzhun.core.db import serialise
 from jingzhun.core.scoping import scope_queryset
 from jingzhun.core.sensitive import seal
@@ -407,32 +409,46 @@ def allowance_compute(*, actor: Any, month: dt.date) -> AllowanceRun:
     assert current is not None
     book_row, book = current
     run = AllowanceRun(month=first)
-    due: dict[int, dict[str, Any]] = {}
+    last = allowance.month_bounds(first)[1]
+    due: dict[int, tuple[dict[str, Any], str]] = {}
+    # Teachers whose month looks the same (the same places, days and schools: most of a
+    # school's staff) have the same lines: each such month is explained once.
+    explained: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
     for teacher_id, stays in allowance_stays(county, first).items():
-        result = allowance.explain(book, stays, first)
-        if Decimal(result["amount"]) > 0:
-            due[teacher_id] = result
+        key = tuple(
+            (s.place, max(s.first, first), min(s.last, last), s.school_id, s.school)
+            for s in stays
+            if s.first <= last and s.last >= first
+        )
+        hit = explained.get(key)
+        if hit is None:
+            result = allowance.explain(book, stays, first)
+            hit = explained[key] = (result, json.dumps(result["lines"], ensure_ascii=False))
+        if Decimal(hit[0]["amount"]) > 0:
+            due[teacher_id] = hit
     existing = {
         line.teacher_id: line
         for line in AllowanceLine.objects.filter(county_code=county, month=first)
     }
-    new, changed = [], []
-    for teacher_id, result in due.items():
+    new: list[tuple[Any, ...]] = []
+    changed = []
+    for teacher_id, (result, text) in due.items():
         amount = Decimal(result["amount"])
         # The school paid for: where most of the paid days were.
         school_id = max(result["lines"], key=lambda line: line["days"])["school_id"]
         line = existing.get(teacher_id)
         if line is None:
             new.append(
-                AllowanceLine(
-                    teacher_id=teacher_id,
-                    month=first,
-                    county_code=county,
-                    school_id=school_id,
-                    amount=amount,
-                    days=result["days"],
-                    rule_book=book_row,
-                    explanation=result["lines"],
+                (
+                    teacher_id,
+                    first,
+                    county,
+                    school_id,
+                    amount,
+                    result["days"],
+                    book_row.pk,
+                    text,
+                    AllowanceLine.Review.PENDING,
                 )
             )
             run.amount += amount
@@ -468,7 +484,21 @@ def allowance_compute(*, actor: Any, month: dt.date) -> AllowanceRun:
     ]
     run.frozen += len(frozen_gone)
     run.frozen_ids += [line.pk for line in frozen_gone]
-    AllowanceLine.objects.bulk_create(new, batch_size=2000)
+    insert_rows(
+        AllowanceLine._meta.db_table,
+        [
+            "teacher_id",
+            "month",
+            "county_code",
+            "school_id",
+            "amount",
+            "days",
+            "rule_book_id",
+            "explanation",
+            "review",
+        ],
+        new,
+    )
     AllowanceLine.objects.bulk_update(
         changed,
         [
