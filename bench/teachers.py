@@ -170,7 +170,7 @@ def main() -> None:
             user_create(
                 actor=None,
                 username=f"aid{code}",
-                password="bench-password-1",
+                password=base64.b64encode(os.urandom(18)).decode(),
                 role=Role.AID_OFFICER,
                 area=county,
             )

@@ -51,6 +51,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 from tests.aid.world import identify
 from tests.conftest import ID_A, ID_B, County, Personas, make_user
+from tests.imports.helpers import make_id
 
 from jingzhun.accounts.models import ApiToken, StaffMember, User
 from jingzhun.accounts.roles import Role
@@ -60,6 +61,7 @@ from jingzhun.aid.models import Adjustment, AidNotice, Entitlement, Loan
 from jingzhun.core import permissions as P
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.reveal import REVEALABLE
+from jingzhun.core.sensitive import seal
 from jingzhun.duty import services as duty_services
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase
 from jingzhun.funds import services as funds_services
@@ -75,9 +77,12 @@ from jingzhun.identification.models import (
 )
 from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
+from jingzhun.teachers.models import Exchange, ServicePeriod, Teacher, Training
 
 BANK_A = "6228480012345678901"
-SECRETS = (ID_A, ID_B, BANK_A)
+TEACHER_ID_A = make_id("420101", "19800101", "013")
+TEACHER_ID_B = make_id("420101", "19810202", "024")
+SECRETS = (ID_A, ID_B, BANK_A, TEACHER_ID_A, TEACHER_ID_B)
 
 # Routes that need special handling, each with the reason. Everything else is requested
 # with GET and POST ("get" and "post" default to True).
@@ -162,7 +167,17 @@ WRITE_CAPABILITIES = (
 )
 
 # Tables whose rows a forbidden POST must not change, and columns that change on mere use.
-SNAPSHOT_APPS = ("registry", "schools", "accounts", "core", "auth", "aid", "funds", "duty")
+SNAPSHOT_APPS = (
+    "registry",
+    "schools",
+    "accounts",
+    "core",
+    "auth",
+    "aid",
+    "funds",
+    "duty",
+    "teachers",
+)
 SNAPSHOT_SKIP_MODELS = ("core.auditevent",)  # refusals are logged there, by design
 VOLATILE_COLUMNS = {"last_login", "last_used_at"}
 
@@ -225,6 +240,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
     aid_ab = aid_world(c, personas)
     settings.MEDIA_ROOT = str(tmp_path / "media")  # duty evidence files
     duty_ab = duty_world(c, personas)
+    teachers_ab = teachers_world(c)
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -243,6 +259,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
         **identification_ab,
         **aid_ab,
         **duty_ab,
+        **teachers_ab,
     }
     shared: dict[type[models.Model], models.Model | None] = {}
     for label in SHARED_MODELS:
@@ -260,6 +277,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
             getattr(c, f"village_{side}").name,
             getattr(c, f"school_{side}").name,
             getattr(c, f"household_{side}").household_no,
+            TEACHER_NAMES[side],
         )
 
     return World(c, personas, tokens, ab, shared, {"A": markers("a"), "B": markers("b")})
@@ -488,6 +506,56 @@ def duty_world(
             starts_on=dt.date(2018, 9, 1),
         )
         rows[side] = [case, step, assignment]
+    return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
+
+
+TEACHER_NAMES = {"a": "甲老师", "b": "乙老师"}
+TEACHER_IDS = {"a": TEACHER_ID_A, "b": TEACHER_ID_B}
+
+
+def teachers_world(c: County) -> dict[type[models.Model], tuple[models.Model, models.Model]]:
+    """Make the A and B teacher with a training, a rural service period and an exchange.
+
+    Each township gets a second school that sends its teacher to the township's own school,
+    so that an exchange names the schools of one township only.
+    """
+    rows: dict[str, list[models.Model]] = {}
+    for side, code in (("a", "2142010091"), ("b", "2142010092")):
+        township = getattr(c, f"township_{side}")
+        school = getattr(c, f"school_{side}")
+        sender = School.objects.create(
+            code=code, name=f"{township.name}第二学校", kind="primary", township=township
+        )
+        teacher = Teacher.objects.create(
+            name=TEACHER_NAMES[side],
+            school=sender,
+            county_code="420101",
+            started_on=dt.date(1995, 9, 1),
+            title="senior",
+            **seal(TEACHER_IDS[side], prefix="id", purpose="id"),
+        )
+        rows[side] = [
+            teacher,
+            Training.objects.create(
+                teacher=teacher,
+                programme="国培计划",
+                level="national",
+                started_on=dt.date(2018, 7, 1),
+                ended_on=dt.date(2018, 7, 10),
+            ),
+            ServicePeriod.objects.create(
+                teacher=teacher,
+                kind="village_school",
+                school=school,
+                started_on=dt.date(1995, 9, 1),
+            ),
+            Exchange.objects.create(
+                teacher=teacher,
+                from_school=sender,
+                to_school=school,
+                started_on=dt.date(2018, 9, 1),
+            ),
+        ]
     return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 
@@ -1086,3 +1154,76 @@ def test_access_matrix(world: World, persona: str) -> None:
         f"{len(report.problems)} problems in {report.requests} requests:\n"
         + "\n".join(report.problems)
     )
+
+
+# --------------------------------------------------------------------------- teacher pages
+
+# Every route of the teacher pages (II.3) and who may open it. "read": the roster and the
+# figures, for every user of a county, township or school; "record": the forms that write
+# through the services, for those who may edit schools. A class teacher (whose jurisdiction
+# is their pupils) and a user with no jurisdiction get the 403 page.
+TEACHER_ROUTES = {
+    "teachers/": "read",
+    "teachers/roster.xlsx": "read",
+    "teachers/staffing/": "read",
+    "teachers/staffing.xlsx": "read",
+    "teachers/training/": "read",
+    "teachers/training.xlsx": "read",
+    "teachers/training/new/": "record",
+    "teachers/exchanges/": "read",
+    "teachers/exchanges.xlsx": "read",
+    "teachers/exchanges/new/": "record",
+    "teachers/titles/": "read",
+    "teachers/titles.xlsx": "read",
+    "teachers/titles/long-service.xlsx": "read",
+    "teachers/titles/long-service.pdf": "read",
+    "teachers/coverage/": "read",
+    "teachers/coverage.xlsx": "read",
+    "teachers/allowance/": "read",
+    "teachers/allowance.xlsx": "read",
+}
+TEACHER_EXPECTED = {
+    # persona: (status of a "read" route, status of a "record" route)
+    "county_officer": (200, 200),
+    "aid_officer": (200, 200),
+    "bureau_leader": (200, 403),
+    "township_a": (200, 403),
+    "township_b": (200, 403),
+    "principal_a": (200, 200),
+    "teacher_a": (403, 403),
+    "inspector": (200, 403),
+    "nobody": (403, 403),
+}
+
+
+def test_teacher_pages_answer_each_role_as_expected(world: World) -> None:
+    # given: every teacher route of the project is in the table above
+    routes = {r.route for r in walk(get_resolver().url_patterns) if r.route.startswith("teachers/")}
+    assert routes == set(TEACHER_ROUTES)
+    assert set(TEACHER_EXPECTED) == set(PERSONAS)
+    problems = []
+    for persona, (read, record) in TEACHER_EXPECTED.items():
+        client = Client(raise_request_exception=False)
+        client.force_login(world.personas.all()[persona])
+        for route, kind in TEACHER_ROUTES.items():
+            # when
+            status = client.get(f"/{route}").status_code
+            # then
+            expected = read if kind == "read" else record
+            if status != expected:
+                problems.append(f"{persona} GET /{route}: {status}, expected {expected}")
+    assert not problems, "\n".join(problems)
+
+
+def test_teacher_pages_show_each_township_its_own_teacher(world: World) -> None:
+    # (the principal of school A sees teacher A only on exchange there: A teaches elsewhere)
+    pages = ("teachers/", "teachers/training/?year=2018", "teachers/exchanges/")
+    own = {"township_a": ("a", pages), "township_b": ("b", pages), "principal_a": ("a", pages[2:])}
+    for persona, (side, routes) in own.items():
+        client = Client()
+        client.force_login(world.personas.all()[persona])
+        other = "b" if side == "a" else "a"
+        for route in routes:
+            body = client.get(f"/{route}").content.decode()
+            assert TEACHER_NAMES[side] in body, (persona, route)
+            assert TEACHER_NAMES[other] not in body, (persona, route)

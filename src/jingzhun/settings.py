@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "jingzhun.aid",
     "jingzhun.duty",
     "jingzhun.teachers",
+    "jingzhun.projects",
     "jingzhun.dashboard",
     "jingzhun.demo",
 ]

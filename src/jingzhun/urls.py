@@ -33,4 +33,5 @@ urlpatterns = [
     path("duty/", include("jingzhun.duty.urls")),
     path("m/", include("jingzhun.duty.urls_mobile")),
     path("children/", include("jingzhun.dashboard.urls")),
+    path("teachers/", include("jingzhun.teachers.urls")),
 ]

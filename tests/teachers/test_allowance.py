@@ -12,13 +12,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from tests.teachers.helpers import add_teacher
 from tests.threads import at_once
 
-from jingzhun.core.sensitive import seal
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Payment, PaymentBatch
-from jingzhun.schools.models import School
 from jingzhun.teachers import allowance, services
 from jingzhun.teachers.models import AllowanceLine, ServicePeriod, Teacher
 
@@ -127,32 +124,6 @@ def test_explain_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 # ----------------------------------------------------------------------------- the month
-
-
-@pytest.fixture
-def roster(county: Any) -> dict[str, Any]:
-    """A teaching point and a town primary school beside the village primary school A."""
-    point = School.objects.create(
-        code="2142010009",
-        name="甲村教学点",
-        kind=School.Kind.TEACHING_POINT,
-        township=county.township_a,
-        village=county.village_a,
-        in_poor_village=True,
-    )
-    town = School.objects.create(
-        code="2142010010", name="甲镇二小", kind=School.Kind.PRIMARY, township=county.township_a
-    )
-    card = seal("6217000011112222333", prefix="bank", purpose="bank")
-    bank = {f"bank_{k.split('_', 1)[1]}": v for k, v in card.items()}
-    t = {
-        "village": add_teacher(county.school_a, 1, bank_name="农行", **bank),
-        "point": add_teacher(point, 2, bank_name="农行", **bank),
-        "town": add_teacher(town, 3, bank_name="农行", **bank),
-        "nocard": add_teacher(point, 4),
-        "clerk": add_teacher(point, 5, post=Teacher.Post.OTHER, bank_name="农行", **bank),
-    }
-    return {"point_school": point, "town_school": town, **t}
 
 
 def amounts() -> dict[int, str]:

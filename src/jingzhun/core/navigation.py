@@ -37,6 +37,11 @@ def _places(user: Any) -> bool:
     return _in_scope(user) and scope_of(user).level in ("county", "township")
 
 
+def _staff_levels(user: Any) -> bool:
+    """Users of a county, township or school (the teacher roster is theirs, not a class's)."""
+    return _in_scope(user) and scope_of(user).level in ("county", "township", "school")
+
+
 def _staff(user: Any) -> bool:
     return bool(getattr(user, "is_staff", False)) and _in_scope(user)
 
@@ -114,6 +119,28 @@ _GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, C
             ),
             (lambda: _("Monthly report"), "calendar_month", "duty:report-monthly", _in_scope),
             (lambda: _("Quarterly report"), "date_range", "duty:report-quarterly", _in_scope),
+        ],
+    ),
+    (
+        lambda: _("Teachers"),
+        [
+            (lambda: _("Teacher roster"), "badge", "teachers:roster", _staff_levels),
+            (lambda: _("Staffing gaps"), "group_add", "teachers:staffing", _staff_levels),
+            (lambda: _("Teacher training"), "school", "teachers:training", _staff_levels),
+            (lambda: _("Teacher exchanges"), "swap_horiz", "teachers:exchanges", _staff_levels),
+            (
+                lambda: _("Titles and commendation"),
+                "workspace_premium",
+                "teachers:titles",
+                _staff_levels,
+            ),
+            (lambda: _("Teacher coverage"), "donut_small", "teachers:coverage", _staff_levels),
+            (
+                lambda: _("Teacher living allowance"),
+                "payments",
+                "teachers:allowance",
+                _staff_levels,
+            ),
         ],
     ),
     (

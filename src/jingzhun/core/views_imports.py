@@ -52,7 +52,16 @@ def _require(request: HttpRequest, capability: str) -> None:
 
 
 # The files a county holds, in the order of a first load; the templates' lists last.
-KIND_ORDER = ("registry", "rolls", "university", "outside", "poor_villages", "areas", "schools")
+KIND_ORDER = (
+    "registry",
+    "rolls",
+    "university",
+    "outside",
+    "poor_villages",
+    "areas",
+    "schools",
+    "teachers",
+)
 
 
 def _kind_choices() -> list[tuple[str, Any]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -161,6 +162,16 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def parse_month(text: str) -> dt.date | None:
+    """Return the first day of a month written ``YYYY-MM`` (None when it is not one)."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", text or ""):
+        return None
+    try:
+        return dt.date.fromisoformat(f"{text}-01")
+    except ValueError:
+        return None
 
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:

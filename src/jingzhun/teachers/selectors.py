@@ -33,11 +33,14 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from jingzhun.core.scoping import scope_of, scope_queryset
+from jingzhun.core.scoping import get_object_for_user, scope_of, scope_queryset
+from jingzhun.funds.models import PaymentBatch
+from jingzhun.registry.models import Area
 from jingzhun.schools.models import Enrolment, School, Stage
-from jingzhun.teachers.models import Exchange, ServicePeriod, Teacher, Training
+from jingzhun.teachers.models import AllowanceLine, Exchange, ServicePeriod, Teacher, Training
 
 # The levels whose users see the roster and its figures (a class teacher's are their pupils).
 STAFF_LEVELS = ("county", "township", "school")
@@ -554,3 +557,84 @@ def teacher_coverage(
             )
         )
     return rows
+
+
+# --------------------------------------------------------------------------- pages and forms
+
+
+def school_choices(*, user: Any, poor_village: bool = False) -> list[tuple[int, str]]:
+    """Return (id, name) of the county's schools the user may see (only those in poor
+    villages with `poor_village`), by township and code."""
+    only = Q(in_poor_village=True) if poor_village else None
+    return [(s.pk, s.name) for s in _schools(user, only=only)]
+
+
+def get_school(*, user: Any, school_id: int, poor_village: bool = False) -> School:
+    """Return one school of :func:`school_choices`, else 404 (missing and forbidden alike)."""
+    only = Q(pk=school_id) & (Q(in_poor_village=True) if poor_village else Q())
+    found = _schools(user, only=only)
+    if not found:
+        raise Http404
+    return found[0]
+
+
+def teachers_in_post(*, user: Any, school_id: int, on: dt.date | None = None) -> QuerySet[Teacher]:
+    """Return the teachers in a teaching post at one school the user may see, by name."""
+    on = on or timezone.localdate()
+    return (
+        teacher_list(user=user)
+        .filter(Teacher.in_post_q(on), school_id=school_id)
+        .order_by("name", "pk")
+    )
+
+
+def get_teacher(*, user: Any, teacher_id: int) -> Teacher:
+    """Return one teacher the user may see, else 404 (missing and forbidden alike)."""
+    return get_object_for_user(Teacher.objects.select_related("school"), user, pk=teacher_id)
+
+
+def township_names(*, user: Any) -> dict[str, str]:
+    """Return {township code: name} of the townships of the schools the user may see."""
+    return {s.township.code: s.township.name for s in _schools(user) if s.township is not None}
+
+
+def jurisdiction_name(*, user: Any) -> str:
+    """Return the name of the user's own jurisdiction: their county, township or school."""
+    scope = scope_of(user)
+    if scope.level == "school" and scope.school_id is not None:
+        school = School.objects.filter(pk=scope.school_id).first()
+        return school.name if school else ""
+    if scope.level in ("county", "township"):
+        area = Area.objects.filter(code=scope.area_code).first()
+        return area.name if area else ""
+    return ""
+
+
+# --------------------------------------------------------------------------- allowance (II.3.4)
+
+
+def allowance_lines(*, user: Any, month: dt.date) -> QuerySet[AllowanceLine]:
+    """Return the month's allowance lines the user may see (a school's, a township's, ...)."""
+    if scope_of(user).level not in STAFF_LEVELS:
+        return AllowanceLine.objects.none()
+    return scope_queryset(AllowanceLine.objects.filter(month=month.replace(day=1)), user)
+
+
+def allowance_schools(*, user: Any, month: dt.date) -> list[dict[str, Any]]:
+    """Return the schools with lines in the month the user sees, with their lines to review."""
+    return [
+        {"id": r["school_id"], "name": r["school__name"], "lines": r["n"], "pending": r["pending"]}
+        for r in allowance_lines(user=user, month=month)
+        .order_by("school__name", "school_id")
+        .values("school_id", "school__name")
+        .annotate(n=Count("pk"), pending=Count("pk", filter=Q(review=AllowanceLine.Review.PENDING)))
+    ]
+
+
+def allowance_batch(*, user: Any, month: dt.date) -> PaymentBatch | None:
+    """Return the payment batch of the month's allowance (county users only)."""
+    scope = scope_of(user)
+    if scope.level != "county":
+        return None
+    key = f"teachers-allowance:{scope.county_code}:{month:%Y-%m}"
+    return scope_queryset(PaymentBatch.objects.filter(idempotency_key=key), user).first()

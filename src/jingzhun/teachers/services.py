@@ -391,8 +391,11 @@ class AllowanceRun:
 
 
 @transaction.atomic
-def allowance_compute(*, actor: Any, month: dt.date) -> AllowanceRun:
+def allowance_compute(*, actor: Any, month: dt.date, dry_run: bool = False) -> AllowanceRun:
     """Compute the county's allowance lines of a month from the roster as of it.
+
+    With ``dry_run`` nothing is kept: the counts are what a real run would do (the preview
+    an officer confirms).
 
     New lines are written to review; lines not yet approved follow the roster (changed,
     or withdrawn when nothing is due any more) and go back to review; approved lines are
@@ -515,6 +518,9 @@ def allowance_compute(*, actor: Any, month: dt.date) -> AllowanceRun:
     )
     AllowanceLine.objects.bulk_update(gone, ["review"], batch_size=2000)
     run.created, run.updated, run.withdrawn = len(new), len(changed), len(gone)
+    if dry_run:
+        transaction.set_rollback(True)
+        return run
     audit_record(
         actor=actor,
         action="teachers.allowance_compute",

@@ -15,10 +15,10 @@ from jingzhun.teachers import allowance, services
 
 
 def _month(text: str) -> dt.date:
-    try:
-        return dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        raise CommandError(f"--month: expected YYYY-MM, not {text!r}") from None
+    month = allowance.parse_month(text)
+    if month is None:
+        raise CommandError(f"--month: expected YYYY-MM, not {text!r}")
+    return month
 
 
 class Command(BaseCommand):
