@@ -71,11 +71,13 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     assert notice.status == "approved"
     assert (notice.school_year, notice.semester) == (2026, "autumn")
     assert notice.starts_on == dt.date(2026, 9, 17)
-    batch = PaymentBatch.objects.get()
-    assert batch.status == "draft" and batch.control["count"] == Payment.objects.count() > 0
+    batch = PaymentBatch.objects.get(purpose="aid")
+    assert batch.status == "draft"
+    assert batch.control["count"] == Payment.objects.filter(batch=batch).count() > 0
     assert batch.idempotency_key == "demo-2026-autumn-1"
     assert "aid 2026 autumn:" in first and f"payment batch {batch.reference}" in second
     work_is_waiting()
+    allowance_is_under_way(second)
     assert Entitlement.objects.filter(kind="waiver").exists()
     # every compulsory-age child found out of school has a case, opened once
     assert DropoutCase.objects.count() > 0
@@ -83,6 +85,25 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     assert "import staff:" in first
     lives_in_the_current_school_year(tmp_path)
     cases_are_due_now()
+
+
+def allowance_is_under_way(output: str) -> None:
+    """The teachers' living allowance: October approved into a draft batch for the aid
+    officer, November waiting for the demo principal's school to confirm (as of 4 December)."""
+    from jingzhun.teachers.models import AllowanceLine
+
+    batch = PaymentBatch.objects.get(purpose="teachers")
+    assert batch.status == "draft" and batch.idempotency_key.endswith(":2026-10")
+    assert batch.control["count"] == Payment.objects.filter(batch=batch).count() > 0
+    october = AllowanceLine.objects.filter(month=dt.date(2026, 10, 1))
+    assert october.exists() and set(october.values_list("review", flat=True)) == {"approved"}
+    principal = User.objects.get(username="principal")
+    november = AllowanceLine.objects.filter(month=dt.date(2026, 11, 1))
+    waiting = set(november.filter(review="pending").values_list("school_id", flat=True))
+    if november.filter(school=principal.school).exists():
+        assert principal.school_id in waiting
+    assert november.filter(review="reviewed").exists()
+    assert "allowance 2026-11:" not in output  # a rerun computes nothing again
 
 
 def work_is_waiting() -> None:

@@ -140,7 +140,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_returns_paths_by_kind(tiny: dict[str, Path]) -> None:
-    assert list(tiny) == ["areas", "schools", "registry", "rolls", "truth", "staff"]
+    assert list(tiny) == ["areas", "schools", "registry", "rolls", "truth", "staff", "teachers"]
     assert [p.name for p in tiny.values()] == [
         "areas.xlsx",
         "schools.xlsx",
@@ -148,6 +148,7 @@ def test_returns_paths_by_kind(tiny: dict[str, Path]) -> None:
         "rolls.xlsx",
         "truth.csv",
         "staff.xlsx",
+        "teachers.xlsx",
     ]
     assert all(p.stat().st_size > 0 for p in tiny.values())
 
@@ -602,5 +603,14 @@ def test_roll_dates_mostly_iso(county: dict[str, Any]) -> None:
 def test_progress_reports_each_file(county: dict[str, Any]) -> None:
     calls = county["calls"]
     finals = [stage for stage, done, total in calls if done == total]
-    assert finals == ["build", "areas", "schools", "registry", "rolls", "truth", "staff"]
+    assert finals == [
+        "build",
+        "areas",
+        "schools",
+        "registry",
+        "rolls",
+        "truth",
+        "staff",
+        "teachers",
+    ]
     assert ("rolls", 10000, len(county["rolls"])) in calls

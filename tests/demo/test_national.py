@@ -86,6 +86,8 @@ KINDS = {
     "truth_links": "truth-links.csv",
     "truth_children": "truth-children.csv",
     "staff": "staff.xlsx",
+    "village_schools": "village-schools.xlsx",
+    "teachers": "teachers.xlsx",
 }
 AS_OF = dt.date(2018, 10, 8)
 

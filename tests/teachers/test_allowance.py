@@ -243,3 +243,30 @@ def test_sixteen_simultaneous_approvals_give_one_batch_and_one_payment_per_teach
     assert PaymentBatch.objects.count() == 1
     sources = list(Payment.objects.values_list("source", flat=True))
     assert len(sources) == len(set(sources)) == 2  # the teacher without a card is a gap
+
+
+def test_coverage_counts_a_school_whose_teachers_were_all_paid(
+    roster: dict[str, Any], personas: Any, county: Any
+) -> None:
+    from jingzhun.teachers.selectors import teacher_coverage
+
+    nov = dt.date(2018, 11, 5)  # coverage on a November day looks at October
+    services.allowance_compute(actor=personas.aid_officer, month=OCT)
+    AllowanceLine.objects.update(review="reviewed")
+    funds.allocation_record(
+        actor=personas.aid_officer,
+        school_year=2018,
+        programme=services.ALLOWANCE_PROGRAMME,
+        amount=Decimal("5000.00"),
+    )
+    services.allowance_approve(actor=personas.aid_officer, month=OCT)
+
+    def paid() -> dict[str, tuple[int, int]]:
+        rows = teacher_coverage(user=personas.county_officer, school_year=2018, year=2018, on=nov)
+        return {r.school_name: (r.allowance_due, r.allowance_paid) for r in rows}
+
+    # approved is not paid: the bank has not answered
+    assert paid() == {"甲镇中心小学": (1, 0), "甲村教学点": (1, 0)}
+    Payment.objects.update(status=Payment.Status.PAID)  # the bank's return, reconciled
+    # the teaching point's teacher without a salary card was not paid: the school misses it
+    assert paid() == {"甲镇中心小学": (1, 1), "甲村教学点": (1, 0)}

@@ -112,7 +112,7 @@ def test_teacher_pages_in_a_browser(
         ("training-2018", "/teachers/training/?year=2018", "方案规定全县目标为230人次"),
         ("exchanges", "/teachers/exchanges/", "甲镇中学"),
         ("titles", "/teachers/titles/", "教师1"),
-        ("coverage", "/teachers/coverage/", "尚未建设"),
+        ("coverage", "/teachers/coverage/", "生活补助已发放（应发学校）"),
         ("training-new", "/teachers/training/new/?school=" + str(county.school_a.pk), "登记培训"),
     ):
         page.goto(f"{url}{path}")

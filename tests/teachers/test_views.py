@@ -499,21 +499,22 @@ def test_the_long_service_pdf_names_the_teachers_and_no_whole_id(
 # --------------------------------------------------------------------------- coverage
 
 
-def test_coverage_says_the_allowance_is_not_built(
+def test_coverage_shows_the_allowance_owed_and_unpaid(
     county: County, personas: Personas, staff: dict[str, Teacher]
 ) -> None:
     _train(staff["a1"], dt.date(2026, 5, 1))
     response = get(personas.county_officer, "/teachers/coverage/")
     body = text(response)
-    assert "is not built yet" in body
-    # school A: no gap (no pupils this year), trained in 2026, no exchange
+    assert "is owed at village primary schools and teaching points" in body
+    # school A: no gap (no pupils this year), trained in 2026, no exchange, a village primary
+    # school whose teachers were not paid last month's allowance
     assert row_text(response, f'data-school="{county.school_a.pk}"') == (
-        "甲镇 甲镇中心小学 Yes Yes No No Not built yet"
+        "甲镇 甲镇中心小学 Yes Yes No No No"
     )
-    assert row_text(response, 'id="jz-county-total"') == "Total 1 school 1 1 0 0 Not built yet"
+    assert row_text(response, 'id="jz-county-total"') == "Total 1 school 1 1 0 0 / 1 0"
     (sheet,) = sheets(get(personas.county_officer, "/teachers/coverage.xlsx").content)
-    assert sheet[1][-1] == "乡村教师生活补助"
-    assert sheet[2] == ("甲镇", "甲镇中心小学", 1, 1, 0, 0, "尚未建设")
+    assert sheet[1][-2] == "乡村教师生活补助（已发/应发学校）"
+    assert sheet[2] == ("甲镇", "甲镇中心小学", 1, 1, 0, "0/1", 0)
     # township B has no poor-village school
     assert 'id="jz-empty"' in get(personas.township_b, "/teachers/coverage/").content.decode()
 
@@ -549,4 +550,4 @@ def test_pages_speak_chinese(personas: Personas, staff: dict[str, Teacher]) -> N
     response = client_for(personas.county_officer, "zh-hans").get("/teachers/")
     assert "教师花名册" in text(response)
     coverage = client_for(personas.county_officer, "zh-hans").get("/teachers/coverage/")
-    assert "尚未建设" in text(coverage)
+    assert "生活补助已发放（应发学校）" in text(coverage)

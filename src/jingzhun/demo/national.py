@@ -16,6 +16,9 @@ export it, with the mess such exports carry:
 * ``truth-links.csv`` and ``truth-children.csv``: who each roll row really is, and what
   each registry child really does.
 * ``staff.xlsx``: the staff roster of the duty chain (see :mod:`jingzhun.demo.generator.staff`).
+* ``village-schools.xlsx``: the county's list of its village schools and teaching points, in
+  the school import's layout (the rolls name schools, not their villages), and
+  ``teachers.xlsx``: the county's teacher roster (see :mod:`jingzhun.demo.generator.teachers`).
 
 All dates move with the school year asked for (``school_year``), as in the standard layout.
 
@@ -51,7 +54,10 @@ from jingzhun.demo.generator import (
     shift_date,
     staff_rows,
 )
+from jingzhun.demo.generator.model import SCHOOL_HEADERS
 from jingzhun.demo.generator.staff import STAFF_HEADERS
+from jingzhun.demo.generator.teachers import village_school_rows
+from jingzhun.demo.generator.writers import write_teachers
 
 NATIONAL_SEED_OFFSET = 0x4E415449  # "NATI"
 # In the frame of school year 2018 (see jingzhun.demo.generator.dates); moved with the year.
@@ -119,6 +125,8 @@ KINDS = (
     "truth_links",
     "truth_children",
     "staff",
+    "village_schools",
+    "teachers",
 )
 FILE_NAMES = {
     "registry": "registry.xlsx",
@@ -129,10 +137,16 @@ FILE_NAMES = {
     "truth_links": "truth-links.csv",
     "truth_children": "truth-children.csv",
     "staff": "staff.xlsx",
+    "village_schools": "village-schools.xlsx",
+    "teachers": "teachers.xlsx",
 }
 # The county's files as `jingzhun import` takes them (kind, file), in the order of a first load.
 # The staff roster (STAFF_FILE) is written too, but imported only where its importer exists.
 STAFF_FILE = ("staff", FILE_NAMES["staff"])
+# The county's own lists, imported after the national exports: its village schools (placing
+# them in their villages, imported as a school list) and its teacher roster.
+VILLAGE_SCHOOLS_FILE = ("village_schools", FILE_NAMES["village_schools"])
+TEACHERS_FILE = ("teachers", FILE_NAMES["teachers"])
 NATIONAL_FILES = tuple(
     (kind, FILE_NAMES[kind])
     for kind in ("registry", "rolls", "university", "outside", "poor_villages")
@@ -707,6 +721,19 @@ def generate_national(
     _write_xlsx(paths["staff"], STAFF_HEADERS, staff, text_cols=(2, 4), created=created)
     if progress:
         progress("staff", 1, 1)
+
+    # -- the county's own lists: its village schools, and its teachers (drawn last)
+    villages = {county.households[hi].village.code for hi, _m in exported}
+    _write_xlsx(
+        paths["village_schools"],
+        SCHOOL_HEADERS,
+        village_school_rows(county, villages),
+        text_cols=(0, 3, 4),
+        created=created,
+    )
+    write_teachers(paths["teachers"], county, enrolled, staff, created)
+    if progress:
+        progress("teachers", 1, 1)
     return paths
 
 

@@ -26,6 +26,7 @@ from jingzhun.core.importing import (
 )
 from jingzhun.core.sensitive import seal_array
 from jingzhun.registry.importers import SEX
+from jingzhun.schools.importers import only_county
 from jingzhun.teachers.models import Teacher
 
 POSTS = {
@@ -217,7 +218,9 @@ class TeacherImporter(Importer):
                      coalesce(nullif(s.county, ''), $county) AS county_code
               FROM f JOIN s ON s.code = f.school_code)
             SELECT *, {hash_expr(DIFF_COLUMNS)} AS row_hash FROM x""",
-            params={"county": ctx.batch.county_code},
+            # A school without its township yet: the county the import names, else the one
+            # county this installation holds (as the rolls import reads it).
+            params={"county": ctx.batch.county_code or only_county()},
         ).to_arrow_table()
         con.close()
         if not ctx.batch.county_code:

@@ -91,12 +91,11 @@ def roll_up(rows: Iterable[R], *, by: str = "township") -> list[R]:
     if by not in ("township", "county"):
         raise ValueError(f"roll_up by township or county, not {by!r}")
     groups: dict[tuple[str, str], list[R]] = defaultdict(list)
+    rows = list(rows)
+    # The county's total takes every school, those without a township yet included.
+    county = next((r.township_code[:6] for r in rows if r.township_code), "")
     for row in rows:
-        key = (
-            (row.township_code, row.township_name)
-            if by == "township"
-            else (row.township_code[:6], "")
-        )
+        key = (row.township_code, row.township_name) if by == "township" else (county, "")
         groups[key].append(row)
     out: list[R] = []
     for (code, name), members in sorted(groups.items()):
@@ -519,16 +518,52 @@ def long_service_teachers(
 class CoverageRow(SchoolLine):
     """Each poor-village school's teacher coverage (I.3): 1 for a school that meets a part.
 
-    The fourth part, the rural teacher living allowance ("guaranteed"), is not built yet: it
-    is neither counted nor shown as met (``ALLOWANCE``).
+    The allowance ("guaranteed", II.3.4) is due at village primary schools and teaching
+    points only: elsewhere it is not counted against the school.
     """
 
     supplemented: int = 0  # no staffing gap
     trained: int = 0  # a teacher of the school trained in the year
     exchanged: int = 0  # teachers on exchange reach the target share
-    covered: int = 0  # all three
+    allowance_due: int = 0  # the school's teachers are owed the rural living allowance
+    allowance_paid: int = 0  # every one of them was paid last month's
+    covered: int = 0  # every part that applies
 
-    ALLOWANCE = "not built"
+
+def allowance_month(on: dt.date) -> dt.date:
+    """Return the month whose allowance coverage looks at on a date: the last full month."""
+    return (on.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def _allowance_paid(school_ids: Sequence[int], on: dt.date) -> dict[int, bool]:
+    """Return {school id: every teacher in post there on `on` was paid last month's allowance}."""
+    from jingzhun.funds.models import Payment
+
+    month = allowance_month(on)
+    teachers: dict[int, set[int]] = defaultdict(set)
+    for teacher_id, school_id in (
+        Teacher.objects.filter(Teacher.in_post_q(on), school_id__in=school_ids)
+        .order_by()
+        .values_list("pk", "school_id")
+    ):
+        teachers[school_id].add(teacher_id)
+    lines = dict(
+        AllowanceLine.objects.filter(
+            month=month,
+            teacher__school_id__in=school_ids,
+            review=AllowanceLine.Review.APPROVED,
+        )
+        .order_by()
+        .values_list("pk", "teacher_id")
+    )
+    sources = {f"teachers.allowance:{pk}": teacher for pk, teacher in lines.items()}
+    paid = {
+        sources[source]
+        for source in Payment.objects.filter(
+            source__in=list(sources), status=Payment.Status.PAID
+        ).values_list("source", flat=True)
+    }
+    return {sid: bool(teachers[sid]) and teachers[sid] <= paid for sid in school_ids}
 
 
 def teacher_coverage(
@@ -538,12 +573,27 @@ def teacher_coverage(
     on = on or timezone.localdate()
     gaps = {r.school_id: r for r in staffing_gaps(user=user, school_year=school_year, on=on)}
     training = {r.school_id: r for r in training_summary(user=user, year=year, on=on).rows}
-    exchange = {r.school_id: r for r in exchange_shares(user=user, on=on)}
+    exchange = {int(r.school_id or 0): r for r in exchange_shares(user=user, on=on)}
+    kinds = dict(School.objects.filter(pk__in=list(exchange)).values_list("pk", "kind"))
+    villages = set(
+        School.objects.filter(pk__in=list(exchange), village__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    due = {
+        sid
+        for sid in exchange
+        if kinds.get(sid) == School.Kind.TEACHING_POINT
+        or (kinds.get(sid) == School.Kind.PRIMARY and sid in villages)
+    }
+    paid = _allowance_paid(sorted(due), on)
     rows = []
     for school_id, ex in exchange.items():
         supplemented = int(gaps[school_id].gap == 0)
         trained = int(training[school_id].trained_teachers > 0)
         exchanged = ex.meeting_target
+        owed = int(school_id in due)
+        settled = int(paid.get(school_id, False))
         rows.append(
             CoverageRow(
                 township_code=ex.township_code,
@@ -553,7 +603,9 @@ def teacher_coverage(
                 supplemented=supplemented,
                 trained=trained,
                 exchanged=exchanged,
-                covered=int(supplemented and trained and exchanged),
+                allowance_due=owed,
+                allowance_paid=settled,
+                covered=int(bool(supplemented and trained and exchanged and (settled or not owed))),
             )
         )
     return rows

@@ -1,8 +1,9 @@
 """Generate a synthetic demo county (or province) in the import formats.
 
 The files follow docs/formats.md: areas, schools, the poverty registry (建档立卡), the
-student rolls (学籍) and the staff roster for one school year, plus ``truth.csv``, which
-records for every roll row who the student really is, so that matching can be scored.
+student rolls (学籍), the staff roster and the teacher roster for one school year, plus
+``truth.csv``, which records for every roll row who the student really is, so that matching
+can be scored.
 
 Only registered-poor persons appear in the registry; every other resident of the county
 appears only as a student on the rolls. The rolls carry the clerical mess found in real
@@ -15,8 +16,9 @@ The county is drawn in the frame of school year 2018 and moved to the school yea
 Modules: :mod:`.dates` (date table, years, ID digits), :mod:`.model` (headers, rates, the
 county model), :mod:`.places` (areas, villages, schools), :mod:`.people` (households,
 persons), :mod:`.rolls` (enrolments, classes, roll rows and their mess), :mod:`.staff` (the
-staff roster), :mod:`.writers` (xlsx and csv files). No database and no settings: the demo
-management commands and the benchmarks call :func:`generate`.
+staff roster), :mod:`.teachers` (the teacher roster), :mod:`.writers` (xlsx and csv files).
+No database and no settings: the demo management commands and the benchmarks call
+:func:`generate`.
 """
 
 from __future__ import annotations

@@ -31,11 +31,13 @@ from jingzhun.demo.generator.model import (
     MessRates,
     Progress,
     _CountySpec,
+    _Enrol,
     _Scale,
     _Shared,
 )
 from jingzhun.demo.generator.places import _county_spec, _province_specs, _shared_schools
 from jingzhun.demo.generator.staff import STAFF_HEADERS, staff_rows
+from jingzhun.demo.generator.teachers import TEACHER_HEADERS, teacher_rows
 
 _CREATED = datetime(BASE_YEAR, 9, 10, 8, 0, tzinfo=UTC)
 
@@ -126,7 +128,7 @@ def _generate_county(
         progress("build", 1, 1)
     year = school_year
     created = created_at(year)
-    paths = {kind: out / f"{kind}.xlsx" for kind in (*KINDS, "staff")}
+    paths = {kind: out / f"{kind}.xlsx" for kind in (*KINDS, "staff", "teachers")}
     paths["truth"] = out / "truth.csv"
     _write_xlsx(paths["areas"], AREA_HEADERS, county.area_rows(), text_cols=(0, 3), created=created)
     if progress:
@@ -171,7 +173,31 @@ def _generate_county(
     _write_xlsx(paths["staff"], STAFF_HEADERS, staff, text_cols=(2, 4), created=created)
     if progress:
         progress("staff", 1, 1)
+    write_teachers(paths["teachers"], county, county.enrolments, staff, created)
+    if progress:
+        progress("teachers", 1, 1)
     return paths
+
+
+def write_teachers(
+    path: Path,
+    county: _County,
+    enrolments: Sequence[_Enrol],
+    staff: Sequence[Sequence[Cell]],
+    created: datetime,
+) -> None:
+    """Write the county's teacher roster (see :mod:`.teachers`), as its personnel clerk keeps it."""
+    rows, _plan = teacher_rows(county, enrolments, staff)
+    year, name = county.school_year, county.spec.name
+    _write_xlsx(
+        path,
+        TEACHER_HEADERS,
+        rows,
+        title=f"{name}{year}年秋季学期中小学（幼儿园）教职工花名册",
+        subtitle=f"填报单位：{name}教育局人事股　　　　统计时间：{year}年9月30日",
+        text_cols=(3, 4, 5, 11),
+        created=created,
+    )
 
 
 def _county_csv_chunks(

@@ -262,10 +262,9 @@ COVERAGE_HEADERS = (
     "补充到位（无缺编）",
     "已培训",
     "交流达标",
-    "三项均达到",
-    "乡村教师生活补助",
+    "乡村教师生活补助（已发/应发学校）",
+    "各项均达到",
 )
-ALLOWANCE_CN = "尚未建设"
 
 
 def _coverage(request: HttpRequest) -> tuple[int, ListParams, list[selectors.CoverageRow]]:
@@ -289,6 +288,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
             "year": year,
             "year_label": f"{year}–{year + 1}",
             "training_year": year,
+            "allowance_month": selectors.allowance_month(timezone.localdate()).strftime("%Y-%m"),
             **tables(request, rows, lp),
             "shares": _coverage_shares(roll_up(rows, by="county")),
         },
@@ -317,8 +317,8 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
             r.supplemented,
             r.trained,
             r.exchanged,
+            f"{r.allowance_paid}/{r.allowance_due}",
             r.covered,
-            ALLOWANCE_CN,
         ]
 
     sheets = [

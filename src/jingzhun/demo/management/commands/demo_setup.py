@@ -11,6 +11,7 @@ re-imports change nothing, and existing demo users keep their passwords.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ from jingzhun.core.models import ImportBatch
 from jingzhun.core.periods import SchoolYear, Semester
 from jingzhun.core.progress import Progress
 from jingzhun.demo.generator import generate
-from jingzhun.demo.national import NATIONAL_FILES, STAFF_FILE
+from jingzhun.demo.national import (
+    NATIONAL_FILES,
+    STAFF_FILE,
+    TEACHERS_FILE,
+    VILLAGE_SCHOOLS_FILE,
+)
+from jingzhun.demo.teachers import teachers_demo
 from jingzhun.duty.models import CaseStep, DropoutCase
 from jingzhun.duty.services import (
     case_step_record,
@@ -44,11 +51,22 @@ from jingzhun.identification.services import fuzzy_stage_factory, identification
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School, SchoolClass
 from jingzhun.schools.naming import class_of
+from jingzhun.teachers import services as teachers
+from jingzhun.teachers.models import AllowanceLine
 
 # The staff roster is loaded only where its importer is registered (see _import).
-ORDER = ["areas", "schools", "registry", "rolls", "staff"]
-# The national layout: the files a county really holds, in the order a clerk loads them.
-NATIONAL_ORDER = [kind for kind, _name in NATIONAL_FILES] + [STAFF_FILE[0]]
+ORDER = ["areas", "schools", "registry", "rolls", "staff", "teachers"]
+# The national layout: the files a county really holds, in the order a clerk loads them; the
+# county's village-school list places its village schools once the poor villages are known.
+NATIONAL_ORDER = [kind for kind, _name in NATIONAL_FILES] + [
+    VILLAGE_SCHOOLS_FILE[0],
+    STAFF_FILE[0],
+    TEACHERS_FILE[0],
+]
+# A file whose import kind is not its own name.
+IMPORT_KINDS = {"village_schools": "schools"}
+# The files imported for the county named (the others tell their county themselves).
+COUNTY_GIVEN = {"teachers"}
 # How far back this semester's casework starts: the first run found the cases then.
 HISTORY_DAYS = 35
 # What became of the cases opened then, by turn: in time (a step recorded lately), overdue
@@ -112,8 +130,9 @@ class Command(BaseCommand):
         order = NATIONAL_ORDER if layout == "national" else ORDER
         # the marker records what the files are: reuse them only for the same layout and year
         wanted = f"{layout} {year}"
-        if marker.exists() and marker.read_text() == wanted:
-            paths = {k: next(out.glob(f"{k.replace('_', '-')}.*")) for k in order}
+        found = {k: sorted(out.glob(f"{k.replace('_', '-')}.*")) for k in order}
+        if marker.exists() and marker.read_text() == wanted and all(found.values()):
+            paths = {k: found[k][0] for k in order}
             self.stdout.write(f"Reusing demo files in {out}")
         else:
             self.stdout.write(f"Generating the demo county for {year}-{year + 1} in {out} ...")
@@ -146,17 +165,29 @@ class Command(BaseCommand):
             self._casework(history_on)
         self._cases()
         self._chain()
+        self._teachers(options["seed"])
+        self._allowance()
 
     def _import(self, kind: str, path: Path) -> None:
         try:
-            importer_for(kind)
+            importer_for(IMPORT_KINDS.get(kind, kind))
         except ValueError:
             self.stdout.write(f"import {kind}: skipped (no importer for {kind} files yet)")
             return
-        batch = import_create(actor=None, kind=kind, path=path, file_name=path.name, source="demo")
+        batch = import_create(
+            actor=None,
+            kind=IMPORT_KINDS.get(kind, kind),
+            path=path,
+            file_name=path.name,
+            source="demo",
+        )
         # The national roll export carries no school year: it is the demo's.
         batch.school_year = self.year
-        batch.save(update_fields=["school_year"])
+        if kind in COUNTY_GIVEN:
+            # as `jingzhun import --county` gives it: the roster names schools, and the county
+            # seat's schools taken from the rolls have no township yet to tell the county by
+            batch.county_code = self._county().code
+        batch.save(update_fields=["school_year", "county_code"])
         batch = import_run(batch=batch, echo=lambda line: self.stderr.write(f"  {line}"))
         self.stdout.write(
             f"import {kind}: {batch.status}; created {batch.rows_created}, updated "
@@ -166,6 +197,74 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The demo {kind} file was not imported: {batch.message} {batch.report_path}"
             )
+
+    def _teachers(self, seed: int) -> None:
+        """Record the roster's careers, trainings and exchanges (II.3), and show the figures."""
+        result = teachers_demo(
+            actor=User.objects.get(username="admin"),
+            county=self._county(),
+            school_year=self.year,
+            as_of=self.as_of,
+            seed=seed,
+        )
+        made = ", ".join(f"{y} {n}" for y, n in sorted(result.trainings.items()))
+        self.stdout.write(
+            f"teachers: {result.teachers}; recorded service periods {result.service_periods}, "
+            f"trainings {made or 'none'}, exchanges {result.exchanges}"
+        )
+        times = ", ".join(f"{y} {n}" for y, n in sorted(result.person_times.items()))
+        self.stdout.write(
+            f"teachers (II.3): schools short of staff {result.short_schools}; training "
+            f"person-times {times}; poor-village schools with 10% exchanged "
+            f"{result.exchange_meeting} of {result.exchange_schools}; 20 years at village "
+            f"schools {result.long_service}"
+        )
+
+    def _allowance(self) -> None:
+        """The rural teacher living allowance (II.3.4): the month before last approved into a
+        draft batch (the aid officer's to check and send); last month computed and confirmed
+        by every school but the demo principal's and one more (their work waiting)."""
+        county = self._county()
+        officer = User.objects.get(username="aid")
+        admin = User.objects.get(username="admin")
+        principal = User.objects.get(username="principal")
+        last = (self.as_of.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        before = (last - dt.timedelta(days=1)).replace(day=1)
+        if not Allocation.objects.filter(
+            county_code=county.code, programme=teachers.ALLOWANCE_PROGRAMME
+        ).exists():
+            for year in sorted({before.year if before.month >= 9 else before.year - 1, self.year}):
+                funds.allocation_record(
+                    actor=officer,
+                    school_year=year,
+                    programme=teachers.ALLOWANCE_PROGRAMME,
+                    amount=Decimal("3000000.00"),
+                )
+        for month, leave in ((before, set()), (last, {principal.school_id})):
+            if AllowanceLine.objects.filter(county_code=county.code, month=month).exists():
+                continue
+            run = teachers.allowance_compute(actor=officer, month=month)
+            schools = sorted(
+                set(
+                    AllowanceLine.objects.filter(county_code=county.code, month=month).values_list(
+                        "school_id", flat=True
+                    )
+                )
+            )
+            if leave:
+                leave |= set(schools[-1:])  # a second school still to confirm
+            for school_id in schools:
+                if school_id not in leave:
+                    teachers.allowance_review(actor=admin, month=month, school_id=school_id)
+            line = f"allowance {month:%Y-%m}: {run.created} lines, {run.amount} yuan"
+            if not leave:
+                batch = teachers.allowance_approve(actor=officer, month=month)
+                line += (
+                    f"; batch {batch.reference} ({batch.status}), {len(batch.gaps)} without a card"
+                )
+            else:
+                line += f"; {len(leave & set(schools))} schools still to confirm"
+            self.stdout.write(line)
 
     def _county(self) -> Area:
         """Return the demo county (the first by code), which the imports created."""
