@@ -144,6 +144,15 @@ _GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, C
         ],
     ),
     (
+        lambda: _("School conditions"),
+        [
+            (lambda: _("Task book"), "task_alt", "projects:task-book", _staff_levels),
+            (lambda: _("Projects"), "construction", "projects:list", _staff_levels),
+            (lambda: _("School conditions"), "domain", "projects:schools", _staff_levels),
+            (lambda: _("Standard coverage"), "donut_small", "projects:coverage", _staff_levels),
+        ],
+    ),
+    (
         lambda: _("Administration"),
         [
             (
@@ -192,6 +201,14 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
             groups.append(
                 {"title": title(), "separator": True, "collapsible": True, "items": items}
             )
+    # One entry is marked where the user is: the one whose link is the longest start of the
+    # address (the roster at /teachers/ is not marked on /teachers/coverage/).
+    path = getattr(request, "path", "")
+    links = [item["link"] for group in groups for item in group["items"]]
+    best = max((link for link in links if path.startswith(link)), key=len, default=None)
+    for group in groups:
+        for item in group["items"]:
+            item["active"] = item["link"] == best
     return groups
 
 

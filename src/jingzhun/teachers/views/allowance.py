@@ -27,7 +27,7 @@ from jingzhun.teachers import documents, selectors, services
 from jingzhun.teachers.models import AllowanceLine
 from jingzhun.teachers.views.common import XLSX, download, page, teachers_view
 
-REVIEWS = {k: str(v) for k, v in AllowanceLine.Review.choices}
+REVIEWS = tuple(AllowanceLine.Review.values)
 CN_REVIEWS = {
     "pending": "待学校审核",
     "reviewed": "学校已审核",
@@ -156,11 +156,14 @@ def allowance(request: HttpRequest) -> HttpResponse:
             "month_text": month.strftime("%Y-%m"),
             "prev": (month - dt.timedelta(days=1)).replace(day=1).strftime("%Y-%m"),
             "next": (month + dt.timedelta(days=31)).replace(day=1).strftime("%Y-%m"),
-            "totals": [(key, label, *totals.get(key, (0, None))) for key, label in REVIEWS.items()],
+            "totals": [
+                (key, str(label), *totals.get(key, (0, None)))
+                for key, label in AllowanceLine.Review.choices
+            ],
             "rows": page_,
             "total": page_.paginator.count,
             "query": _query(request.GET, month),
-            "review_choices": list(REVIEWS.items()),
+            "review_choices": [(k, str(v)) for k, v in AllowanceLine.Review.choices],
             "schools": selectors.allowance_schools(user=user, month=month),
             "filter_school": request.GET.get("school", ""),
             "filter_review": request.GET.get("review", ""),
