@@ -67,3 +67,15 @@ def test_the_sidebar_is_on_app_pages(personas: Personas, client: Client) -> None
     text = client.get(reverse("aid:overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'href="{reverse("duty:ledger")}"' in text
     assert f'href="{reverse("dashboard:children")}"' in text
+
+
+def test_one_entry_is_marked_the_one_the_address_is_under(personas: Personas) -> None:
+    def marked(path: str) -> list[str]:
+        request = RequestFactory().get(path)
+        request.user = personas.county_officer  # type: ignore[attr-defined]
+        return [i["link"] for g in sidebar(request) for i in g["items"] if i["active"]]
+
+    # the roster's address (/teachers/) starts every teacher page's: only the deepest is marked
+    assert marked(reverse("teachers:coverage")) == [reverse("teachers:coverage")]
+    assert marked(reverse("teachers:roster") + "?q=x") == [reverse("teachers:roster")]
+    assert marked(reverse("home")) == [reverse("home")]
