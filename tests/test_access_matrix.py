@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import openpyxl
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -75,6 +76,8 @@ from jingzhun.identification.models import (
     ReviewCandidate,
     RunChange,
 )
+from jingzhun.projects import services as projects_services
+from jingzhun.projects.models import Project, ProjectNode
 from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
 from jingzhun.schools.models import Enrolment, School, SchoolClass, Student
 from jingzhun.teachers.models import Exchange, ServicePeriod, Teacher, Training
@@ -144,6 +147,8 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "step_id": CaseStep,
     "assignment_id": Assignment,
     "staff_id": StaffMember,
+    "project_id": Project,
+    "node_id": ProjectNode,
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -177,6 +182,7 @@ SNAPSHOT_APPS = (
     "funds",
     "duty",
     "teachers",
+    "projects",
 )
 SNAPSHOT_SKIP_MODELS = ("core.auditevent",)  # refusals are logged there, by design
 VOLATILE_COLUMNS = {"last_login", "last_used_at"}
@@ -241,6 +247,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
     settings.MEDIA_ROOT = str(tmp_path / "media")  # duty evidence files
     duty_ab = duty_world(c, personas)
     teachers_ab = teachers_world(c)
+    projects_ab = projects_world(c, personas)
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -260,6 +267,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
         **aid_ab,
         **duty_ab,
         **teachers_ab,
+        **projects_ab,
     }
     shared: dict[type[models.Model], models.Model | None] = {}
     for label in SHARED_MODELS:
@@ -556,6 +564,33 @@ def teachers_world(c: County) -> dict[type[models.Model], tuple[models.Model, mo
                 started_on=dt.date(2018, 9, 1),
             ),
         ]
+    return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
+
+
+PROJECT_NAMES = {"a": "甲镇改薄工程", "b": "乙乡改薄工程"}
+
+
+def projects_world(
+    c: County, personas: Personas
+) -> dict[type[models.Model], tuple[models.Model, models.Model]]:
+    """Load the basic standard and set up a renovation at school A and one at school B."""
+    projects_services.standard_load_shipped()
+    rows: dict[str, list[models.Model]] = {}
+    for side in ("a", "b"):
+        project = projects_services.project_create(
+            actor=personas.county_officer,
+            kind="renovation",
+            name=PROJECT_NAMES[side],
+            plan_year=2018,
+            school=getattr(c, f"school_{side}"),
+            items=["toilets"],
+            budget=[projects_services.Budget("county", Decimal("100000.00"))],
+            nodes={
+                kind: dt.date(2018, 3, 1) + dt.timedelta(days=30 * n)
+                for n, kind in enumerate(ProjectNode.ORDER)
+            },
+        )
+        rows[side] = [project, project.nodes.get(kind=ProjectNode.Kind.SETUP)]
     return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 
@@ -1227,3 +1262,81 @@ def test_teacher_pages_show_each_township_its_own_teacher(world: World) -> None:
             body = client.get(f"/{route}").content.decode()
             assert TEACHER_NAMES[side] in body, (persona, route)
             assert TEACHER_NAMES[other] not in body, (persona, route)
+
+
+# --------------------------------------------------------------------------- project pages
+
+# Every route of the school-condition pages (II.2, I.2) and who may open it. "read": the task
+# book, lists and figures, for every user of a county, township or school; "read_a": a page
+# naming township A's project (township B gets a 404); "record": the survey form, for those
+# who may edit schools; "record_a": closing a node of A's project; "create": setting up a
+# project, for the county's editors. A class teacher and a user with no jurisdiction get 403.
+PROJECT_ROUTES = {
+    "projects/": "read",
+    "projects/list/": "read",
+    "projects/list.xlsx": "read",
+    "projects/new/": "create",
+    "projects/<int:project_id>/": "read_a",
+    "projects/nodes/<int:node_id>/close/": "record_a",
+    "projects/schools/": "read",
+    "projects/schools/survey/": "record",
+    "projects/coverage/": "read",
+    "projects/coverage.xlsx": "read",
+}
+PROJECT_KINDS = ("read", "read_a", "record", "record_a", "create")
+PROJECT_EXPECTED = {
+    # persona: status of a route of each kind, in the order of PROJECT_KINDS
+    "county_officer": (200, 200, 200, 200, 200),
+    "aid_officer": (200, 200, 200, 200, 200),
+    "bureau_leader": (200, 200, 403, 403, 403),
+    "township_a": (200, 200, 403, 403, 403),
+    "township_b": (200, 404, 403, 404, 403),
+    "principal_a": (200, 200, 200, 200, 403),
+    "teacher_a": (403, 403, 403, 403, 403),
+    "inspector": (200, 200, 403, 403, 403),
+    "nobody": (403, 403, 403, 403, 403),
+}
+
+
+def _project_url(route: str, w: World) -> str:
+    project = w.ab[Project][0]
+    node = w.ab[ProjectNode][0]
+    return "/" + route.replace("<int:project_id>", str(project.pk)).replace(
+        "<int:node_id>", str(node.pk)
+    )
+
+
+def test_project_pages_answer_each_role_as_expected(world: World) -> None:
+    # given: every project route of the project is in the table above
+    routes = {r.route for r in walk(get_resolver().url_patterns) if r.route.startswith("projects/")}
+    assert routes == set(PROJECT_ROUTES)
+    assert set(PROJECT_EXPECTED) == set(PERSONAS)
+    problems = []
+    for persona, statuses in PROJECT_EXPECTED.items():
+        expected_of = dict(zip(PROJECT_KINDS, statuses, strict=True))
+        client = Client(raise_request_exception=False)
+        client.force_login(world.personas.all()[persona])
+        for route, kind in PROJECT_ROUTES.items():
+            url = _project_url(route, world)
+            # when
+            status = client.get(url).status_code
+            # then
+            if status != expected_of[kind]:
+                problems.append(f"{persona} GET {url}: {status}, expected {expected_of[kind]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_project_pages_show_each_township_its_own_project(world: World) -> None:
+    pages = ("projects/list/", "projects/schools/?on=2026-12-06")
+    for persona, side in (("township_a", "a"), ("township_b", "b"), ("principal_a", "a")):
+        client = Client()
+        client.force_login(world.personas.all()[persona])
+        other = "b" if side == "a" else "a"
+        for route in pages:
+            body = client.get(f"/{route}").content.decode()
+            assert PROJECT_NAMES[side] in body, (persona, route)
+            assert PROJECT_NAMES[other] not in body, (persona, route)
+        export = client.get("/projects/list.xlsx")
+        book = openpyxl.load_workbook(io.BytesIO(export.content), read_only=True)
+        names = [row[1] for row in book.worksheets[0].iter_rows(min_row=3, values_only=True)]
+        assert PROJECT_NAMES[side] in names and PROJECT_NAMES[other] not in names, persona

@@ -34,4 +34,5 @@ urlpatterns = [
     path("m/", include("jingzhun.duty.urls_mobile")),
     path("children/", include("jingzhun.dashboard.urls")),
     path("teachers/", include("jingzhun.teachers.urls")),
+    path("projects/", include("jingzhun.projects.urls")),
 ]

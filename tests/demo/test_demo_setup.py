@@ -78,6 +78,7 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     assert "aid 2026 autumn:" in first and f"payment batch {batch.reference}" in second
     work_is_waiting()
     allowance_is_under_way(second)
+    school_conditions_are_recorded(second)
     assert Entitlement.objects.filter(kind="waiver").exists()
     # every compulsory-age child found out of school has a case, opened once
     assert DropoutCase.objects.count() > 0
@@ -104,6 +105,23 @@ def allowance_is_under_way(output: str) -> None:
         assert principal.school_id in waiting
     assert november.filter(review="reviewed").exists()
     assert "allowance 2026-11:" not in output  # a rerun computes nothing again
+
+
+def school_conditions_are_recorded(output: str) -> None:
+    """The basic standard, the 2016 survey and the plan's projects with their flags (II.2)."""
+    from jingzhun.projects.models import Project, ProjectNode, StandardVersion, Survey
+
+    assert StandardVersion.objects.count() == 1
+    assert Survey.objects.filter(surveyed_on=dt.date(2016, 3, 1)).exists()
+    assert Project.objects.filter(kind="renovation").exists()
+    on = dt.date(2026, 12, 4)
+    flags = {node.flag(on) for node in ProjectNode.objects.all()}
+    assert {"red", "black"} <= flags  # done in time, and open past their due date
+    # an accepted renovation brought its school's items up to standard in a new survey
+    accepted = ProjectNode.objects.filter(kind="acceptance", closed_on__isnull=False).first()
+    assert accepted is not None
+    assert Survey.objects.filter(school=accepted.project.school, project=accepted.project).exists()
+    assert "school conditions: surveys 0, projects 0" in output  # a rerun adds nothing
 
 
 def work_is_waiting() -> None:

@@ -30,7 +30,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -70,6 +71,147 @@ def standard_items(*, user: Any, on: dt.date | None = None) -> list[StandardItem
     if version is None:
         return []
     return list(scope_queryset(StandardItem.objects.filter(version=version), user))
+
+
+# --------------------------------------------------------------------------- for the pages
+
+PROJECT_STATES = ("accepted", "black", "open")
+
+
+def get_project(*, user: Any, project_id: int) -> Project:
+    """Return one project the user may see, else 404 (missing and forbidden alike)."""
+    found = project_list(user=user).filter(pk=project_id).select_related("school", "village")
+    project = found.first()
+    if project is None:
+        raise Http404
+    return project
+
+
+def get_node(*, user: Any, node_id: int) -> ProjectNode:
+    """Return one time node of a project the user may see, else 404."""
+    node = (
+        scope_queryset(ProjectNode.objects.filter(pk=node_id), user)
+        .select_related("project", "closed_by")
+        .first()
+    )
+    if node is None:
+        raise Http404
+    return node
+
+
+def project_state_q(state: str, on: dt.date) -> Q:
+    """Projects accepted by a date, with an overdue (black-flag) node, or open and in time."""
+    overdue = ProjectNode.objects.filter(project=OuterRef("pk"), due_on__lt=on).filter(
+        Q(closed_on__isnull=True) | Q(closed_on__gt=on)
+    )
+    accepted = ProjectNode.objects.filter(
+        project=OuterRef("pk"),
+        kind=ProjectNode.Kind.ACCEPTANCE,
+        closed_on__isnull=False,
+        closed_on__lte=on,
+    )
+    if state == "accepted":
+        return Q(Exists(accepted))
+    if state == "black":
+        return Q(Exists(overdue))
+    return ~Q(Exists(accepted)) & ~Q(Exists(overdue))
+
+
+def with_state(projects: QuerySet[Project], on: dt.date) -> QuerySet[Project]:
+    """Annotate projects with their budget, acceptance and overdue nodes on a date."""
+    budget = (
+        BudgetLine.objects.filter(project=OuterRef("pk"))
+        .order_by()
+        .values("project")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    return projects.annotate(
+        budget_total=Subquery(budget),
+        accepted=Exists(
+            ProjectNode.objects.filter(
+                project=OuterRef("pk"),
+                kind=ProjectNode.Kind.ACCEPTANCE,
+                closed_on__isnull=False,
+                closed_on__lte=on,
+            )
+        ),
+        overdue=Exists(
+            ProjectNode.objects.filter(project=OuterRef("pk"), due_on__lt=on).filter(
+                Q(closed_on__isnull=True) | Q(closed_on__gt=on)
+            )
+        ),
+    )
+
+
+def budget_totals(projects: QuerySet[Project]) -> list[tuple[str, Decimal]]:
+    """Return (funding source, total) of the budget lines of some projects, by source."""
+    rows = (
+        BudgetLine.objects.filter(project__in=projects.order_by().values("pk"))
+        .order_by("source")
+        .values("source")
+        .annotate(s=Sum("amount"))
+    )
+    return [(r["source"], r["s"] or Decimal("0.00")) for r in rows]
+
+
+def township_names(codes: Any) -> dict[str, str]:
+    """Return {code: name} of the townships named by code (codes the user already sees)."""
+    return dict(
+        Area.objects.filter(level=Area.Level.TOWNSHIP, code__in=set(codes)).values_list(
+            "code", "name"
+        )
+    )
+
+
+def survey_counts(*, user: Any, school_ids: list[int], on: dt.date) -> dict[int, dict[str, int]]:
+    """Return {school id: {status: answers}} of each visible school's latest survey by `on`."""
+    visible = [s.pk for s in _schools(user, only=Q(pk__in=school_ids))]
+    out: dict[int, dict[str, int]] = {}
+    for school_id, (_day, answers) in _latest_answers(visible, on).items():
+        counts = dict.fromkeys(SurveyAnswer.Status.values, 0)
+        for status in answers.values():
+            counts[status] = counts.get(status, 0) + 1
+        out[school_id] = counts
+    return out
+
+
+def school_choices(*, user: Any) -> list[tuple[int, str]]:
+    """Return (id, name) of the schools the user sees against the standard, by township."""
+    return [(s.pk, s.name) for s in _schools(user)]
+
+
+def get_school(*, user: Any, school_id: int) -> School:
+    """Return one school of :func:`school_choices`, else 404 (missing and forbidden alike)."""
+    found = _schools(user, only=Q(pk=school_id))
+    if not found:
+        raise Http404
+    return found[0]
+
+
+def village_choices(*, user: Any) -> list[tuple[int, str]]:
+    """Return (id, name) of the villages of the user's county or township, by code."""
+    scope = scope_of(user)
+    if scope.level not in ("county", "township"):
+        return []
+    return list(
+        Area.objects.filter(level=Area.Level.VILLAGE, code__startswith=scope.area_code)
+        .order_by("code")
+        .values_list("pk", "name")
+    )
+
+
+def get_village(*, user: Any, village_id: int) -> Area:
+    """Return one village of :func:`village_choices`, else 404."""
+    scope = scope_of(user)
+    if scope.level not in ("county", "township"):
+        raise Http404
+    village = Area.objects.filter(
+        pk=village_id, level=Area.Level.VILLAGE, code__startswith=scope.area_code
+    ).first()
+    if village is None:
+        raise Http404
+    return village
 
 
 def _accepted_q(on: dt.date) -> Q:

@@ -36,6 +36,7 @@ from jingzhun.demo.national import (
     TEACHERS_FILE,
     VILLAGE_SCHOOLS_FILE,
 )
+from jingzhun.demo.projects import projects_demo
 from jingzhun.demo.teachers import teachers_demo
 from jingzhun.duty.models import CaseStep, DropoutCase
 from jingzhun.duty.services import (
@@ -167,6 +168,7 @@ class Command(BaseCommand):
         self._chain()
         self._teachers(options["seed"])
         self._allowance()
+        self._projects(options["seed"])
 
     def _import(self, kind: str, path: Path) -> None:
         try:
@@ -265,6 +267,20 @@ class Command(BaseCommand):
             else:
                 line += f"; {len(leave & set(schools))} schools still to confirm"
             self.stdout.write(line)
+
+    def _projects(self, seed: int) -> None:
+        """School conditions (II.2): the basic standard, the 2016 survey, the plan's projects."""
+        result = projects_demo(
+            actor=User.objects.get(username="admin"),
+            county=self._county(),
+            as_of=self.as_of,
+            seed=seed,
+        )
+        self.stdout.write(
+            f"school conditions: surveys {result.surveys}, projects {result.projects}, "
+            f"accepted {result.accepted}, nodes closed late {result.late_nodes}, nodes open "
+            f"past due {result.open_overdue}"
+        )
 
     def _county(self) -> Area:
         """Return the demo county (the first by code), which the imports created."""
