@@ -1200,6 +1200,9 @@ def test_access_matrix(world: World, persona: str) -> None:
 TEACHER_ROUTES = {
     "teachers/": "read",
     "teachers/roster.xlsx": "read",
+    "teachers/new/": "record",
+    "teachers/leave/": "record",
+    "teachers/service/new/": "record",
     "teachers/staffing/": "read",
     "teachers/staffing.xlsx": "read",
     "teachers/training/": "read",

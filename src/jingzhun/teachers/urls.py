@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from jingzhun.teachers.views import allowance, figures, records, roster
+from jingzhun.teachers.views import allowance, figures, records, roster, roster_edit
 
 app_name = "teachers"
 urlpatterns = [
     path("", roster.roster, name="roster"),
     path("roster.xlsx", roster.roster_export, name="roster-xlsx"),
+    path("new/", roster_edit.teacher_new, name="teacher-new"),
+    path("leave/", roster_edit.teacher_leave, name="teacher-leave"),
+    path("service/new/", roster_edit.service_new, name="service-new"),
     path("staffing/", figures.staffing, name="staffing"),
     path("staffing.xlsx", figures.staffing_export, name="staffing-xlsx"),
     path("training/", records.training, name="training"),
