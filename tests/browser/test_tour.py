@@ -146,7 +146,7 @@ def build_demo(out: Path) -> Demo:
     classes: dict[int, int] = {}
     for class_id, review in mine.values_list("school_class_id", "review"):
         classes[class_id] = classes.get(class_id, 0) + (review == "pending")
-    batch = PaymentBatch.objects.get()
+    batch = PaymentBatch.objects.get(purpose="aid")
     today = timezone.localdate()
     cases = [
         Case(
