@@ -1,5 +1,5 @@
-"""Teacher documents from plain data: workbooks of the roster and the II.3 tables, and the
-list of teachers with 20 years or more at village schools and teaching points (PDF).
+"""Teacher documents from plain data: the list of teachers with 20 years or more at village
+schools and teaching points (PDF); the workbooks are written by :mod:`jingzhun.core.xlsx`.
 
 They are official documents and always in Chinese, whatever the user's language: their
 fixed texts are Chinese constants, deliberately not wrapped in gettext. No document carries
@@ -12,10 +12,8 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from xml.sax.saxutils import escape
 
-import xlsxwriter
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -24,43 +22,6 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from jingzhun.core.pdf import cjk_font, printable
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """One worksheet: a title, the headers and the rows (plain values)."""
-
-    title: str
-    headers: Sequence[str]
-    rows: Sequence[Sequence[Any]]
-
-
-def workbook(sheets: Sequence[Sheet]) -> bytes:
-    """Return an .xlsx with one sheet per Sheet: title row, header row (frozen), rows.
-
-    No text is ever turned into a formula (a name beginning with = stays text).
-    """
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    bold = book.add_format({"bold": True, "font_name": "宋体"})
-    head = book.add_format({"bold": True, "border": 1, "bg_color": "#E6E6E6", "font_name": "宋体"})
-    body = book.add_format({"border": 1, "font_name": "宋体"})
-    for n, sheet in enumerate(sheets, start=1):
-        name = "".join(c for c in sheet.title if c not in "[]:*?/\\")[:28] or f"Sheet{n}"
-        ws = book.add_worksheet(name)
-        ws.write_string(0, 0, sheet.title, bold)
-        for c, h in enumerate(sheet.headers):
-            ws.write_string(1, c, h, head)
-            ws.set_column(c, c, max(10, len(h) * 2 + 2))
-        for r, row in enumerate(sheet.rows, start=2):
-            for c, value in enumerate(row):
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    ws.write_number(r, c, value, body)
-                else:
-                    ws.write_string(r, c, "" if value is None else str(value), body)
-        ws.freeze_panes(2, 0)
-    book.close()
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

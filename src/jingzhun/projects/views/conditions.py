@@ -16,10 +16,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
+from jingzhun.core import xlsx
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
-from jingzhun.projects import documents, selectors, services
+from jingzhun.projects import selectors, services
 from jingzhun.projects.forms import SurveyForm
 from jingzhun.projects.models import StandardVersion
 from jingzhun.projects.selectors import SchoolStandard
@@ -243,7 +244,7 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
         c = result.county
         lines.append(["全县", c.name, c.schools, c.reached, round(c.share or 0, 4)])
     sheets = [
-        documents.Sheet(f"贫困村学校达标情况（{on.isoformat()}）", SCHOOL_HEADERS, schools),
-        documents.Sheet(f"达标覆盖率（{on.isoformat()}）", COVERAGE_HEADERS, lines),
+        xlsx.Sheet(f"贫困村学校达标情况（{on.isoformat()}）", SCHOOL_HEADERS, schools),
+        xlsx.Sheet(f"达标覆盖率（{on.isoformat()}）", COVERAGE_HEADERS, lines),
     ]
-    return download(documents.workbook(sheets), f"standard-coverage-{on.isoformat()}.xlsx")
+    return download(xlsx.workbook(sheets), f"standard-coverage-{on.isoformat()}.xlsx")

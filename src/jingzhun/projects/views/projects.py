@@ -19,9 +19,10 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
+from jingzhun.core import xlsx
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
-from jingzhun.projects import documents, selectors, services
+from jingzhun.projects import selectors, services
 from jingzhun.projects.forms import NodeCloseForm, ProjectForm
 from jingzhun.projects.models import BudgetLine, Flag, Project
 from jingzhun.projects.views.common import (
@@ -294,8 +295,8 @@ def project_list_export(request: HttpRequest) -> HttpResponse:
         *(float(sum(v for (_pk, s2), v in by_source.items() if s2 == s)) for s in CN_SOURCE),
         "",
     ]
-    sheet = documents.Sheet(f"项目清单（截至{f.on.isoformat()}）", LIST_HEADERS, [*data, totals])
-    return download(documents.workbook([sheet]), f"projects-{f.on.isoformat()}.xlsx")
+    sheet = xlsx.Sheet(f"项目清单（截至{f.on.isoformat()}）", LIST_HEADERS, [*data, totals])
+    return download(xlsx.workbook([sheet]), f"projects-{f.on.isoformat()}.xlsx")
 
 
 # --------------------------------------------------------------------------- one project

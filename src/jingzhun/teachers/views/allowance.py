@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
+from jingzhun.core import xlsx
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.scoping import scope_of
 from jingzhun.teachers import allowance as rules
-from jingzhun.teachers import documents, selectors, services
+from jingzhun.teachers import selectors, services
 from jingzhun.teachers.models import AllowanceLine
 from jingzhun.teachers.views.common import XLSX, download, page, teachers_view
 
@@ -201,5 +202,5 @@ def allowance_export(request: HttpRequest) -> HttpResponse:
             start=1,
         )
     ]
-    content = documents.workbook([documents.Sheet("乡村教师生活补助", HEADERS, rows)])
+    content = xlsx.workbook([xlsx.Sheet("乡村教师生活补助", HEADERS, rows)])
     return download(content, f"teacher-allowance-{month:%Y-%m}.xlsx", XLSX)

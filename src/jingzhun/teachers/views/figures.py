@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jingzhun.core import xlsx
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
 from jingzhun.schools.selectors import list_choices
@@ -128,23 +129,23 @@ def staffing_export(request: HttpRequest) -> HttpResponse:
     """Download the staffing gaps of the filtered schools, by school, township and in total."""
     year, _lp, rows = _staffing(request)
     sheets = [
-        documents.Sheet(
+        xlsx.Sheet(
             f"{year}-{year + 1}学年教师缺编（按学校）",
             STAFFING_HEADERS,
             [_staffing_line(r, r.township_name, r.school_name) for r in rows],
         ),
-        documents.Sheet(
+        xlsx.Sheet(
             "按乡镇",
             STAFFING_HEADERS,
             [_staffing_line(r, r.township_name, f"{r.schools}所") for r in roll_up(rows)],
         ),
-        documents.Sheet(
+        xlsx.Sheet(
             "合计",
             STAFFING_HEADERS,
             [_staffing_line(r, "合计", f"{r.schools}所") for r in roll_up(rows, by="county")],
         ),
     ]
-    return download(documents.workbook(sheets), f"teacher-staffing-{year}.xlsx", XLSX)
+    return download(xlsx.workbook(sheets), f"teacher-staffing-{year}.xlsx", XLSX)
 
 
 # --------------------------------------------------------------------------- titles (II.3.4)
@@ -202,7 +203,7 @@ def titles_export(request: HttpRequest) -> HttpResponse:
         return [township, school, r.teachers, r.senior, "" if share is None else round(share, 4)]
 
     sheets = [
-        documents.Sheet(
+        xlsx.Sheet(
             "乡村学校高级职称教师占比",
             TITLE_HEADERS,
             [line(r, r.township_name, r.school_name) for r in rows]
@@ -210,7 +211,7 @@ def titles_export(request: HttpRequest) -> HttpResponse:
             + [line(r, "合计", f"{r.schools}所") for r in roll_up(rows, by="county")],
         )
     ]
-    return download(documents.workbook(sheets), "teacher-senior-titles.xlsx", XLSX)
+    return download(xlsx.workbook(sheets), "teacher-senior-titles.xlsx", XLSX)
 
 
 def _long_lines(request: HttpRequest) -> list[documents.LongServiceLine]:
@@ -236,9 +237,9 @@ def long_service_export(request: HttpRequest) -> HttpResponse:
         [n, x.name, x.id_masked, x.township, x.school, x.years]
         for n, x in enumerate(_long_lines(request), start=1)
     ]
-    sheet = documents.Sheet(f"在乡村学校和教学点任教{years}年以上教师名单", LONG_HEADERS, rows)
+    sheet = xlsx.Sheet(f"在乡村学校和教学点任教{years}年以上教师名单", LONG_HEADERS, rows)
     day = timezone.localdate().isoformat()
-    return download(documents.workbook([sheet]), f"teachers-long-service-{day}.xlsx", XLSX)
+    return download(xlsx.workbook([sheet]), f"teachers-long-service-{day}.xlsx", XLSX)
 
 
 @teachers_view("GET", "HEAD")
@@ -322,7 +323,7 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
         ]
 
     sheets = [
-        documents.Sheet(
+        xlsx.Sheet(
             f"{year}-{year + 1}学年贫困村学校教师全覆盖",
             COVERAGE_HEADERS,
             [line(r, r.township_name, r.school_name) for r in rows]
@@ -330,4 +331,4 @@ def coverage_export(request: HttpRequest) -> HttpResponse:
             + [line(r, "合计", f"{r.schools}所") for r in roll_up(rows, by="county")],
         )
     ]
-    return download(documents.workbook(sheets), f"teacher-coverage-{year}.xlsx", XLSX)
+    return download(xlsx.workbook(sheets), f"teacher-coverage-{year}.xlsx", XLSX)

@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
+from jingzhun.core import xlsx
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
 from jingzhun.schools.selectors import list_choices
-from jingzhun.teachers import documents, selectors, services
+from jingzhun.teachers import selectors, services
 from jingzhun.teachers.forms import ExchangeForm, TrainingForm
 from jingzhun.teachers.models import Exchange, Training
 from jingzhun.teachers.selectors import roll_up
@@ -167,8 +168,8 @@ def training_export(request: HttpRequest) -> HttpResponse:
 
     target = f"目标{summary.target}人次" if summary.target is not None else "本年度无计划目标"
     sheets = [
-        documents.Sheet(f"{year}年教师培训名单", TRAINING_HEADERS, trainings),
-        documents.Sheet(
+        xlsx.Sheet(f"{year}年教师培训名单", TRAINING_HEADERS, trainings),
+        xlsx.Sheet(
             f"{year}年培训人次（{target}）",
             TRAINING_SUM_HEADERS,
             [line(r, r.township_name, r.school_name) for r in rows]
@@ -176,7 +177,7 @@ def training_export(request: HttpRequest) -> HttpResponse:
             + [line(r, "合计", f"{r.schools}所") for r in roll_up(rows, by="county")],
         ),
     ]
-    return download(documents.workbook(sheets), f"teacher-training-{year}.xlsx", XLSX)
+    return download(xlsx.workbook(sheets), f"teacher-training-{year}.xlsx", XLSX)
 
 
 def _school_of_form(request: HttpRequest, *, data: Any) -> int | None:
@@ -370,8 +371,8 @@ def exchanges_export(request: HttpRequest) -> HttpResponse:
         ]
 
     sheets = [
-        documents.Sheet("教师交流名单", EXCHANGE_HEADERS, listed),
-        documents.Sheet(
+        xlsx.Sheet("教师交流名单", EXCHANGE_HEADERS, listed),
+        xlsx.Sheet(
             "贫困村学校交流教师占比",
             SHARE_HEADERS,
             [
@@ -389,7 +390,7 @@ def exchanges_export(request: HttpRequest) -> HttpResponse:
         ),
     ]
     day = timezone.localdate().isoformat()
-    return download(documents.workbook(sheets), f"teacher-exchanges-{day}.xlsx", XLSX)
+    return download(xlsx.workbook(sheets), f"teacher-exchanges-{day}.xlsx", XLSX)
 
 
 @teachers_view("GET", "POST")

@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jingzhun.core import xlsx
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.schools.selectors import list_choices
-from jingzhun.teachers import documents, selectors
+from jingzhun.teachers import selectors
 from jingzhun.teachers.models import Teacher
 from jingzhun.teachers.views.common import XLSX, download, may_record, page, teachers_view
 
@@ -142,5 +143,5 @@ def roster_export(request: HttpRequest) -> HttpResponse:
         ]
         for n, t in enumerate(filtered_teachers(user, lp).iterator(chunk_size=1000), start=1)
     ]
-    content = documents.workbook([documents.Sheet("教师花名册", ROSTER_HEADERS, rows)])
+    content = xlsx.workbook([xlsx.Sheet("教师花名册", ROSTER_HEADERS, rows)])
     return download(content, f"teachers-{timezone.localdate().isoformat()}.xlsx", XLSX)

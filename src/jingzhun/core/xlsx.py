@@ -1,7 +1,8 @@
-"""Project workbooks from plain data: the projects list and coverage I.2 (II.2).
+"""Workbooks from plain data (.xlsx): a title row, a frozen header row and the rows, in 宋体.
 
-They are official documents and always in Chinese, whatever the user's language: their fixed
-texts are Chinese constants, deliberately not wrapped in gettext.
+The official lists of the teacher and project pages are written by this one function; their
+fixed texts are Chinese constants, chosen by the callers. No text is ever turned into a
+formula.
 """
 
 from __future__ import annotations
