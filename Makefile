@@ -45,13 +45,27 @@ demo: $(BIN)/jingzhun $(DEMO_ENV)
 	  trap 'kill $$(cat $(VAR)/worker.pid) 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/jingzhun runserver 127.0.0.1:8000 --insecure )
 
+# The suite on SQLite, and again on PostgreSQL when JINGZHUN_TEST_POSTGRES (or DATABASE_URL)
+# names a server. The two runs go side by side, one per core, each with its own var
+# directory; the PostgreSQL run's output follows the SQLite run's, and either failing fails.
 test: $(BIN)/jingzhun
 	@if command -v msgfmt >/dev/null; then JINGZHUN_TESTING=1 $(BIN)/jingzhun compilemessages --ignore=.venv >/dev/null; fi
-	JINGZHUN_TESTING=1 $(BIN)/python -m pytest tests
-	@if [ -n "$$JINGZHUN_TEST_POSTGRES$$DATABASE_URL" ]; then \
-	  echo "== the suite again on PostgreSQL =="; \
-	  DATABASE_URL=$${JINGZHUN_TEST_POSTGRES:-$$DATABASE_URL} JINGZHUN_TESTING=1 $(BIN)/python -m pytest tests; \
-	else echo "(PostgreSQL run skipped: set JINGZHUN_TEST_POSTGRES=postgres://user@host:port/db)"; fi
+	@pg="$${JINGZHUN_TEST_POSTGRES:-$${DATABASE_URL:-}}"; pgvar="$(CURDIR)/$(VAR)/test-pg"; pid=""; \
+	if [ -n "$$pg" ]; then \
+	  rm -rf "$$pgvar" && mkdir -p "$$pgvar"; \
+	  ( DATABASE_URL="$$pg" JINGZHUN_TESTING=1 JINGZHUN_VAR_DIR="$$pgvar" \
+	    $(BIN)/python -m pytest tests -p no:cacheprovider > "$$pgvar/pytest.log" 2>&1; \
+	    echo $$? > "$$pgvar/pytest.rc" ) & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null' INT TERM; \
+	  echo "== the suite on SQLite (PostgreSQL runs beside it; its output follows) =="; \
+	else echo "(PostgreSQL run skipped: set JINGZHUN_TEST_POSTGRES=postgres://user@host:port/db)"; fi; \
+	env -u DATABASE_URL JINGZHUN_TESTING=1 $(BIN)/python -m pytest tests; lite=$$?; \
+	if [ -z "$$pid" ]; then exit $$lite; fi; \
+	wait $$pid; \
+	echo "== the suite on PostgreSQL =="; cat "$$pgvar/pytest.log"; \
+	pgrc=$$(cat "$$pgvar/pytest.rc" 2>/dev/null || echo 1); \
+	echo "SQLite run: exit $$lite; PostgreSQL run: exit $$pgrc"; \
+	[ "$$lite" -eq 0 ] && [ "$$pgrc" -eq 0 ]
 
 lint: $(BIN)/jingzhun
 	$(BIN)/ruff check src tests bench
