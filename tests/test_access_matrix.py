@@ -590,7 +590,9 @@ def projects_world(
                 for n, kind in enumerate(ProjectNode.ORDER)
             },
         )
-        rows[side] = [project, project.nodes.get(kind=ProjectNode.Kind.SETUP)]
+        node = project.nodes.get(kind=ProjectNode.Kind.SETUP)
+        node.evidence.save("scan.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=True)
+        rows[side] = [project, node]
     return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 
@@ -1281,10 +1283,14 @@ PROJECT_ROUTES = {
     "projects/new/": "create",
     "projects/<int:project_id>/": "read_a",
     "projects/nodes/<int:node_id>/close/": "record_a",
+    "projects/nodes/<int:node_id>/evidence/": "read_a",
     "projects/schools/": "read",
     "projects/schools/survey/": "record",
     "projects/coverage/": "read",
     "projects/coverage.xlsx": "read",
+    "projects/quotas/": "read",
+    "projects/quotas.xlsx": "read",
+    "projects/quotas/schools/": "create",
 }
 PROJECT_KINDS = ("read", "read_a", "record", "record_a", "create")
 PROJECT_EXPECTED = {

@@ -122,6 +122,14 @@ def school_conditions_are_recorded(output: str) -> None:
     assert accepted is not None
     assert Survey.objects.filter(school=accepted.project.school, project=accepted.project).exists()
     assert "school conditions: surveys 0, projects 0" in output  # a rerun adds nothing
+    # the county's high school is a quality one, and poor villages' children hold places
+    from jingzhun.core.working_year import working_year
+    from jingzhun.projects.selectors import quotas
+
+    assert "quality high schools 1" in output
+    places = quotas(User.objects.get(username="admin"), school_year=working_year())
+    assert places.intake.places > 0
+    assert 0 < places.students.poor_area < places.students.places
 
 
 def work_is_waiting() -> None:

@@ -106,6 +106,8 @@ def test_project_pages_in_a_browser(
         ("coverage", "/projects/coverage/", "贫困村学校达到基本办学标准"),
         ("survey-new", f"/projects/schools/survey/?school={county.school_a.pk}", "登记核查"),
         ("new", "/projects/new/", "项目立项"),
+        ("quotas", "/projects/quotas/", "贫困村（乡镇）学生在优质高中的招生名额"),
+        ("quality-schools", "/projects/quotas/schools/", "勾选本县的优质高中"),
     ):
         page.goto(f"{url}{path}")
         assert expected in page.inner_text("body"), name
@@ -118,7 +120,7 @@ def test_project_pages_in_a_browser(
     page.fill("input[name=closed_on]", "2026-06-20")
     page.fill("input[name=evidence_ref]", " ")
     page.click("#jz-node-form button[type=submit]")
-    assert "必填" in page.inner_text("body")
+    assert "请填写该节点的佐证材料编号或上传其照片、扫描件" in page.inner_text("body")
     node.refresh_from_db()
     assert node.closed_on is None
     page.fill("input[name=evidence_ref]", "乙乡中学立项批复.pdf")

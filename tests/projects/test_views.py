@@ -10,6 +10,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from tests.projects.helpers import (
     BOARDING_PRIMARY,
@@ -260,6 +261,59 @@ def test_closing_a_node_without_evidence_or_out_of_order_changes_nothing(
     assert blank.status_code == 200 and early.status_code == 200
     assert "Close the earlier time nodes first." in text(early)
     assert not works["b"].nodes.filter(closed_on__isnull=False).exists()
+
+
+SCAN = b"%PDF-1.4\n% acceptance certificate of 2016\n%%EOF\n"
+
+
+def test_closing_a_node_with_its_scan_keeps_it_sealed_and_serves_it_in_scope(
+    personas: Personas, works: dict[str, Project], settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    # given: school B's first node, closed with a scan and no document number
+    node = works["b"].nodes.get(kind=ProjectNode.Kind.SETUP)
+    officer = client_for(personas.county_officer)
+    upload = SimpleUploadedFile("立项批复.pdf", SCAN, content_type="application/pdf")
+    # when
+    response = officer.post(
+        f"/projects/nodes/{node.pk}/close/", {"closed_on": "2016-05-01", "evidence": upload}
+    )
+    # then: closed with the file; the page links it and serves it to those who may see it
+    assert response.status_code == 302
+    node.refresh_from_db()
+    assert node.closed_on == dt.date(2016, 5, 1) and node.evidence.name.endswith("-setup.pdf")
+    # the bytes on disk are sealed, not the scan
+    on_disk = (settings.MEDIA_ROOT / node.evidence.name).read_bytes()
+    assert SCAN not in on_disk and b"%PDF" not in on_disk
+    page = officer.get(f"/projects/{works['b'].pk}/")
+    assert f"/projects/nodes/{node.pk}/evidence/" in row_text(page, 'data-node="setup"') or (
+        f'href="/projects/nodes/{node.pk}/evidence/"' in page.content.decode()
+    )
+    served = officer.get(f"/projects/nodes/{node.pk}/evidence/")
+    assert served.status_code == 200 and served["Content-Type"] == "application/pdf"
+    assert b"".join(served.streaming_content) == SCAN  # type: ignore[attr-defined]
+    assert "no-store" in served["Cache-Control"]
+    assert (
+        client_for(personas.township_b).get(f"/projects/nodes/{node.pk}/evidence/").status_code
+        == 200
+    )
+    assert (
+        client_for(personas.township_a).get(f"/projects/nodes/{node.pk}/evidence/").status_code
+        == 404
+    )
+
+
+def test_a_node_closed_with_a_file_that_is_not_a_scan_is_refused(
+    personas: Personas, works: dict[str, Project]
+) -> None:
+    node = works["b"].nodes.get(kind=ProjectNode.Kind.SETUP)
+    upload = SimpleUploadedFile("page.html", b"<script>alert(1)</script>", content_type="text/html")
+    response = client_for(personas.county_officer).post(
+        f"/projects/nodes/{node.pk}/close/", {"closed_on": "2016-05-01", "evidence": upload}
+    )
+    assert response.status_code == 200 and "html" in text(response)
+    node.refresh_from_db()
+    assert node.closed_on is None and not node.evidence
 
 
 def test_a_township_officer_may_not_close_a_node(

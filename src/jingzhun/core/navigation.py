@@ -150,6 +150,7 @@ _GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, C
             (lambda: _("Projects"), "construction", "projects:list", _staff_levels),
             (lambda: _("School conditions"), "domain", "projects:schools", _staff_levels),
             (lambda: _("Standard coverage"), "donut_small", "projects:coverage", _staff_levels),
+            (lambda: _("High-school quotas"), "school", "projects:quotas", _staff_levels),
         ],
     ),
     (

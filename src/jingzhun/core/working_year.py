@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from jingzhun.core.audit import audit_record
 from jingzhun.core.models import CountyProfile
 from jingzhun.core.periods import Semester, SemesterKind
+from jingzhun.core.scoping import scope_of
 
 
 def _profile(county_code: str) -> CountyProfile | None:
@@ -92,6 +93,15 @@ def working_year(county_code: str = "", *, today: dt.date | None = None) -> int:
     school year of ``today`` (default: today's local date).
     """
     return working_period(county_code, today=today).school_year
+
+
+def school_year_asked(data: Any, user: Any) -> int:
+    """Return the school year a page is asked for (``?year=2018``), else the working year of
+    the user's county."""
+    text = str(data.get("year", ""))
+    if text.isdigit() and 2000 <= int(text) <= 2100:
+        return int(text)
+    return working_year(scope_of(user).county_code)
 
 
 def working_semester(county_code: str = "", *, today: dt.date | None = None) -> Semester:

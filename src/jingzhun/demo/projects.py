@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
+
 from jingzhun.projects import services
-from jingzhun.projects.models import Project, ProjectNode, StandardVersion
+from jingzhun.projects.models import Project, ProjectNode, QualityHighSchool, StandardVersion
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School
 
@@ -40,6 +42,7 @@ class ProjectsDemo:
     accepted: int = 0
     late_nodes: int = 0
     open_overdue: int = 0
+    quality_schools: int = 0
 
 
 def _budget(rng: random.Random, total: int) -> list[services.Budget]:
@@ -60,6 +63,18 @@ def projects_demo(*, actor: Any, county: Area, as_of: dt.date, seed: int) -> Pro
     """Record the demo county's standard, surveys and projects (once)."""
     result = ProjectsDemo()
     services.standard_load_shipped(actor=None)
+    # The county's general high schools are its quality ones (II.2.5), named once.
+    # (县直 schools, under the county itself, have no township.)
+    high = School.objects.filter(
+        Q(township__code__startswith=county.code) | Q(township__isnull=True),
+        location=School.Location.IN_COUNTY,
+        kind__in=services.HIGH_SCHOOL_KINDS,
+    ).order_by("code")
+    if not QualityHighSchool.objects.exists():
+        services.quality_high_schools_set(
+            actor=actor, schools=list(high), on=dt.date(2016, 3, 1), note="2016年认定"
+        )
+    result.quality_schools = QualityHighSchool.objects.count()
     schools = list(
         School.objects.filter(
             township__parent=county, location=School.Location.IN_COUNTY, kind__in=BUILT

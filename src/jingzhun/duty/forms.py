@@ -9,19 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import FileExtensionValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jingzhun.accounts.models import StaffMember
+from jingzhun.core.evidence import check_evidence, evidence_field
 from jingzhun.core.uploads import UploadField
 from jingzhun.duty.models import Assignment, CaseStep, DropoutCase, StudentContact
-
-# A phone photo or a scanned page; anything else is refused before it reaches the disk.
-EVIDENCE_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "heic", "pdf"]
-MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 
 # Steps recorded through the back office (an absence goes through the absence report).
 OFFICE_STEPS = [(k, label) for k, label in CaseStep.Kind.choices if k != CaseStep.Kind.ABSENCE]
@@ -46,22 +42,6 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-def _check_evidence(evidence: UploadedFile | None) -> UploadedFile | None:
-    if evidence is not None and (evidence.size or 0) > MAX_EVIDENCE_BYTES:
-        raise ValidationError(_("The file is larger than 10 MB."))
-    return evidence
-
-
-def _evidence_field(label: Any) -> forms.FileField:
-    return UploadField(
-        label=label,
-        required=False,
-        validators=[FileExtensionValidator(EVIDENCE_EXTENSIONS)],
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*,.pdf"}),
-        help_text=_("A photo or a scan (JPEG, PNG, HEIC or PDF, at most 10 MB)."),
-    )
-
-
 class StepForm(forms.Form):
     """Record a step on a case."""
 
@@ -70,7 +50,7 @@ class StepForm(forms.Form):
     text = forms.CharField(
         label=_("What happened"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
-    evidence = _evidence_field(_("Evidence"))
+    evidence = evidence_field(_("Evidence"))
     return_deadline = forms.DateField(
         label=_("Must return by"),
         required=False,
@@ -83,7 +63,7 @@ class StepForm(forms.Form):
         self.fields["happened_on"].initial = timezone.localdate()
 
     def clean_evidence(self) -> UploadedFile | None:
-        return _check_evidence(self.cleaned_data.get("evidence"))
+        return check_evidence(self.cleaned_data.get("evidence"))
 
 
 class ResolveForm(forms.Form):
@@ -130,14 +110,14 @@ class VisitForm(forms.Form):
     text = forms.CharField(
         label=_("What happened"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
     )
-    photo = _evidence_field(_("Photo (optional)"))
+    photo = evidence_field(_("Photo (optional)"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["happened_on"].initial = timezone.localdate()
 
     def clean_photo(self) -> UploadedFile | None:
-        return _check_evidence(self.cleaned_data.get("photo"))
+        return check_evidence(self.cleaned_data.get("photo"))
 
 
 class AbsenceForm(forms.Form):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from jingzhun.accounts.models import StaffMember
+from jingzhun.core.evidence import suffix_of
 from jingzhun.core.models import ChildPlace
 from jingzhun.core.scoping import place_scope_q
 from jingzhun.registry.models import Area, Person
@@ -258,7 +259,7 @@ class DropoutCase(ChildPlace):
 
 
 def evidence_path(instance: CaseStep, filename: str) -> str:
-    suffix = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
+    suffix = suffix_of(filename)
     return (
         f"duty/evidence/{instance.case_id}/{instance.happened_on:%Y%m%d}-{instance.kind}.{suffix}"
     )

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.core.evidence import check_evidence, evidence_field
 from jingzhun.projects.models import BudgetLine, Project, ProjectNode, SurveyAnswer
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -81,9 +82,24 @@ class NodeCloseForm(forms.Form):
     evidence_ref = forms.CharField(
         label=_("Evidence (file reference)"),
         max_length=200,
+        required=False,
         help_text=_("The number or file name of the document that proves the node is done."),
     )
+    evidence = evidence_field(_("Photo or scan of the evidence"))
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def clean_evidence(self) -> Any:
+        return check_evidence(self.cleaned_data.get("evidence"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("evidence_ref") or "").strip() and not data.get("evidence"):
+            if "evidence" not in self.errors:
+                self.add_error(
+                    "evidence_ref",
+                    _("Name the evidence of the node or attach its photo or scan."),
+                )
+        return data
 
 
 class SurveyForm(forms.Form):

@@ -18,8 +18,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from jingzhun.core.evidence import suffix_of
 from jingzhun.core.money import MoneyField
 from jingzhun.registry.models import Area
 from jingzhun.schools.models import School
@@ -316,6 +318,14 @@ class Flag(models.TextChoices):
     LATE = "late", _("Done late")
 
 
+def node_evidence_path(instance: ProjectNode, filename: str) -> str:
+    day = instance.closed_on or timezone.localdate()
+    return (
+        f"projects/evidence/{instance.project_id}/{day:%Y%m%d}-{instance.kind}"
+        f".{suffix_of(filename)}"
+    )
+
+
 class ProjectNode(models.Model):
     """One time node of a project (立项, 审批, 招标, 开工, 竣工, 验收) with its due date."""
 
@@ -352,6 +362,10 @@ class ProjectNode(models.Model):
         related_name="+",
     )
     evidence_ref = models.CharField(_("evidence (file reference)"), max_length=200, blank=True)
+    # The photo or scan itself (sealed on disk, streamed only through the scoped view).
+    evidence = models.FileField(
+        _("evidence (photo or scan)"), upload_to=node_evidence_path, blank=True, max_length=200
+    )
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
@@ -379,3 +393,38 @@ class ProjectNode(models.Model):
             return Flag.BLACK if on > self.due_on else Flag.OPEN
         assert self.closed_on is not None
         return Flag.RED if self.closed_on <= self.due_on else Flag.LATE
+
+
+class QualityHighSchool(models.Model):
+    """A high school the county counts as a quality one (优质高中) for the quotas of II.2.5:
+    the share of its places taken by children of poor villages and townships is tracked."""
+
+    school = models.OneToOneField(
+        School,
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
+        related_name="quality_high",
+    )
+    designated_on = models.DateField(_("designated on"))
+    designated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("designated by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("quality high school")
+        verbose_name_plural = _("quality high schools")
+        ordering = ["school__code"]
+
+    def __str__(self) -> str:
+        return str(self.school_id)
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        # The list of quality schools is public within the county, as the standard is.
+        return _everyone_q(scope)

@@ -40,14 +40,15 @@ from jingzhun.projects.models import (
     BudgetLine,
     Project,
     ProjectNode,
+    QualityHighSchool,
     StandardItem,
     StandardVersion,
     Survey,
     SurveyAnswer,
 )
 from jingzhun.projects.rulebook import TASK_BOOK_FILE, TargetSpec, load_task_book, shipped_source
-from jingzhun.registry.models import Area
-from jingzhun.schools.models import Enrolment, School
+from jingzhun.registry.models import Area, Household
+from jingzhun.schools.models import Enrolment, School, Stage
 
 # The levels whose users see school conditions and projects (a class teacher's are pupils).
 STAFF_LEVELS = ("county", "township", "school")
@@ -569,3 +570,156 @@ def task_book(user: Any, *, on: dt.date | None = None) -> list[TargetProgress]:
     if scope_of(user).level not in STAFF_LEVELS:
         return []
     return [row for spec in task_book_targets() for row in _progress(user, spec, on)]
+
+
+# --------------------------------------------------------------------------- quotas (II.2.5)
+
+
+@dataclass
+class QuotaCount:
+    """Places at one quality high school (or in all): taken, and taken by children of
+    registered-poor families from poor villages or townships (the II.2.5 share) and of
+    registered-poor families anywhere."""
+
+    places: int = 0
+    poor_area: int = 0
+    poor_family: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return self.poor_area / self.places if self.places else None
+
+    def add(self, other: QuotaCount) -> None:
+        self.places += other.places
+        self.poor_area += other.poor_area
+        self.poor_family += other.poor_family
+
+
+@dataclass
+class QuotaLine:
+    school_id: int
+    code: str
+    name: str
+    township_name: str
+    designated_on: dt.date
+    intake: QuotaCount = field(default_factory=QuotaCount)
+    students: QuotaCount = field(default_factory=QuotaCount)
+
+
+@dataclass
+class OriginLine:
+    """Children of one township's poor villages (or of a poor township) in the quality
+    schools' intake and in all their years."""
+
+    code: str
+    name: str
+    intake: int = 0
+    students: int = 0
+
+
+@dataclass
+class Quotas:
+    school_year: int
+    schools: list[QuotaLine]
+    intake: QuotaCount
+    students: QuotaCount
+    origins: list[OriginLine]
+    # The township whose children the user's figures count ("" for the county or a school).
+    township: str = ""
+
+
+def quality_high_schools() -> list[QualityHighSchool]:
+    """Return the county's quality high schools (a public list within the county)."""
+    return list(QualityHighSchool.objects.select_related("school", "school__township"))
+
+
+def high_school_choices(*, user: Any) -> list[School]:
+    """Return the in-county schools with high-school places (what may be named quality)."""
+    return _schools(
+        user, only=Q(kind__in=(School.Kind.GENERAL_HIGH, School.Kind.COMPLETE_SECONDARY))
+    )
+
+
+def quotas(user: Any, *, school_year: int) -> Quotas:
+    """Return the places of the quality high schools in a school year and how many of them
+    children of poor villages and townships took (II.2.5), from the rolls.
+
+    A place is an enrolment at the general-high stage of the year, whatever became of it
+    later; the intake is the first grade's. A child counts as from a poor village or
+    township when identification linked them (its Link) to a registered-poor family whose
+    village, or its township, is poor; the rolls carry no address, so other children's
+    villages are not known. County users see every school and every township; a township's
+    users see each school's places and their own township's children in them; a school's
+    users see their school if it is a quality one.
+    """
+    scope = scope_of(user)
+    designated = quality_high_schools()
+    if scope.level == "school":
+        designated = [q for q in designated if q.school_id == scope.school_id]
+    elif scope.level not in ("county", "township"):
+        designated = []
+    township = scope.area_code if scope.level == "township" else ""
+    village = "student__link__person__household__village__"
+    rows = (
+        Enrolment.objects.filter(
+            school_year=school_year,
+            stage=Stage.SENIOR,
+            school_id__in=[q.school_id for q in designated],
+        )
+        .values(
+            "school_id",
+            "grade",
+            f"{village}code",
+            f"{village}is_poor",
+            f"{village}parent__is_poor",
+            "student__link__person__household__status",
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    lines = {
+        q.school_id: QuotaLine(
+            school_id=q.school_id,
+            code=q.school.code,
+            name=q.school.name,
+            township_name=q.school.township.name if q.school.township else "",
+            designated_on=q.designated_on,
+        )
+        for q in designated
+    }
+    origins: dict[str, OriginLine] = {}
+    for r in rows:
+        line = lines[r["school_id"]]
+        code = r[f"{village}code"] or ""
+        ours = not township or code.startswith(township)
+        poor_area = (
+            bool(code) and ours and bool(r[f"{village}is_poor"] or r[f"{village}parent__is_poor"])
+        )
+        poor_family = (
+            bool(code)
+            and ours
+            and r["student__link__person__household__status"] == Household.Status.REGISTERED
+        )
+        count = QuotaCount(r["n"], r["n"] if poor_area else 0, r["n"] if poor_family else 0)
+        line.students.add(count)
+        if r["grade"] == 1:
+            line.intake.add(count)
+        if poor_area:
+            origin = origins.setdefault(code[:9], OriginLine(code[:9], ""))
+            origin.students += r["n"]
+            origin.intake += r["n"] if r["grade"] == 1 else 0
+    names = township_names(origins)
+    for origin in origins.values():
+        origin.name = names.get(origin.code, origin.code)
+    intake, students = QuotaCount(), QuotaCount()
+    for line in lines.values():
+        intake.add(line.intake)
+        students.add(line.students)
+    return Quotas(
+        school_year=school_year,
+        schools=sorted(lines.values(), key=lambda q: q.code),
+        intake=intake,
+        students=students,
+        origins=sorted(origins.values(), key=lambda o: o.code),
+        township=township,
+    )

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
@@ -27,6 +28,7 @@ from jingzhun.projects.models import (
     BudgetLine,
     Project,
     ProjectNode,
+    QualityHighSchool,
     StandardItem,
     StandardVersion,
     Survey,
@@ -511,16 +513,20 @@ def project_node_close(
     closed_on: dt.date,
     evidence_ref: str,
     note: str = "",
+    evidence: UploadedFile | None = None,
 ) -> ProjectNode:
-    """Close a project's time node on a date, with the evidence; earlier nodes first.
+    """Close a project's time node on a date, with the evidence: a document's number, its
+    photo or scan, or both; earlier nodes first.
 
     Closing the acceptance (验收) writes a new survey of the school: its latest answers with
     the project's items met.
     """
     project = node.project
     _check_may_edit(actor, project)
-    if not evidence_ref.strip():
-        raise ValidationError({"evidence_ref": _("Name the evidence of the node.")})
+    if not evidence_ref.strip() and evidence is None:
+        raise ValidationError(
+            {"evidence_ref": _("Name the evidence of the node or attach its photo or scan.")}
+        )
     earlier = project.nodes.filter(position__lt=node.position)
     if earlier.filter(closed_on__isnull=True).exists():
         raise ValidationError(_("Close the earlier time nodes first."))
@@ -537,6 +543,11 @@ def project_node_close(
     if changed != 1:
         raise ValidationError(_("This time node is already closed."))
     node.refresh_from_db()
+    if evidence is not None:
+        node.evidence.save(evidence.name or "evidence", evidence, save=False)
+        ProjectNode.objects.filter(pk=node.pk).update(evidence=node.evidence.name)
+    if not evidence_ref.strip():
+        evidence_ref = _("photo or scan of the %(node)s") % {"node": node.get_kind_display()}
     survey = None
     if node.kind == ProjectNode.Kind.ACCEPTANCE and project.school is not None and project.items:
         survey = _accept(actor=actor, project=project, on=closed_on, evidence_ref=evidence_ref)
@@ -550,6 +561,7 @@ def project_node_close(
             "due_on": node.due_on,
             "closed_on": closed_on,
             "evidence": node.evidence_ref,
+            "evidence_file": bool(node.evidence),
             "survey": survey.pk if survey else None,
         },
     )
@@ -595,3 +607,73 @@ def _accept(*, actor: Any, project: Project, on: dt.date, evidence_ref: str) -> 
         },
     )
     return survey
+
+
+# --------------------------------------------------------------------------- quotas (II.2.5)
+
+# The kinds of school that have high-school places.
+HIGH_SCHOOL_KINDS = (School.Kind.GENERAL_HIGH, School.Kind.COMPLETE_SECONDARY)
+
+
+@dataclass(frozen=True)
+class QualityChange:
+    """What a new list of quality high schools changes: the schools added and removed."""
+
+    added: tuple[School, ...]
+    removed: tuple[School, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
+
+
+@transaction.atomic
+def quality_high_schools_set(
+    *,
+    actor: Any,
+    schools: Iterable[School],
+    on: dt.date,
+    note: str = "",
+    dry_run: bool = False,
+) -> QualityChange:
+    """Make ``schools`` the county's quality high schools (优质高中) from ``on``; return what
+    changes. Only the county's editors of schools may; ``dry_run`` changes nothing (the
+    page's preview)."""
+    if actor is not None and (
+        not permissions.user_can(actor, permissions.EDIT_SCHOOLS)
+        or scope_of(actor).level != "county"
+    ):
+        raise PermissionDenied(_("Only the county may name its quality high schools."))
+    wanted = {s.pk: s for s in schools}
+    wrong = [s for s in wanted.values() if s.kind not in HIGH_SCHOOL_KINDS]
+    if wrong:
+        raise ValidationError(
+            {"schools": _("%(school)s has no high-school places.") % {"school": wrong[0].name}}
+        )
+    current = {q.school_id: q.school for q in QualityHighSchool.objects.select_related("school")}
+    added = tuple(sorted((s for pk, s in wanted.items() if pk not in current), key=_code))
+    removed = tuple(sorted((s for pk, s in current.items() if pk not in wanted), key=_code))
+    change = QualityChange(added, removed)
+    if dry_run or change.empty:
+        return change
+    by = actor if getattr(actor, "is_authenticated", False) else None
+    QualityHighSchool.objects.filter(school_id__in=[s.pk for s in removed]).delete()
+    QualityHighSchool.objects.bulk_create(
+        [QualityHighSchool(school=s, designated_on=on, designated_by=by, note=note) for s in added]
+    )
+    audit_record(
+        actor=actor,
+        action="quality_high_schools.set",
+        target=None,
+        data={
+            "on": on,
+            "added": [s.code for s in added],
+            "removed": [s.code for s in removed],
+            "note": note,
+        },
+    )
+    return change
+
+
+def _code(school: School) -> str:
+    return school.code

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.evidence import evidence_response
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.duty import documents, selectors, selectors_ui, services
 from jingzhun.duty.forms import (
@@ -405,29 +406,11 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
-# Evidence shown in the browser; anything else is downloaded, never rendered.
-INLINE_TYPES = {
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "pdf": "application/pdf",
-}
-
-
 @duty_view("GET")
 def step_evidence(request: HttpRequest, step_id: int) -> FileResponse:
     """Stream a step's evidence to a user who may see its case (there is no public URL)."""
     step = selectors.get_step(user=request.user, step_id=step_id)
-    stored = step.evidence.name
-    if not stored:
-        raise Http404
-    name = stored.rsplit("/", 1)[-1]
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    try:
-        handle = step.evidence.storage.open(stored, "rb")
-    except FileNotFoundError as exc:
-        raise Http404 from exc
+    response = evidence_response(step.evidence)
     audit_record(
         actor=request.user,
         action="duty.evidence_view",
@@ -435,14 +418,6 @@ def step_evidence(request: HttpRequest, step_id: int) -> FileResponse:
         data={"step": step.pk},
         request=request,
     )
-    content_type = INLINE_TYPES.get(suffix)
-    response = FileResponse(
-        handle,
-        as_attachment=content_type is None,
-        filename=name,
-        content_type=content_type or "application/octet-stream",
-    )
-    response["Cache-Control"] = "private, no-store"
     return response
 
 

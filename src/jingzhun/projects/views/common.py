@@ -50,6 +50,7 @@ def _nav() -> list[tuple[str, str, str]]:
         ("list", _("Projects"), reverse("projects:list")),
         ("schools", _("School conditions"), reverse("projects:schools")),
         ("coverage", _("Standard coverage"), reverse("projects:coverage")),
+        ("quotas", _("High-school quotas"), reverse("projects:quotas")),
     ]
 
 

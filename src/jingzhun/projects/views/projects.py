@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import get_language, pgettext
@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
+from jingzhun.core.audit import audit_record
 from jingzhun.core.errors import forbidden
+from jingzhun.core.evidence import evidence_response
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.projects import selectors, services
 from jingzhun.projects.forms import NodeCloseForm, ProjectForm
@@ -353,8 +355,9 @@ def node_close(request: HttpRequest, node_id: int) -> HttpResponse:
     node = selectors.get_node(user=user, node_id=node_id)
     if not may_record(user):
         return forbidden(request, P.EDIT_SCHOOLS)
-    form = NodeCloseForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = NodeCloseForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
         values = form.cleaned_data
         try:
             closed = services.project_node_close(
@@ -363,6 +366,7 @@ def node_close(request: HttpRequest, node_id: int) -> HttpResponse:
                 closed_on=values["closed_on"],
                 evidence_ref=values["evidence_ref"],
                 note=values["note"],
+                evidence=values["evidence"] or None,
             )
         except PermissionDenied:
             return forbidden(request, P.EDIT_SCHOOLS)
@@ -388,9 +392,25 @@ def node_close(request: HttpRequest, node_id: int) -> HttpResponse:
             + _("due %(day)s") % {"day": node.due_on.isoformat()},
             "form": form,
             "form_id": "jz-node-form",
+            "multipart": True,
             "back": reverse("projects:detail", kwargs={"project_id": node.project_id}),
         },
     )
+
+
+@projects_view("GET")
+def node_evidence(request: HttpRequest, node_id: int) -> FileResponse:
+    """Stream a time node's photo or scan to a user who may see its project (no public URL)."""
+    node = selectors.get_node(user=request.user, node_id=node_id)
+    response = evidence_response(node.evidence)
+    audit_record(
+        actor=request.user,
+        action="project_node.evidence_view",
+        target=node,
+        data={"project": node.project_id, "node": node.kind},
+        request=request,
+    )
+    return response
 
 
 @projects_view("GET", "POST")

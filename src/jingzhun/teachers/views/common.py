@@ -31,7 +31,6 @@ from django.views.decorators.http import require_http_methods
 from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
 from jingzhun.core.scoping import scope_of
-from jingzhun.core.working_year import working_year
 from jingzhun.teachers.selectors import STAFF_LEVELS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -94,14 +93,6 @@ def download(content: bytes, filename: str, content_type: str) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, filename) or ""
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def school_year_of(data: QueryDict, user: Any) -> int:
-    """Return the school year asked for (``?year=2018``), else the county's working year."""
-    text = str(data.get("year", ""))
-    if text.isdigit() and 2000 <= int(text) <= 2100:
-        return int(text)
-    return working_year(scope_of(user).county_code)
 
 
 def calendar_year_of(data: QueryDict, default: int) -> int:

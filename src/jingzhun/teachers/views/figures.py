@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from jingzhun.core import xlsx
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
+from jingzhun.core.working_year import school_year_asked
 from jingzhun.schools.selectors import list_choices
 from jingzhun.teachers import documents, selectors
 from jingzhun.teachers.selectors import SchoolLine, roll_up
@@ -28,7 +29,6 @@ from jingzhun.teachers.views.common import (
     download,
     page,
     percent,
-    school_year_of,
     teachers_view,
 )
 
@@ -80,7 +80,7 @@ STAFFING_HEADERS = (
 
 
 def _staffing(request: HttpRequest) -> tuple[int, ListParams, list[selectors.StaffingRow]]:
-    year = school_year_of(request.GET, request.user)
+    year = school_year_asked(request.GET, request.user)
     lp = place_params(request)
     rows = filter_rows(selectors.staffing_gaps(user=request.user, school_year=year), lp)
     return year, lp, rows
@@ -269,7 +269,7 @@ COVERAGE_HEADERS = (
 
 
 def _coverage(request: HttpRequest) -> tuple[int, ListParams, list[selectors.CoverageRow]]:
-    year = school_year_of(request.GET, request.user)
+    year = school_year_asked(request.GET, request.user)
     lp = place_params(request)
     # Training is counted in the calendar year the school year starts in.
     rows = selectors.teacher_coverage(user=request.user, school_year=year, year=year)

@@ -279,7 +279,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"school conditions: surveys {result.surveys}, projects {result.projects}, "
             f"accepted {result.accepted}, nodes closed late {result.late_nodes}, nodes open "
-            f"past due {result.open_overdue}"
+            f"past due {result.open_overdue}, quality high schools {result.quality_schools}"
         )
 
     def _county(self) -> Area:
