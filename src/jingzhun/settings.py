@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "jingzhun.duty",
     "jingzhun.teachers",
     "jingzhun.projects",
+    "jingzhun.oversight",
     "jingzhun.dashboard",
     "jingzhun.demo",
 ]

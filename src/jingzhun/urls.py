@@ -35,4 +35,5 @@ urlpatterns = [
     path("children/", include("jingzhun.dashboard.urls")),
     path("teachers/", include("jingzhun.teachers.urls")),
     path("projects/", include("jingzhun.projects.urls")),
+    path("oversight/", include("jingzhun.oversight.urls")),
 ]

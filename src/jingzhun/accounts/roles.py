@@ -60,5 +60,5 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.CLASS_TEACHER: frozenset({P.VIEW, P.AID_CLASS_REVIEW, P.CASEWORK}),
-    Role.INSPECTOR: frozenset({P.VIEW, P.VIEW_AUDIT}),
+    Role.INSPECTOR: frozenset({P.VIEW, P.VIEW_AUDIT, P.INSPECT}),
 }

@@ -19,6 +19,7 @@ PAY = "pay"  # payment batches, bank files, reconciliation (aid centre only)
 DUTY_ASSIGN = "duty_assign"  # name responsible persons and contact persons along the chain
 CASEWORK = "casework"  # record steps and outcomes of dropout cases, report absences
 CASE_VERIFY = "case_verify"  # verify and close a dropout case (township officers only)
+INSPECT = "inspect"  # plan inspections, record findings, verify rectifications (III.3)
 
 ALL = [
     VIEW,
@@ -36,6 +37,7 @@ ALL = [
     DUTY_ASSIGN,
     CASEWORK,
     CASE_VERIFY,
+    INSPECT,
 ]
 
 

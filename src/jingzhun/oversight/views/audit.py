@@ -1,0 +1,7 @@
+"""Supervision pages: audit (III.3)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
