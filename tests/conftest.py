@@ -200,6 +200,10 @@ def personas(county: County) -> Personas:
     )
 
 
+# Tables the database keeps append-only (lines before the entries they name).
+APPEND_ONLY_TABLES = ("core_auditevent", "funds_journalline", "funds_journalentry")
+
+
 @pytest.fixture
 def audit_flushable(transactional_db: Any) -> Any:
     """Let a transactional test's teardown flush the append-only audit table.
@@ -212,16 +216,21 @@ def audit_flushable(transactional_db: Any) -> Any:
     if connection.vendor != "sqlite":
         return  # PostgreSQL flushes with TRUNCATE: see flush_past_audit_truncate_guard.
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND tbl_name = 'core_auditevent'"
-        )
-        triggers = cursor.fetchall()
-        for name, _sql in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        cursor.execute("DELETE FROM core_auditevent")
-        for _name, sql in triggers:
-            cursor.execute(sql)
+        # Rows elsewhere may still name a journal entry (a receipt, a disbursement): the flush
+        # that follows removes them; until then the foreign keys are not checked.
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        for table in APPEND_ONLY_TABLES:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                [table],
+            )
+            triggers = cursor.fetchall()
+            for name, _sql in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+            cursor.execute(f"DELETE FROM {table}")
+            for _name, sql in triggers:
+                cursor.execute(sql)
+        cursor.execute("PRAGMA foreign_keys = ON")
 
 
 @pytest.fixture(autouse=True)

@@ -76,6 +76,16 @@ from jingzhun.identification.models import (
     ReviewCandidate,
     RunChange,
 )
+from jingzhun.oversight import services as oversight_services
+from jingzhun.oversight.assessment import INDICATORS
+from jingzhun.oversight.models import (
+    Finding,
+    InspectionPlan,
+    Rectification,
+    RectificationEntry,
+    SampleCheck,
+    Visit,
+)
 from jingzhun.projects import services as projects_services
 from jingzhun.projects.models import Project, ProjectNode
 from jingzhun.registry.models import Area, Household, HouseholdStatusChange, Person
@@ -125,6 +135,18 @@ SHARED_MODELS: dict[str, str] = {
     "funds.paymentbatch": "payment batches are county work (PaymentBatch.scope_q: county only)",
     "funds.payment": "payments belong to a batch, county work (Payment.scope_q: county only)",
     "funds.bankreturn": "bank return files belong to a batch, county work",
+    "oversight.inspectionplan": "an inspection plan is the county's (it visits both townships)",
+    "funds.account": "the fund ledger is the county's books (county users only)",
+    "funds.journalentry": "the fund ledger is the county's books (county users only)",
+    "funds.journalline": "the fund ledger is the county's books (county users only)",
+    "funds.accountday": "the fund ledger is the county's books (county users only)",
+    "funds.donor": "donors give to the county's pooled fund (county users only)",
+    "funds.pledge": "a donor's pledge to the county (county users only)",
+    "funds.receipt": "donations received into the county's pooled fund (county users only)",
+    "funds.fundproject": "projects' money is the county's books (county users only)",
+    "funds.disbursement": "projects' money is the county's books (county users only)",
+    "funds.evaluation": "projects' money is the county's books (county users only)",
+    "funds.indicator": "projects' money is the county's books (county users only)",
 }
 
 # URL parameters named the same across the project's own views and API, and their model.
@@ -149,6 +171,15 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "staff_id": StaffMember,
     "project_id": Project,
     "node_id": ProjectNode,
+    "plan_id": InspectionPlan,
+    "visit_id": Visit,
+    "check_id": SampleCheck,
+    "finding_id": Finding,
+    "rectification_id": Rectification,
+    "entry_id": RectificationEntry,
+    "journal_entry_id": apps.get_model("funds", "JournalEntry"),
+    "donor_id": apps.get_model("funds", "Donor"),
+    "fund_project_id": apps.get_model("funds", "FundProject"),
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -169,6 +200,7 @@ WRITE_CAPABILITIES = (
     P.DUTY_ASSIGN,
     P.CASEWORK,
     P.CASE_VERIFY,
+    P.INSPECT,
 )
 
 # Tables whose rows a forbidden POST must not change, and columns that change on mere use.
@@ -183,6 +215,7 @@ SNAPSHOT_APPS = (
     "duty",
     "teachers",
     "projects",
+    "oversight",
 )
 SNAPSHOT_SKIP_MODELS = ("core.auditevent",)  # refusals are logged there, by design
 VOLATILE_COLUMNS = {"last_login", "last_used_at"}
@@ -248,6 +281,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
     duty_ab = duty_world(c, personas)
     teachers_ab = teachers_world(c)
     projects_ab = projects_world(c, personas)
+    oversight_ab = oversight_world(c, personas)
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -268,6 +302,7 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
         **duty_ab,
         **teachers_ab,
         **projects_ab,
+        **oversight_ab,
     }
     shared: dict[type[models.Model], models.Model | None] = {}
     for label in SHARED_MODELS:
@@ -446,7 +481,11 @@ def aid_world(
     )
     aid_services.notice_approve(actor=aid, notice_id=rows["a"][1].pk, today=dt.date(2018, 9, 25))
     funds_services.allocation_record(
-        actor=aid, school_year=2018, programme="boarding_subsidy", amount=Decimal("1000.00")
+        actor=aid,
+        channel="county",
+        school_year=2018,
+        programme="boarding_subsidy",
+        amount=Decimal("1000.00"),
     )
     batch = aid_services.aid_batch_create(
         actor=aid, school_year=2018, semester="autumn", idempotency_key="matrix"
@@ -593,6 +632,60 @@ def projects_world(
         node = project.nodes.get(kind=ProjectNode.Kind.SETUP)
         node.evidence.save("scan.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=True)
         rows[side] = [project, node]
+    return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
+
+
+def oversight_world(
+    c: County, personas: Personas
+) -> dict[type[models.Model], tuple[models.Model, models.Model]]:
+    """Make the inspector's plan of 2018 H2 visiting schools A and B, each visit recorded with
+    its sample checked, a finding (with a photo) and its rectification with a progress note."""
+    inspector = personas.inspector
+    plan = oversight_services.plan_create(
+        actor=inspector,
+        year=2018,
+        half="H2",
+        title="督导检查",
+        starts_on=dt.date(2018, 10, 8),
+        ends_on=dt.date(2018, 12, 20),
+        schools=[c.school_a, c.school_b],
+    )
+    rows: dict[str, list[models.Model]] = {}
+    for side in ("a", "b"):
+        visit = plan.visits.get(school=getattr(c, f"school_{side}"))
+        oversight_services.visit_record(
+            actor=inspector,
+            visit=visit,
+            visited_on=dt.date(2018, 10, 10),
+            answers={i: oversight_services.Answer("met") for i in plan.item_ids()},
+        )
+        (check,) = oversight_services.sample_draw(actor=inspector, visit=visit)
+        finding = oversight_services.finding_record(
+            actor=inspector,
+            visit=visit,
+            severity="serious",
+            text=f"{side}校资助公示缺失",
+            deadline=dt.date(2018, 11, 30),
+            student=getattr(c, f"student_{side}"),
+        )
+        finding.evidence.save("finding.jpg", ContentFile(b"\xff\xd8\xff photo"), save=True)
+        officer = getattr(personas, f"township_{side}")
+        entry = oversight_services.rectification_note_add(
+            actor=officer,
+            rectification=finding.rectification,
+            text="已整改",
+            happened_on=dt.date(2018, 11, 1),
+        )
+        entry.evidence.save("progress.jpg", ContentFile(b"\xff\xd8\xff photo"), save=True)
+        visit.refresh_from_db()
+        rows[side] = [
+            visit,
+            visit.answers.order_by("pk").first(),
+            check,
+            finding,
+            finding.rectification,
+            entry,
+        ]
     return {type(a): (a, b) for a, b in zip(rows["a"], rows["b"], strict=True)}
 
 
@@ -778,6 +871,8 @@ def fills(route: Route, w: World) -> list[Fill] | str:
                     )
                 )
         return out
+    if params == {"indicator"} and route.route.startswith("oversight/assessment/"):
+        return [({"indicator": i.id}, None) for i in INDICATORS]
     if params == {"kind"} and route.route.startswith("imports/"):
         return [({"kind": kind}, None) for kind in ImportBatch.Kind.values]
     if params == {"pk"}:
@@ -1349,3 +1444,103 @@ def test_project_pages_show_each_township_its_own_project(world: World) -> None:
         book = openpyxl.load_workbook(io.BytesIO(export.content), read_only=True)
         names = [row[1] for row in book.worksheets[0].iter_rows(min_row=3, values_only=True)]
         assert PROJECT_NAMES[side] in names and PROJECT_NAMES[other] not in names, persona
+
+
+# --------------------------------------------------------------------------- inspection pages
+
+# Every route of the inspection pages (III.3) and who may open it. "plans": the plans list, a
+# plan, a visit and the phone page of its sample, for the county's users (township A's records
+# named: the plan is county-wide); "inspect": the forms of the inspection team (a plan, a
+# sample, a finding; a close-out of township A's rectification); "findings": the findings
+# list and export, for users of a county, township or school; "findings_a": a page naming
+# township A's finding or rectification (township B gets a 404); "progress_a": reporting
+# progress on township A's rectification (its principal and township officer). A class teacher
+# and a user with no jurisdiction get 403. The assessment's and audit's routes are their own.
+OVERSIGHT_ROUTES = {
+    "oversight/inspections/": "plans",
+    "oversight/inspections/new/": "inspect",
+    "oversight/inspections/<int:plan_id>/": "plans",
+    "oversight/inspections/visits/<int:visit_id>/": "plans",
+    "oversight/inspections/visits/<int:visit_id>/sample/": "inspect",
+    "oversight/inspections/visits/<int:visit_id>/findings/new/": "inspect",
+    "oversight/findings/": "findings",
+    "oversight/findings.xlsx": "findings",
+    "oversight/findings/<int:finding_id>/evidence/": "findings_a",
+    "oversight/rectifications/<int:rectification_id>/": "findings_a",
+    "oversight/rectifications/<int:rectification_id>/progress/": "progress_a",
+    "oversight/rectifications/<int:rectification_id>/close/": "inspect_a",
+    "oversight/rectifications/entries/<int:entry_id>/evidence/": "findings_a",
+    "oversight/m/visits/<int:visit_id>/": "plans",
+    "oversight/m/checks/<int:check_id>/": "plans",
+}
+OVERSIGHT_KINDS = ("plans", "inspect", "findings", "findings_a", "progress_a", "inspect_a")
+OVERSIGHT_EXPECTED = {
+    # persona: status of a route of each kind, in the order of OVERSIGHT_KINDS
+    "county_officer": (200, 200, 200, 200, 403, 200),
+    "aid_officer": (200, 403, 200, 200, 403, 403),
+    "bureau_leader": (200, 403, 200, 200, 403, 403),
+    "township_a": (403, 403, 200, 200, 200, 403),
+    "township_b": (403, 403, 200, 404, 404, 404),
+    "principal_a": (403, 403, 200, 200, 200, 403),
+    "teacher_a": (403, 403, 403, 403, 403, 403),
+    "inspector": (200, 200, 200, 200, 403, 200),
+    "nobody": (403, 403, 403, 403, 403, 403),
+}
+OVERSIGHT_PARAMS = {
+    "<int:plan_id>": InspectionPlan,
+    "<int:visit_id>": Visit,
+    "<int:check_id>": SampleCheck,
+    "<int:finding_id>": Finding,
+    "<int:rectification_id>": Rectification,
+    "<int:entry_id>": RectificationEntry,
+}
+
+
+def _oversight_url(route: str, w: World) -> str:
+    url = "/" + route
+    for param, model in OVERSIGHT_PARAMS.items():
+        if param in url:
+            record = model.objects.get() if model is InspectionPlan else w.ab[model][0]
+            url = url.replace(param, str(record.pk))
+    return url
+
+
+def _inspection_route(route: str) -> bool:
+    # (the assessment's and the audit's routes are their helpers')
+    return route.startswith("oversight/") and not route.startswith(
+        ("oversight/assessment", "oversight/audit")
+    )
+
+
+def test_inspection_pages_answer_each_role_as_expected(world: World) -> None:
+    # given: every inspection route of the project is in the table above
+    routes = {r.route for r in walk(get_resolver().url_patterns) if _inspection_route(r.route)}
+    assert routes == set(OVERSIGHT_ROUTES)
+    assert set(OVERSIGHT_EXPECTED) == set(PERSONAS)
+    problems = []
+    for persona, statuses in OVERSIGHT_EXPECTED.items():
+        expected_of = dict(zip(OVERSIGHT_KINDS, statuses, strict=True))
+        client = Client(raise_request_exception=False)
+        client.force_login(world.personas.all()[persona])
+        for route, kind in OVERSIGHT_ROUTES.items():
+            url = _oversight_url(route, world)
+            # when
+            status = client.get(url).status_code
+            # then
+            if status != expected_of[kind]:
+                problems.append(f"{persona} GET {url}: {status}, expected {expected_of[kind]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_inspection_findings_show_each_township_its_own(world: World) -> None:
+    texts = {"a": "a校资助公示缺失", "b": "b校资助公示缺失"}
+    for persona, side in (("township_a", "a"), ("township_b", "b"), ("principal_a", "a")):
+        client = Client()
+        client.force_login(world.personas.all()[persona])
+        other = "b" if side == "a" else "a"
+        body = client.get("/oversight/findings/").content.decode()
+        assert texts[side] in body and texts[other] not in body, persona
+        export = client.get("/oversight/findings.xlsx")
+        book = openpyxl.load_workbook(io.BytesIO(export.content), read_only=True)
+        found = [row[5] for row in book.worksheets[0].iter_rows(min_row=3, values_only=True)]
+        assert found == [texts[side]], persona

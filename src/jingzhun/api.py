@@ -28,6 +28,7 @@ from jingzhun.aid.api import router as aid_router
 from jingzhun.core.audit import audit_record
 from jingzhun.core.redact import holds_whole_number
 from jingzhun.duty.api import router as duty_router
+from jingzhun.funds.api import router as funds_router
 from jingzhun.identification.api import router as identification_router
 from jingzhun.registry.api import router as registry_router
 from jingzhun.schools.api import router as schools_router
@@ -93,6 +94,7 @@ api.add_router("/", schools_router)
 api.add_router("/", identification_router)
 api.add_router("/", aid_router)
 api.add_router("/", duty_router)
+api.add_router("/", funds_router)
 
 
 @api.exception_handler(HttpError)

@@ -36,4 +36,5 @@ urlpatterns = [
     path("teachers/", include("jingzhun.teachers.urls")),
     path("projects/", include("jingzhun.projects.urls")),
     path("oversight/", include("jingzhun.oversight.urls")),
+    path("funds/", include("jingzhun.funds.urls")),
 ]

@@ -48,6 +48,7 @@ def test_coverage_gives_the_page_figures_and_gaps(computed: County, personas: Pe
     approve_school(personas, computed)
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme="boarding_subsidy",
         amount=Decimal("1000.00"),

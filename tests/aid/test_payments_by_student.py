@@ -82,6 +82,7 @@ def siblings(county: County, personas: Personas) -> County:
     approve_school(personas, county)
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme="boarding_subsidy",
         amount=Decimal("5000.00"),

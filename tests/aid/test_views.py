@@ -513,6 +513,7 @@ def approved(computed: County, personas: Personas) -> County:
     approve_school(personas, computed)
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme="boarding_subsidy",
         amount=Decimal("5000.00"),
@@ -621,7 +622,12 @@ def test_others_cannot_act_on_a_batch(approved: County, personas: Personas) -> N
 def test_allocations_are_recorded_by_the_aid_centre(computed: County, personas: Personas) -> None:
     response = login(personas.aid_officer).post(
         "/aid/allocations/?year=2018",
-        {"programme": "boarding_subsidy", "amount": "12000.00", "note": "县财发〔2018〕12号"},
+        {
+            "programme": "boarding_subsidy",
+            "channel": "provincial",
+            "amount": "12000.00",
+            "note": "县财发〔2018〕12号",
+        },
     )
     assert response.status_code == 302
     allocation = Allocation.objects.get()

@@ -79,6 +79,7 @@ def test_demo_setup_twice_gives_the_same_county(db: Any, tmp_path: Path) -> None
     work_is_waiting()
     allowance_is_under_way(second)
     school_conditions_are_recorded(second)
+    the_books_hold(first, second)
     assert Entitlement.objects.filter(kind="waiver").exists()
     # every compulsory-age child found out of school has a case, opened once
     assert DropoutCase.objects.count() > 0
@@ -130,6 +131,23 @@ def school_conditions_are_recorded(output: str) -> None:
     places = quotas(User.objects.get(username="admin"), school_year=working_year())
     assert places.intake.places > 0
     assert 0 < places.students.poor_area < places.students.places
+
+
+def the_books_hold(first: str, second: str) -> None:
+    """The fund ledger: the year's money came in by several channels into the pooled account
+    and was allocated from it; the books balance; inspections ran for the half-year."""
+    from jingzhun.funds import ledger
+    from jingzhun.funds.models import JournalEntry
+
+    county = PaymentBatch.objects.get(purpose="aid").county_code
+    channels = {
+        c for c, _amount, _share in ledger.pool_channel_shares(county, dt.date(2026, 12, 4))
+    }
+    assert {"central", "provincial", "county", "lottery"} <= channels
+    assert JournalEntry.objects.filter(kind="transfer_in").count() == 4  # once, not per run
+    assert ledger.check_balances(county) == []
+    assert ledger.trial_balance(county, dt.date(2026, 12, 4)).balanced
+    assert "inspections: plans 1" in first and "inspections: plans 0" in second
 
 
 def work_is_waiting() -> None:

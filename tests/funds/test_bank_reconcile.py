@@ -29,6 +29,7 @@ def sent(county: Any, personas: Any) -> PaymentBatch:
     approve_school(personas, county)
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme="boarding_subsidy",
         amount=Decimal("5000.00"),

@@ -22,8 +22,9 @@ from jingzhun.accounts.roles import Role
 from jingzhun.aid import services
 from jingzhun.aid.models import Entitlement
 from jingzhun.core.models import AuditEvent
+from jingzhun.funds import ledger
 from jingzhun.funds import services as funds
-from jingzhun.funds.models import Allocation, Payment, PaymentBatch
+from jingzhun.funds.models import Allocation, JournalEntry, Payment, PaymentBatch
 from jingzhun.schools.models import Enrolment, Student
 
 
@@ -42,6 +43,7 @@ def approved(county: Any, personas: Any) -> Any:
     approve_school(personas, county)
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme="boarding_subsidy",
         amount=Decimal("1000.00"),
@@ -84,7 +86,16 @@ def test_same_key_gives_the_same_batch_and_nothing_is_paid_twice(
 
 
 def test_allocation_must_cover_the_batch(approved: Any, personas: Any) -> None:
-    Allocation.objects.update(amount=Decimal("499.99"))
+    # the 1,000 allocated is reversed (the ledger is never edited) and 499.99 allocated instead
+    first = JournalEntry.objects.get(source=f"funds.allocation:{Allocation.objects.get().pk}")
+    ledger.reverse(entry=first, actor=personas.aid_officer, memo="wrong amount")
+    funds.allocation_record(
+        actor=personas.aid_officer,
+        channel="county",
+        school_year=2018,
+        programme="boarding_subsidy",
+        amount=Decimal("499.99"),
+    )
     with pytest.raises(ValidationError) as err:
         create(personas)
     assert "boarding_subsidy needs 500.00" in str(err.value)
@@ -116,6 +127,7 @@ def test_student_without_bank_card_is_a_gap(approved: Any, personas: Any, county
     )
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme="boarding_subsidy",
         amount=Decimal("625.00"),

@@ -204,6 +204,7 @@ def test_review_approve_pay_once(roster: dict[str, Any], personas: Any, county: 
         services.allowance_approve(actor=personas.principal_a, month=OCT)
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme=services.ALLOWANCE_PROGRAMME,
         amount=Decimal("5000.00"),
@@ -230,6 +231,7 @@ def test_sixteen_simultaneous_approvals_give_one_batch_and_one_payment_per_teach
     AllowanceLine.objects.update(review="reviewed")
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme=services.ALLOWANCE_PROGRAMME,
         amount=Decimal("5000.00"),
@@ -255,6 +257,7 @@ def test_coverage_counts_a_school_whose_teachers_were_all_paid(
     AllowanceLine.objects.update(review="reviewed")
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme=services.ALLOWANCE_PROGRAMME,
         amount=Decimal("5000.00"),

@@ -77,6 +77,7 @@ def test_the_county_approves_into_one_batch(roster: dict[str, Any], personas: An
     AllowanceLine.objects.update(review="reviewed")
     funds.allocation_record(
         actor=personas.aid_officer,
+        channel="county",
         school_year=2018,
         programme=services.ALLOWANCE_PROGRAMME,
         amount=Decimal("5000.00"),

@@ -154,6 +154,43 @@ _GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, C
         ],
     ),
     (
+        lambda: _("Fund ledger"),
+        [
+            (lambda: _("Programme balances"), "account_balance", "funds:home", _county(P.VIEW)),
+            (lambda: _("Journal"), "receipt_long", "funds:journal", _county(P.VIEW)),
+            (lambda: _("Trial balance"), "balance", "funds:trial-balance", _county(P.VIEW)),
+            (
+                lambda: _("Bank reconciliation"),
+                "price_check",
+                "funds:reconciliation",
+                _county(P.VIEW),
+            ),
+            (lambda: _("Trace a payment"), "route", "funds:trace", _county(P.VIEW)),
+            (lambda: _("Overpayments"), "undo", "funds:overpayments", _county(P.VIEW)),
+            (lambda: _("Donations"), "volunteer_activism", "funds:donations", _county(P.VIEW)),
+            (lambda: _("Project money"), "savings", "funds:project-money", _county(P.VIEW)),
+        ],
+    ),
+    (
+        lambda: _("Supervision"),
+        [
+            (lambda: _("Inspections"), "fact_check", "oversight:plans", _county(P.VIEW)),
+            (
+                lambda: _("Findings and rectifications"),
+                "rule",
+                "oversight:findings",
+                _staff_levels,
+            ),
+            (
+                lambda: _("Annual assessment"),
+                "leaderboard",
+                "oversight:assessment",
+                _staff_levels,
+            ),
+            (lambda: _("Year-end audit"), "gavel", "oversight:audit", _county(P.VIEW)),
+        ],
+    ),
+    (
         lambda: _("Administration"),
         [
             (

@@ -20,13 +20,15 @@ from jingzhun.schools.models import School
 
 
 class Allocation(models.Model):
-    """Funds allocated to one programme for a school year (a later issue makes this a ledger)."""
+    """Funds allocated to one programme for a school year: the document behind a ledger entry."""
 
     county_code = models.CharField(_("county code"), max_length=6)
     school_year = models.PositiveSmallIntegerField(_("school year"))
     programme = models.CharField(_("programme"), max_length=40)
     amount = MoneyField(_("amount"))
     note = models.CharField(_("document or note"), max_length=200, blank=True)
+    # The channel it was received from with its allocation, or blank: from the pooled account.
+    channel = models.CharField(_("channel"), max_length=40, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),
@@ -194,4 +196,254 @@ class BankReturn(models.Model):
     def scope_q(cls, scope: Any) -> Q | None:
         if scope.level == "county":
             return Q(batch__county_code=scope.county_code)
+        return None
+
+
+# --- The fund ledger (III.2): double entry, append-only ------------------------------------
+
+
+class Account(models.Model):
+    """One account of a county's fund ledger.
+
+    Money moves through stages, each an account whose debit balance is the money at that stage:
+    a channel's transfer lands in the pooled account, is allocated to a programme (for a school
+    year), reserved when a batch is approved (payable to students and teachers), sent to the
+    bank, and paid (or returned to the programme when the bank fails a payment). Channel and
+    opening accounts are credited with what came in. ``balance`` (debit minus credit) is kept by
+    the posting itself, in the same statement that checks it: no stage account ever goes below
+    zero and no channel above it.
+    """
+
+    class Kind(models.TextChoices):
+        CHANNEL = "channel", _("Channel in")
+        OPENING = "opening", _("Opening balances")
+        POOL = "pool", _("Pooled account")
+        PROGRAMME = "programme", _("Programme, available")
+        PAYABLE = "payable", _("Payable to students and teachers")
+        BANK = "bank", _("At the bank, awaiting its return")
+        PAID = "paid", _("Paid out")
+        RECEIVABLE = "receivable", _("Overpaid, to recover")
+
+    county_code = models.CharField(_("county code"), max_length=6)
+    code = models.CharField(_("code"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=40, blank=True)
+    programme = models.CharField(_("programme"), max_length=40, blank=True)
+    school_year = models.PositiveSmallIntegerField(_("school year"), null=True, blank=True)
+    balance = MoneyField(_("balance (debit - credit)"), default=0, max_digits=16)
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        ordering = ["county_code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "code"], name="account_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def credit_normal(self) -> bool:
+        return self.kind in (self.Kind.CHANNEL, self.Kind.OPENING)
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level == "county":
+            return Q(county_code=scope.county_code)
+        return None
+
+
+class JournalEntry(models.Model):
+    """One balanced posting: never edited or deleted (the database refuses); corrected only by
+    a reversing entry."""
+
+    class Kind(models.TextChoices):
+        OPENING = "opening", _("Opening balance")
+        TRANSFER_IN = "transfer_in", _("Transfer in from a channel")
+        ALLOCATION = "allocation", _("Allocation to a programme")
+        APPROVAL = "approval", _("Batch approved")
+        SENT = "sent", _("Batch sent to the bank")
+        PAID = "paid", _("Paid by the bank")
+        RETURNED = "returned", _("Returned by the bank")
+        DISBURSEMENT = "disbursement", _("Project disbursement")
+        DONATION = "donation", _("Donation received")
+        ADJUSTMENT = "adjustment", _("Adjustment after payment")
+        REVERSAL = "reversal", _("Reversal")
+
+    county_code = models.CharField(_("county code"), max_length=6)
+    kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
+    posted_on = models.DateField(_("date"))
+    posted_at = models.DateTimeField(_("posted at"), auto_now_add=True)
+    # What the entry records, as text ("funds.batch:12"): funds knows no app that pays through it.
+    source = models.CharField(_("source"), max_length=80, blank=True)
+    memo = models.CharField(_("memo"), max_length=200, blank=True)
+    # One entry per event: a second posting of the same event is "already done".
+    key = models.CharField(_("key"), max_length=100)
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("posted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        ordering = ["posted_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "key"], name="journal_entry_key"),
+        ]
+        indexes = [models.Index(fields=["county_code", "source"], name="journal_entry_source")]
+
+    def __str__(self) -> str:
+        return f"{self.posted_on} {self.kind} {self.source}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level == "county":
+            return Q(county_code=scope.county_code)
+        return None
+
+
+class JournalLine(models.Model):
+    """One side of an entry: a debit or a credit (never both) to one account."""
+
+    entry = models.ForeignKey(
+        JournalEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="lines"
+    )
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="lines"
+    )
+    debit = MoneyField(_("debit"), default=0)
+    credit = MoneyField(_("credit"), default=0)
+    posted_on = models.DateField(_("date"))  # the entry's, for the trial balance at a date
+
+    class Meta:
+        verbose_name = _("journal line")
+        verbose_name_plural = _("journal lines")
+        ordering = ["entry", "id"]
+        indexes = [models.Index(fields=["account", "posted_on"], name="journal_line_account_on")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0, credit=0) | Q(debit=0, credit__gt=0)),
+                name="journal_line_one_side",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.debit}/{self.credit}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level == "county":
+            return Q(entry__county_code=scope.county_code)
+        return None
+
+
+class AccountDay(models.Model):
+    """An account's debits and credits of one day, kept by the posting (the trial balance at a
+    date sums these, not every line)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="days")
+    day = models.DateField()
+    debit = MoneyField(default=0, max_digits=16)
+    credit = MoneyField(default=0, max_digits=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="account_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level == "county":
+            return Q(account__county_code=scope.county_code)
+        return None
+
+
+# Donations (II.1.5, III.2) and projects' money live in modules of their own, loaded with these.
+from jingzhun.funds.models_donations import *  # noqa: E402,F403
+from jingzhun.funds.models_projects import *  # noqa: E402,F403
+
+
+class Overpayment(models.Model):
+    """Money paid that was not owed: an entitlement withdrawn or reduced after its payment.
+
+    Recorded by the aid centre with the rule it confirms: the family pays it back (recover),
+    or it is deducted from a later payment to the same beneficiary (offset). Recording posts
+    a receivable (the paid amount is no longer counted as spent); settling posts it back to
+    the programme. Nothing is settled silently: an open overpayment stays on the list, and on
+    the year-end audit, until an officer settles it.
+    """
+
+    class Rule(models.TextChoices):
+        RECOVER = "recover", _("The family pays it back")
+        OFFSET = "offset", _("Deducted from a later payment")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        SETTLED = "settled", _("Settled")
+
+    county_code = models.CharField(_("county code"), max_length=6)
+    payment = models.ForeignKey(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,  # payments are partitioned on PostgreSQL (core/partitions.py)
+    )
+    # What withdrew or reduced the entitlement, as text ("aid.adjustment:12").
+    cause = models.CharField(_("cause"), max_length=60)
+    amount = MoneyField(_("amount"))
+    rule = models.CharField(_("rule"), max_length=8, choices=Rule.choices)
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    settled_on = models.DateField(_("settled on"), null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The later payment the amount was deducted from (rule "offset"), by its reference.
+    offset_reference = models.CharField(_("deducted from payment"), max_length=40, blank=True)
+    settlement_note = models.CharField(_("how it was settled"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("overpayment")
+        verbose_name_plural = _("overpayments")
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            # One overpayment per cause: recording it twice is "already done".
+            models.UniqueConstraint(fields=["county_code", "cause"], name="overpayment_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cause} {self.amount}"
+
+    @classmethod
+    def scope_q(cls, scope: Any) -> Q | None:
+        if scope.level == "county":
+            return Q(county_code=scope.county_code)
         return None

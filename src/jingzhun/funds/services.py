@@ -10,6 +10,8 @@ it is already done.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +32,19 @@ from jingzhun.core.db import serialise
 from jingzhun.core.money import to_yuan
 from jingzhun.core.scoping import get_object_for_user
 from jingzhun.core.sensitive import unseal
-from jingzhun.funds import documents
-from jingzhun.funds.models import Allocation, BankReturn, Payment, PaymentBatch
+from jingzhun.funds import documents, ledger
+from jingzhun.funds.models import (
+    Account,
+    Allocation,
+    BankReturn,
+    JournalEntry,
+    Overpayment,
+    Payment,
+    PaymentBatch,
+)
+
+K = Account.Kind
+E = JournalEntry.Kind
 
 
 def _require_pay(actor: Any) -> None:
@@ -60,48 +73,174 @@ class PaymentLine:
     beneficiary: str = ""
 
 
+def _check_channel(channel: str) -> None:
+    if channel not in ledger.CHANNELS:
+        raise ValidationError(
+            _("Unknown channel %(channel)s; one of: %(known)s.")
+            % {"channel": channel, "known": ", ".join(ledger.CHANNELS)}
+        )
+
+
+@transaction.atomic
+def transfer_in_record(
+    *,
+    actor: Any,
+    channel: str,
+    amount: Decimal,
+    received_on: dt.date | None = None,
+    document: str = "",
+) -> JournalEntry:
+    """Record money received from a channel into the pooled account."""
+    _require_pay(actor)
+    _check_channel(channel)
+    amount = to_yuan(amount)
+    if amount <= 0:
+        raise ValidationError(_("The amount must be more than zero."))
+    county = actor.scope.county_code
+    entry = ledger.post(
+        county_code=county,
+        kind=E.TRANSFER_IN,
+        key=f"transfer:{uuid.uuid4().hex}",
+        legs=[
+            ledger.debit(ledger.account(county, K.POOL), amount),
+            ledger.credit(ledger.account(county, K.CHANNEL, channel=channel), amount),
+        ],
+        posted_on=received_on,
+        source=f"funds.channel:{channel}",
+        memo=document,
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="funds.transfer_in",
+        target=entry,
+        data={"channel": channel, "amount": str(amount)},
+    )
+    return entry
+
+
 @transaction.atomic
 def allocation_record(
-    *, actor: Any, school_year: int, programme: str, amount: Decimal, note: str = ""
+    *,
+    actor: Any,
+    school_year: int,
+    programme: str,
+    amount: Decimal,
+    note: str = "",
+    channel: str = "",
+    received_on: dt.date | None = None,
 ) -> Allocation:
-    """Record funds allocated to a programme for a school year."""
+    """Record funds allocated to a programme for a school year, and post them.
+
+    With a channel, the money is received from it into the pooled account and allocated in one
+    entry (a budget document that earmarks its money); without one, it is allocated from what
+    the pooled account holds, and refused when it holds less.
+    """
     _require_pay(actor)
+    if channel:
+        _check_channel(channel)
+    county = actor.scope.county_code
     allocation = Allocation(
-        county_code=actor.scope.county_code,
+        county_code=county,
         school_year=school_year,
         programme=programme,
         amount=to_yuan(amount),
         note=note,
+        channel=channel,
         recorded_by=actor,
     )
     allocation.full_clean()
     allocation.save()
+    pool = ledger.account(county, K.POOL)
+    target = ledger.account(county, K.PROGRAMME, programme=programme, school_year=school_year)
+    legs = [ledger.debit(target, allocation.amount), ledger.credit(pool, allocation.amount)]
+    if channel:
+        legs = [
+            ledger.debit(pool, allocation.amount),
+            ledger.credit(ledger.account(county, K.CHANNEL, channel=channel), allocation.amount),
+            *legs,
+        ]
+    ledger.post(
+        county_code=county,
+        kind=E.ALLOCATION,
+        key=f"allocation:{allocation.pk}",
+        legs=legs,
+        posted_on=received_on,
+        source=f"funds.allocation:{allocation.pk}",
+        memo=note,
+        actor=actor,
+    )
     audit_record(
         actor=actor,
         action="funds.allocation",
         target=allocation,
-        data={"programme": programme, "amount": str(allocation.amount)},
+        data={"programme": programme, "amount": str(allocation.amount), "channel": channel},
     )
     return allocation
 
 
 def allocation_room(county_code: str, school_year: int) -> dict[str, Decimal]:
-    """Return, per programme, the allocated amount not yet committed to live payments."""
-    allocated: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    """Return, per programme, what it holds for the school year less what draft batches ask."""
+    room: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for acc in Account.objects.filter(
+        county_code=county_code, kind=K.PROGRAMME, school_year=school_year
+    ):
+        room[acc.programme] += acc.balance
     for row in (
-        Allocation.objects.filter(county_code=county_code, school_year=school_year)
+        Payment.objects.filter(
+            batch__county_code=county_code,
+            batch__school_year=school_year,
+            batch__status=PaymentBatch.Status.DRAFT,
+        )
         .values("programme")
         .annotate(total=Sum("amount"))
     ):
-        allocated[row["programme"]] += row["total"]
-    for row in (
-        Payment.objects.filter(batch__county_code=county_code, batch__school_year=school_year)
-        .exclude(status=Payment.Status.FAILED)
+        room[row["programme"]] -= row["total"]
+    return dict(room)
+
+
+def _batch_totals(batch: PaymentBatch, **filters: Any) -> dict[str, Decimal]:
+    return {
+        row["programme"]: row["total"]
+        for row in batch.payments.filter(**filters)
         .values("programme")
         .annotate(total=Sum("amount"))
-    ):
-        allocated[row["programme"]] -= row["total"]
-    return dict(allocated)
+        .order_by("programme")
+    }
+
+
+def _post_stage(
+    batch: PaymentBatch,
+    *,
+    kind: str,
+    key: str,
+    frm: str,
+    to: str,
+    totals: dict[str, Decimal],
+    actor: Any,
+    memo: str = "",
+) -> JournalEntry | None:
+    """Post a batch's move of money from one stage to another, one line pair per programme."""
+    if not totals:
+        return None
+    county, year = batch.county_code, batch.school_year
+    legs: list[ledger.Leg] = []
+    for programme, total in sorted(totals.items()):
+        legs.append(
+            ledger.debit(ledger.account(county, to, programme=programme, school_year=year), total)
+        )
+        legs.append(
+            ledger.credit(ledger.account(county, frm, programme=programme, school_year=year), total)
+        )
+    return ledger.post(
+        county_code=county,
+        kind=kind,
+        key=key,
+        legs=legs,
+        source=f"funds.batch:{batch.pk}",
+        memo=memo or batch.reference,
+        actor=actor,
+    )
 
 
 def _control(lines: Sequence[PaymentLine]) -> dict[str, Any]:
@@ -331,6 +470,17 @@ def payment_batch_approve(*, actor: Any, batch_id: int) -> PaymentBatch:
         approved_by=actor,
         approved_at=timezone.now(),
     )
+    # The programme's money is reserved in the same transaction, by a guarded update: a
+    # programme that holds less than the batch asks refuses it, and the approval with it.
+    _post_stage(
+        batch,
+        kind=E.APPROVAL,
+        key=f"batch-approve:{batch.pk}",
+        frm=K.PROGRAMME,
+        to=K.PAYABLE,
+        totals=_batch_totals(batch),
+        actor=actor,
+    )
     audit_record(actor=actor, action="funds.batch_approve", target=batch, data=batch.control)
     return batch
 
@@ -368,6 +518,15 @@ def bank_file_export(
             frm=[PaymentBatch.Status.APPROVED],
             to=PaymentBatch.Status.SENT,
             sent_at=timezone.now(),
+        )
+        _post_stage(
+            batch,
+            kind=E.SENT,
+            key=f"batch-sent:{batch.pk}",
+            frm=K.PAYABLE,
+            to=K.BANK,
+            totals=_batch_totals(batch),
+            actor=actor,
         )
     elif batch.status != PaymentBatch.Status.SENT:
         raise ValidationError(_("Only an approved batch can be sent to the bank."))
@@ -468,6 +627,13 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
         assert payment is not None
         (paid if row.status == "paid" else failed).append((payment.pk, row.reason))
     now = timezone.now()
+    paid_totals: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    failed_totals: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    by_pk = {p.pk: p for p in payments.values()}
+    for pk, _reason in paid:
+        paid_totals[by_pk[pk].programme] += by_pk[pk].amount
+    for pk, _reason in failed:
+        failed_totals[by_pk[pk].programme] += by_pk[pk].amount
     for pk, _reason in paid:
         Payment.objects.filter(pk=pk, status=Payment.Status.PENDING).update(
             status=Payment.Status.PAID, settled_at=now
@@ -507,6 +673,27 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
         mismatches=mismatches,
         balanced=balanced,
     )
+    # What the bank settled moves on in the ledger: paid out, or back to the programme.
+    _post_stage(
+        batch,
+        kind=E.PAID,
+        key=f"bank-return-paid:{record.pk}",
+        frm=K.BANK,
+        to=K.PAID,
+        totals=dict(paid_totals),
+        actor=actor,
+        memo=f"{batch.reference} {file_name}"[:200],
+    )
+    _post_stage(
+        batch,
+        kind=E.RETURNED,
+        key=f"bank-return-failed:{record.pk}",
+        frm=K.BANK,
+        to=K.PROGRAMME,
+        totals=dict(failed_totals),
+        actor=actor,
+        memo=f"{batch.reference} {file_name}"[:200],
+    )
     if balanced:
         _transition(
             batch,
@@ -516,3 +703,156 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
         )
     audit_record(actor=actor, action="funds.bank_return", target=batch, data=record.counts)
     return record
+
+
+@transaction.atomic
+def entry_reverse(*, actor: Any, entry_id: int, memo: str) -> JournalEntry:
+    """Reverse a journal entry (the ledger is never edited): refused when the reversal would
+    overdraw an account, for instance an allocation whose money was since reserved."""
+    _require_pay(actor)
+    entry = get_object_for_user(JournalEntry.objects.all(), actor, pk=entry_id)
+    done = ledger.reverse(entry=entry, actor=actor, memo=memo)
+    audit_record(
+        actor=actor, action="funds.entry_reverse", target=entry, data={"reversal": done.pk}
+    )
+    return done
+
+
+def _stage(county: str, kind: str, payment: Payment) -> Account:
+    return ledger.account(
+        county, kind, programme=payment.programme, school_year=payment.batch.school_year
+    )
+
+
+@transaction.atomic
+def overpayment_record(
+    *, actor: Any, payment_id: int, cause: str, amount: Decimal, rule: str, reason: str
+) -> Overpayment:
+    """Record that a paid payment was (partly) not owed, with the rule the officer confirms,
+    and post the receivable. A cause is recorded once ("already done" the second time)."""
+    _require_pay(actor)
+    payment = get_object_for_user(Payment.objects.select_related("batch"), actor, pk=payment_id)
+    county = actor.scope.county_code
+    amount = to_yuan(amount)
+    problems = []
+    if payment.status != Payment.Status.PAID:
+        problems.append(_("Only a payment the bank paid can be overpaid."))
+    if not Decimal("0") < amount <= payment.amount:
+        problems.append(
+            _("The amount must be more than zero and at most the %(paid)s paid.")
+            % {"paid": payment.amount}
+        )
+    if rule not in Overpayment.Rule.values:
+        problems.append(_("Choose how it is settled: paid back, or deducted from a later payment."))
+    if not reason.strip():
+        problems.append(_("Say why it was not owed."))
+    if problems:
+        raise ValidationError(problems)
+    if Overpayment.objects.filter(county_code=county, cause=cause).exists():
+        raise ValidationError(_("Already done: this overpayment is recorded."), "already_done")
+    try:
+        with transaction.atomic():
+            over = Overpayment.objects.create(
+                county_code=county,
+                payment=payment,
+                cause=cause[:60],
+                amount=amount,
+                rule=rule,
+                reason=reason[:200],
+                recorded_by=actor,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("Already done: this overpayment is recorded."), "already_done"
+        ) from None
+    ledger.post(
+        county_code=county,
+        kind=E.ADJUSTMENT,
+        key=f"overpayment:{over.pk}",
+        legs=[
+            ledger.debit(_stage(county, K.RECEIVABLE, payment), amount),
+            ledger.credit(_stage(county, K.PAID, payment), amount),
+        ],
+        source=f"funds.overpayment:{over.pk}",
+        memo=f"{payment.reference} {reason}"[:200],
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="funds.overpayment",
+        target=over,
+        data={"payment": payment.reference, "amount": str(amount), "rule": rule, "cause": cause},
+    )
+    return over
+
+
+@transaction.atomic
+def overpayment_settle(
+    *,
+    actor: Any,
+    overpayment_id: int,
+    settled_on: dt.date,
+    note: str,
+    offset_reference: str = "",
+) -> Overpayment:
+    """Settle an open overpayment: paid back, or deducted from a later payment of the same
+    beneficiary to the same card (named by its reference); the money goes back to the
+    programme. A second settlement (or one at the same moment) is refused."""
+    _require_pay(actor)
+    over = get_object_for_user(
+        Overpayment.objects.select_related("payment__batch"), actor, pk=overpayment_id
+    )
+    payment = over.payment
+    if not note.strip():
+        raise ValidationError(_("Say how it was settled."))
+    if settled_on > timezone.localdate():
+        raise ValidationError(_("A settlement cannot be dated in the future."))
+    if over.rule == Overpayment.Rule.OFFSET:
+        later = Payment.objects.filter(
+            county_code=over.county_code, reference=offset_reference.strip()
+        ).first()
+        if (
+            later is None
+            or later.pk == payment.pk
+            or later.account_index != payment.account_index
+            or later.beneficiary != payment.beneficiary
+            or later.amount < over.amount
+        ):
+            raise ValidationError(
+                _(
+                    "Name a later payment to the same beneficiary and card, of at least "
+                    "%(amount)s, that the amount was deducted from."
+                )
+                % {"amount": over.amount}
+            )
+    updated = Overpayment.objects.filter(pk=over.pk, status=Overpayment.Status.OPEN).update(
+        status=Overpayment.Status.SETTLED,
+        settled_on=settled_on,
+        settled_by=actor,
+        offset_reference=offset_reference.strip()[:40],
+        settlement_note=note[:200],
+    )
+    if updated != 1:
+        raise ValidationError(_("Already done: this overpayment is settled."), "already_done")
+    county = over.county_code
+    ledger.post(
+        county_code=county,
+        kind=E.ADJUSTMENT,
+        key=f"overpayment-settled:{over.pk}",
+        legs=[
+            ledger.debit(_stage(county, K.PROGRAMME, payment), over.amount),
+            ledger.credit(_stage(county, K.RECEIVABLE, payment), over.amount),
+        ],
+        posted_on=settled_on,
+        source=f"funds.overpayment:{over.pk}",
+        memo=note[:200],
+        actor=actor,
+    )
+    over.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="funds.overpayment_settle",
+        target=over,
+        data={"rule": over.rule, "offset": over.offset_reference},
+    )
+    return over

@@ -38,6 +38,8 @@ from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.money import format_yuan
 from jingzhun.core.periods import SemesterKind
 from jingzhun.core.uploads import UploadField
+from jingzhun.funds import ledger
+from jingzhun.funds import selectors as funds_selectors
 from jingzhun.funds import services as funds
 from jingzhun.funds.models import Payment, PaymentBatch
 from jingzhun.schools.naming import class_of, class_of_zh
@@ -396,6 +398,7 @@ def bank_file(request: HttpRequest, payment_batch_id: int, fmt: str) -> HttpResp
 
 class AllocationForm(forms.Form):
     programme = forms.ChoiceField(label=gettext_lazy("Programme"))
+    channel = forms.ChoiceField(label=gettext_lazy("From"))
     amount = forms.DecimalField(
         label=gettext_lazy("Amount (yuan)"),
         max_digits=14,
@@ -407,6 +410,15 @@ class AllocationForm(forms.Form):
     def __init__(self, *args: Any, programmes: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["programme"].choices = programmes  # type: ignore[attr-defined]
+        names = ledger.channel_labels()
+        self.fields["channel"].choices = [  # type: ignore[attr-defined]
+            ("", _("The pooled account (money already received)")),
+            *(
+                (c, _("Received now from: %(channel)s") % {"channel": names[c]})
+                for c in ledger.CHANNELS
+            ),
+        ]
+        self.fields["channel"].required = False
 
 
 @aid_view("GET", "POST")
@@ -434,6 +446,7 @@ def allocations(request: HttpRequest) -> HttpResponse:
                     programme=form.cleaned_data["programme"],
                     amount=form.cleaned_data["amount"],
                     note=form.cleaned_data["note"],
+                    channel=form.cleaned_data["channel"],
                 )
             except PermissionDenied:
                 return _forbidden(request, P.PAY)
@@ -443,6 +456,7 @@ def allocations(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The allocation is recorded."))
             return _back("aid:allocations", period)
     labels = selectors_ui.book_labels(book, language)
+    channels = ledger.channel_labels()
     rows = selectors.allocation_list(user=user, school_year=period.school_year).select_related(
         "recorded_by"
     )
@@ -458,9 +472,15 @@ def allocations(request: HttpRequest) -> HttpResponse:
                     "a": a,
                     "programme": labels.get(a.programme, a.programme),
                     "amount": format_yuan(a.amount),
+                    "channel": channels.get(a.channel, "") if a.channel else _("Pooled account"),
                 }
                 for a in rows
             ],
+            "pool": (
+                format_yuan(funds_selectors.pool_balance(user))
+                if funds_selectors.may_read(user)
+                else None
+            ),
             "may_pay": selectors.may_pay(user),
             "form": form,
         },

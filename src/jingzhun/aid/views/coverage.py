@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from jingzhun.aid import documents, selectors, selectors_ui
 from jingzhun.aid.models import Adjustment
+from jingzhun.aid.services import SOURCE
 from jingzhun.aid.views.common import (
+    _back,
     _choices,
     _language,
     _page,
@@ -18,8 +23,12 @@ from jingzhun.aid.views.common import (
     _period_context,
     aid_view,
 )
+from jingzhun.core import permissions as P
+from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.money import format_yuan
+from jingzhun.funds import services as funds
+from jingzhun.funds.models import Overpayment, Payment
 from jingzhun.schools.naming import class_of
 from jingzhun.schools.selectors import list_choices
 
@@ -28,11 +37,85 @@ PERIOD_KEYS = ("year", "semester")
 # --------------------------------------------------------------------------- adjustments
 
 
-@aid_view("GET", "HEAD")
+def _after_payment(rows: list[Adjustment]) -> dict[int, dict[str, Any]]:
+    """Return, per adjustment that lowered a paid entitlement, what was overpaid and what the
+    aid centre recorded about it (funds' overpayments, found by their cause)."""
+    lowered = [a for a in rows if a.new_amount < a.old_amount]
+    if not lowered:
+        return {}
+    paid = {
+        p.source: p
+        for p in Payment.objects.filter(
+            source__in=[f"{SOURCE}{a.entitlement_id}" for a in lowered],
+            status=Payment.Status.PAID,
+        )
+    }
+    recorded = {
+        o.cause: o
+        for o in Overpayment.objects.filter(cause__in=[f"aid.adjustment:{a.pk}" for a in lowered])
+    }
+    out: dict[int, dict[str, Any]] = {}
+    for a in lowered:
+        payment = paid.get(f"{SOURCE}{a.entitlement_id}")
+        if payment is None:
+            continue
+        owed = max(a.new_amount, Decimal("0.00"))
+        out[a.pk] = {
+            "payment": payment,
+            "over": min(payment.amount, payment.amount - owed),
+            "recorded": recorded.get(f"aid.adjustment:{a.pk}"),
+        }
+    return out
+
+
+def _record_overpayment(request: HttpRequest, period: Any) -> HttpResponse | dict[str, Any]:
+    """Record an overpayment for one adjustment: previewed, then posted on confirmation."""
+    user: Any = request.user
+    if not selectors.may_pay(user):
+        return forbidden(request, P.PAY)
+    try:
+        adjustment = selectors.adjustment_list(user=user).get(pk=int(request.POST["adjustment"]))
+    except (KeyError, ValueError, Adjustment.DoesNotExist):
+        raise Http404 from None
+    found = _after_payment([adjustment]).get(adjustment.pk)
+    if found is None or found["recorded"] is not None:
+        messages.error(request, _("Nothing to record: this change was not paid, or is recorded."))
+        return _back("aid:adjustments", period)
+    rule = str(request.POST.get("rule", ""))
+    reason = str(request.POST.get("reason", ""))[:200]
+    if request.POST.get("confirm") != "1":
+        return {"preview": {"a": adjustment, "rule": rule, "reason": reason, **found}}
+    try:
+        funds.overpayment_record(
+            actor=user,
+            payment_id=found["payment"].pk,
+            cause=f"aid.adjustment:{adjustment.pk}",
+            amount=found["over"],
+            rule=rule,
+            reason=reason,
+        )
+    except PermissionDenied:
+        return forbidden(request, P.PAY)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The overpayment is recorded; settle it on the fund pages."))
+    return _back("aid:adjustments", period)
+
+
+@aid_view("GET", "HEAD", "POST")
 def adjustments(request: HttpRequest) -> HttpResponse:
-    """List what reruns changed in the semester: old and new amount, and why."""
+    """List what reruns changed in the semester: old and new amount, and why; where a lowered
+    entitlement was already paid, the aid centre records the overpayment with its rule."""
     user: Any = request.user
     period = _period(request.GET, request.user)
+    preview = None
+    if request.method == "POST":
+        done = _record_overpayment(request, period)
+        if not isinstance(done, dict):
+            return done
+        preview = done["preview"]
     language = _language()
     book = selectors_ui.current_book(user=user, school_year=period.school_year)
     labels = selectors_ui.book_labels(book, language)
@@ -51,6 +134,7 @@ def adjustments(request: HttpRequest) -> HttpResponse:
         names=("entitlement__student__name",),
     )
     page = paginate(request.GET, rows)
+    after = _after_payment(list(page.object_list))
     return _page(
         request,
         "aid/adjustments.html",
@@ -74,9 +158,13 @@ def adjustments(request: HttpRequest) -> HttpResponse:
                     "programme": labels.get(a.entitlement.programme, a.entitlement.programme),
                     "old": format_yuan(a.old_amount),
                     "new": format_yuan(a.new_amount),
+                    "after": after.get(a.pk),
                 }
                 for a in page.object_list
             ],
+            "preview": preview,
+            "rules": Overpayment.Rule.choices,
+            "may_pay": selectors.may_pay(user),
         },
     )
 

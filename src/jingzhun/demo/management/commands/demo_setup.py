@@ -36,6 +36,7 @@ from jingzhun.demo.national import (
     TEACHERS_FILE,
     VILLAGE_SCHOOLS_FILE,
 )
+from jingzhun.demo.oversight import build_oversight
 from jingzhun.demo.projects import projects_demo
 from jingzhun.demo.teachers import teachers_demo
 from jingzhun.duty.models import CaseStep, DropoutCase
@@ -169,6 +170,7 @@ class Command(BaseCommand):
         self._teachers(options["seed"])
         self._allowance()
         self._projects(options["seed"])
+        self._oversight(options["seed"])
 
     def _import(self, kind: str, path: Path) -> None:
         try:
@@ -238,6 +240,7 @@ class Command(BaseCommand):
             for year in sorted({before.year if before.month >= 9 else before.year - 1, self.year}):
                 funds.allocation_record(
                     actor=officer,
+                    channel="county",
                     school_year=year,
                     programme=teachers.ALLOWANCE_PROGRAMME,
                     amount=Decimal("3000000.00"),
@@ -280,6 +283,21 @@ class Command(BaseCommand):
             f"school conditions: surveys {result.surveys}, projects {result.projects}, "
             f"accepted {result.accepted}, nodes closed late {result.late_nodes}, nodes open "
             f"past due {result.open_overdue}, quality high schools {result.quality_schools}"
+        )
+
+    def _oversight(self, seed: int) -> None:
+        """Semiannual inspections (III.3): the current half-year's plan, visits, sample, findings."""
+        result = build_oversight(
+            actor=User.objects.get(username="admin"),
+            county=self._county(),
+            as_of=self.as_of,
+            seed=seed,
+        )
+        self.stdout.write(
+            f"inspections: plans {result.plans}, visits {result.visits}, students checked "
+            f"{result.sampled}, findings {result.findings}, closed in time "
+            f"{result.closed_in_time}, closed late {result.closed_late}, open past due "
+            f"{result.open_overdue}"
         )
 
     def _county(self) -> Area:
@@ -382,9 +400,33 @@ class Command(BaseCommand):
             totals: dict[str, Any] = {}
             for programme, amount in cash:
                 totals[programme] = totals.get(programme, 0) + amount
+            # Many channels in, one tap out: the year's money arrives from several channels
+            # into the pooled account, then is allocated from it to each programme.
+            need = sum((total * 2 for total in totals.values()), Decimal("0.00"))
+            first_day = SchoolYear(year).first_day
+            shares = (("central", 50), ("provincial", 25), ("county", 15), ("lottery", 10))
+            received = Decimal("0.00")
+            for n, (channel, share) in enumerate(shares):
+                amount = (
+                    need - received
+                    if n == len(shares) - 1
+                    else (need * share / 100).quantize(Decimal("0.01"))
+                )
+                received += amount
+                funds.transfer_in_record(
+                    actor=officer,
+                    channel=channel,
+                    amount=amount,
+                    received_on=min(first_day + dt.timedelta(days=3 + n), self.as_of),
+                    document=f"{year}年学生资助资金（{channel}）",
+                )
             for programme, total in sorted(totals.items()):
                 funds.allocation_record(
-                    actor=officer, school_year=year, programme=programme, amount=total * 2
+                    actor=officer,
+                    school_year=year,
+                    programme=programme,
+                    amount=total * 2,
+                    received_on=min(first_day + dt.timedelta(days=10), self.as_of),
                 )
         key = f"demo-{year}-{semester}-1"
         if (
