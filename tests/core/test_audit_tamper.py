@@ -417,6 +417,10 @@ def test_the_app_role_cannot_truncate_drop_or_alter_the_audit_table() -> None:
             "UPDATE core_auditevent SET action = 'x'": "permission denied",
             "CREATE TABLE scratch (id int)": "permission denied",
             "SET session_replication_role = replica": "permission denied",
+            # the fund journal is append-only for the app as well (funds.0005)
+            "DELETE FROM funds_journalline": "permission denied",
+            "UPDATE funds_journalentry SET memo = 'x'": "permission denied",
+            "TRUNCATE funds_journalentry CASCADE": "permission denied",
         }
         for sql, reason in refused.items():
             with pytest.raises(DatabaseError, match=reason), transaction.atomic():

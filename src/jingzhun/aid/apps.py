@@ -13,3 +13,8 @@ class AidConfig(AppConfig):
         from jingzhun.aid.compute import unknown_exit_year_mode
 
         unknown_exit_year_mode()
+        # Name the aid programmes on the fund ledger's pages (funds imports no app).
+        from jingzhun.aid.selectors_ui import programme_labels_for
+        from jingzhun.funds.ledger import register_programme_labels
+
+        register_programme_labels(programme_labels_for)

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils.translation import get_language
 
 from jingzhun.aid import selectors
 from jingzhun.aid.models import AidNotice, Entitlement, NoticeObjection, RuleBookVersion
@@ -78,6 +79,13 @@ def current_book(*, user: Any, school_year: int) -> RuleBook | None:
     if version is not None:
         return book_of_version(version)
     return _shipped(school_year)
+
+
+def programme_labels_for(county_code: str, school_year: int) -> dict[str, str]:
+    """Return the programmes of the county's rule book for the year, in the active language."""
+    version = rulebook_latest(county_code, school_year)
+    book = book_of_version(version) if version is not None else _shipped(school_year)
+    return book_labels(book, get_language() or "zh-hans")
 
 
 def book_labels(book: RuleBook | None, language: str) -> dict[str, str]:

@@ -12,6 +12,8 @@ import re
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]{0,62}")
 AUDIT_TABLE = "core_auditevent"
+# Append-only like the audit log: the fund ledger's journal (funds.0005 adds the triggers).
+APPEND_ONLY_TABLES = (AUDIT_TABLE, "funds_journalentry", "funds_journalline")
 
 
 def identifier(name: str) -> str:
@@ -33,8 +35,9 @@ def app_role_sql(role: str, *, owner: str, database: str, schema: str = "public"
         f"GRANT USAGE ON SCHEMA {s} TO {r}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
-        # The audit log is append-only for the application, whatever the triggers.
-        f"REVOKE UPDATE, DELETE ON {s}.{identifier(AUDIT_TABLE)} FROM {r}",
+        # The audit log and the fund journal are append-only for the application, whatever
+        # the triggers.
+        *(f"REVOKE UPDATE, DELETE ON {s}.{identifier(t)} FROM {r}" for t in APPEND_ONLY_TABLES),
         # Tables and sequences later migrations create get the same rights.
         f"ALTER DEFAULT PRIVILEGES {on_schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r}",
         f"ALTER DEFAULT PRIVILEGES {on_schema} GRANT USAGE, SELECT ON SEQUENCES TO {r}",

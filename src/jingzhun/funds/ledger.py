@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,10 +34,12 @@ from jingzhun.funds.models import (
     Account,
     AccountDay,
     BankReturn,
+    FundProject,
     JournalEntry,
     JournalLine,
     Payment,
     PaymentBatch,
+    Pledge,
 )
 
 ZERO = Decimal("0.00")
@@ -56,6 +58,39 @@ CHANNELS = (
 
 # Stage accounts kept per programme and school year.
 STAGES = (K.PROGRAMME, K.PAYABLE, K.BANK, K.PAID, K.RECEIVABLE)
+
+
+# Paying apps name their programmes here (funds imports none of them): each registered
+# function gives, for a county and a school year, programme code -> label in the language
+# active now. Registered in the apps' AppConfig.ready().
+LabelSource = Callable[[str, int], dict[str, str]]
+_LABEL_SOURCES: list[LabelSource] = []
+
+
+def register_programme_labels(source: LabelSource) -> None:
+    """Let an app name the programmes it pays through funds."""
+    if source not in _LABEL_SOURCES:
+        _LABEL_SOURCES.append(source)
+
+
+def programme_labels(county_code: str, school_year: int) -> dict[str, str]:
+    """Return programme code -> label from every registered app (a code with no label is
+    shown as it is)."""
+    out: dict[str, str] = _own_labels(county_code, school_year)
+    for source in _LABEL_SOURCES:
+        out.update(source(county_code, school_year))
+    return out
+
+
+def _own_labels(county_code: str, school_year: int) -> dict[str, str]:
+    """Name the programmes funds opens itself: a fund project's and a pledge's."""
+    out = {
+        fp.programme: fp.name
+        for fp in FundProject.objects.filter(county_code=county_code, school_year=school_year)
+    }
+    for pledge in Pledge.objects.filter(county_code=county_code).select_related("donor"):
+        out[f"donation:{pledge.pk}"] = _("Donation of %(donor)s") % {"donor": pledge.donor.name}
+    return out
 
 
 def channel_labels() -> dict[str, str]:

@@ -71,7 +71,7 @@ def trial_balance_sheet(tb: ledger.TrialBalance) -> xlsx.Sheet:
 def _reconciliation_row(r: ledger.Reconciliation) -> list[Any]:
     return [
         r.reference,
-        r.semester,
+        "秋季学期" if r.semester == "autumn" else "春季学期",
         r.sent,
         float(r.sent_amount),
         r.paid,

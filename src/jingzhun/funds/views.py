@@ -99,6 +99,14 @@ def _year(request: HttpRequest) -> int:
     return school_year_asked(request.GET, request.user)
 
 
+def labels_for(county: str, years: Any) -> dict[str, str]:
+    """Return programme code -> name for the school years given (each asked once)."""
+    out: dict[str, str] = {}
+    for year in sorted({y for y in years if y is not None}):
+        out.update(ledger.programme_labels(county, year))
+    return out
+
+
 def account_name(acc: Account, labels: dict[str, str] | None = None) -> str:
     """Return an account's name in the reader's language."""
     kind = acc.get_kind_display()
@@ -170,6 +178,7 @@ def home(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     rows = selectors.programme_balances(user, year)
+    names = labels_for(selectors.county_of(user), [year])
     totals = {
         name: format_yuan(sum((getattr(r, name) for r in rows), Decimal("0.00")))
         for name in ("allocated", "reserved", "paid", "returned", "available")
@@ -190,6 +199,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "rows": [
                 {
                     "r": r,
+                    "name": names.get(r.programme, r.programme),
                     **{
                         n: format_yuan(getattr(r, n))
                         for n in ("allocated", "reserved", "paid", "returned", "available")
@@ -335,6 +345,7 @@ def entry(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
         else:
             status = 400
     lines = list(e.lines.select_related("account"))
+    names = labels_for(e.county_code, [line.account.school_year for line in lines])
     return _page(
         request,
         "funds/entry.html",
@@ -344,7 +355,7 @@ def entry(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
             "e": e,
             "lines": [
                 {
-                    "account": account_name(line.account),
+                    "account": account_name(line.account, names),
                     "debit": format_yuan(line.debit) if line.debit else "",
                     "credit": format_yuan(line.credit) if line.credit else "",
                 }
@@ -367,6 +378,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
     """Every account's debits, credits and balance up to a date; the totals must agree."""
     on = _date(request.GET)
     tb = selectors.trial_balance(request.user, on)
+    names = labels_for(selectors.county_of(request.user), [r.account.school_year for r in tb.rows])
     return _page(
         request,
         "funds/trial_balance.html",
@@ -377,7 +389,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
             "tb": tb,
             "rows": [
                 {
-                    "name": account_name(r.account),
+                    "name": account_name(r.account, names),
                     "debit": format_yuan(r.debit),
                     "credit": format_yuan(r.credit),
                     "dr": format_yuan(r.balance) if r.balance > 0 else "",
@@ -412,8 +424,10 @@ def trace(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     reference = str(request.GET.get("payment", ""))[:40].strip()
     found = None
+    names: dict[str, str] = {}
     if reference:
         found = selectors.trace(user, reference)
+        names = labels_for(found.batch.county_code, [found.batch.school_year])
         audit_record(
             actor=user, action="funds.trace", target=found.payment, data={"reference": reference}
         )
@@ -425,6 +439,9 @@ def trace(request: HttpRequest) -> HttpResponse:
             "active": "trace",
             "reference": reference,
             "t": found,
+            "programme": names.get(found.payment.programme, found.payment.programme)
+            if found
+            else "",
             "channels": [
                 (ledger.channel_labels().get(c, c), format_yuan(a), f"{s * 100:.1f}%")
                 for c, a, s in (found.channels if found else [])
@@ -434,7 +451,7 @@ def trace(request: HttpRequest) -> HttpResponse:
                     "e": e,
                     "lines": [
                         (
-                            account_name(line.account),
+                            account_name(line.account, names),
                             format_yuan(line.debit) if line.debit else "",
                             format_yuan(line.credit) if line.credit else "",
                         )

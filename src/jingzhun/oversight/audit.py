@@ -228,6 +228,11 @@ class AuditReport:
         return [a for a in self.anomalies if a.kind == kind]
 
 
+def _shown(row: Sequence[Any]) -> list[Any]:
+    """Return a sheet's row as the report shows it: amounts with two places and separators."""
+    return [f"{v:,.2f}" if isinstance(v, float) else v for v in row]
+
+
 def sections(county_code: str, school_year: int) -> list[Section]:
     """Return the parts the report renders before the anomalies: the fund ledger's trial
     balance at the end of the school year (or today, before it ends) and the bank
@@ -241,13 +246,13 @@ def sections(county_code: str, school_year: int) -> list[Section]:
             title=str(_("Trial balance of the fund ledger, as of %(on)s") % {"on": on}),
             title_zh=tb.title,
             headers=list(tb.headers),
-            rows=[list(r) for r in tb.rows],
+            rows=[_shown(r) for r in tb.rows],
         ),
         Section(
             key="bank-reconciliation",
             title=str(_("Bank reconciliation of the year's payment batches")),
             title_zh=rec.title,
             headers=RECONCILIATION_HEADERS,
-            rows=[list(r) for r in rec.rows],
+            rows=[_shown(r) for r in rec.rows],
         ),
     ]

@@ -16,3 +16,12 @@ class TeachersConfig(AppConfig):
 
         register(TEACHERS_IMPORTER)
         register_sealed(models.Teacher, "id", "id")
+        # Name the allowance on the fund ledger's pages (funds imports no app).
+        from django.utils.translation import gettext
+
+        from jingzhun.funds.ledger import register_programme_labels
+        from jingzhun.teachers.services import ALLOWANCE_PROGRAMME
+
+        register_programme_labels(
+            lambda county, year: {ALLOWANCE_PROGRAMME: gettext("Rural teacher living allowance")}
+        )
