@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from tests.conftest import County, make_user
 from tests.threads import at_once, english_client
 
-from conftest import County, make_user
 from jingzhun.accounts.roles import Role
 from jingzhun.core.models import AuditEvent
 from jingzhun.funds import ledger
@@ -670,3 +670,18 @@ def test_over_budget_finds_projects_paid_beyond_their_budget(
         ("账外支出", Y("0.00"), Y("800.00")),
     ]
     assert list(over_budget("420102")) == []
+
+
+def test_the_school_project_page_shows_its_money(county: County, personas: Any) -> None:
+    from tests.projects.helpers import project
+
+    from jingzhun.projects.models import Project
+
+    work: Project = project(personas.county_officer, "renovation", school=county.school_a)
+    fp = _set_up(personas, budget="350000.00", source=f"projects.project:{work.pk}")
+    page = english_client(personas.aid_officer).get(f"/projects/{work.pk}/").content.decode()
+    assert "On the fund ledger:" in page and fp.name in page
+    assert "0.00 of 350,000.00 yuan disbursed" in page
+    # a principal sees the project, not the county's books
+    principal = english_client(personas.principal_a).get(f"/projects/{work.pk}/").content.decode()
+    assert "On the fund ledger:" not in principal

@@ -24,6 +24,9 @@ from jingzhun.core.audit import audit_record
 from jingzhun.core.errors import forbidden
 from jingzhun.core.evidence import evidence_response
 from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.scoping import scope_of
+from jingzhun.funds import selectors as funds_selectors
+from jingzhun.funds.services_projects import fund_project_for
 from jingzhun.projects import selectors, services
 from jingzhun.projects.forms import NodeCloseForm, ProjectForm
 from jingzhun.projects.models import BudgetLine, Flag, Project
@@ -319,6 +322,12 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     flags = dict(Flag.choices)
     names = selectors.township_names([project.township_code])
     lines = list(project.budget_lines.order_by("id"))
+    # The project's money on the fund ledger, for those who read the county's books.
+    money = (
+        fund_project_for(f"projects.project:{project.pk}", county_code=scope_of(user).county_code)
+        if funds_selectors.may_read(user)
+        else None
+    )
     return page(
         request,
         "projects/detail.html",
@@ -344,6 +353,9 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             ],
             "surveys": list(project.surveys.order_by("surveyed_on", "id")),
             "on": on,
+            "money": money,
+            "money_disbursed": _money(money.disbursed) if money else "",
+            "money_budget": _money(money.budget) if money else "",
         },
     )
 
