@@ -345,3 +345,37 @@ def test_two_officers_approving_against_one_balance_cannot_both_pass(
     assert ledger.available(C, "boarding_subsidy", 2018) == Y("400.00")
     assert PaymentBatch.objects.filter(status="approved").count() == 1
     assert ledger.check_balances(C) == []
+
+
+def test_cents_add_up_exactly_whatever_the_database_sums_with(personas: Any) -> None:
+    """SQLite adds decimal columns as floating point: 0.10 + 0.20 is not 0.30 there. The
+    ledger brings every sum back to the cent, and its guard still lets the last cent go."""
+    pool = ledger.account(C, K.POOL)
+    lottery = ledger.account(C, K.CHANNEL, channel="lottery")
+    prog = ledger.account(C, K.PROGRAMME, programme="nutrition", school_year=2018)
+    for n in range(150):
+        amount = Y("0.10") if n % 2 else Y("0.20")
+        ledger.post(
+            county_code=C,
+            kind="transfer_in",
+            key=f"t{n}",
+            legs=[ledger.debit(pool, amount), ledger.credit(lottery, amount)],
+        )
+    # the whole pool, to the last cent, is allocated: no false "overdraft"
+    ledger.post(
+        county_code=C,
+        kind="allocation",
+        key="all",
+        legs=[ledger.debit(prog, Y("22.50")), ledger.credit(pool, Y("22.50"))],
+    )
+    with pytest.raises(ValidationError):
+        ledger.post(
+            county_code=C,
+            kind="allocation",
+            key="one-more-cent",
+            legs=[ledger.debit(prog, Y("0.01")), ledger.credit(pool, Y("0.01"))],
+        )
+    tb = ledger.trial_balance(C, timezone.localdate())
+    assert tb.balanced and tb.total_debit == Y("45.00")
+    assert {r.account.code: r.balance for r in tb.rows}["pool"] == Y("0.00")
+    assert ledger.check_balances(C) == []

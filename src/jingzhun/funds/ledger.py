@@ -25,7 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +43,7 @@ from jingzhun.funds.models import (
 )
 
 ZERO = Decimal("0.00")
+HALF_CENT = Decimal("0.005")
 K = Account.Kind
 
 # The channels money comes in by (III.2); a donation's channel is "donation".
@@ -262,11 +263,13 @@ def _move_balances(legs: Sequence[Leg]) -> None:
             continue
         acc = accounts[pk]
         rows = Account.objects.filter(pk=pk)
-        # Only a move away from the account's normal side can overdraw it.
+        # Only a move away from the account's normal side can overdraw it. Amounts are whole
+        # cents, so "within half a cent" is "not below zero" exactly, and stays so where the
+        # database adds decimals as floating point (SQLite).
         if acc.credit_normal and delta > 0:
-            rows = rows.filter(balance__lte=-delta)
+            rows = rows.filter(balance__lte=-delta + HALF_CENT)
         elif not acc.credit_normal and delta < 0:
-            rows = rows.filter(balance__gte=-delta)
+            rows = rows.filter(balance__gte=-delta - HALF_CENT)
         if rows.update(balance=F("balance") + delta) != 1:
             held = Account.objects.get(pk=pk).balance
             raise ValidationError(
@@ -363,8 +366,9 @@ class TrialBalance:
 
 def trial_balance(county_code: str, on: dt.date) -> TrialBalance:
     """Return every account's debits and credits up to and including a date (from the days)."""
+    # SQLite sums decimal columns as floating point: every sum is brought back to the cent.
     sums = {
-        row["account_id"]: (row["d"] or ZERO, row["c"] or ZERO)
+        row["account_id"]: (to_yuan(row["d"] or ZERO), to_yuan(row["c"] or ZERO))
         for row in AccountDay.objects.filter(account__county_code=county_code, day__lte=on)
         .values("account_id")
         .annotate(d=Sum("debit"), c=Sum("credit"))
@@ -431,7 +435,7 @@ def programme_balances(county_code: str, school_year: int | None = None) -> list
     E = JournalEntry.Kind
     for f in flows:
         r = row(f["account__programme"], f["account__school_year"])
-        d, c = f["d"] or ZERO, f["c"] or ZERO
+        d, c = to_yuan(f["d"] or ZERO), to_yuan(f["c"] or ZERO)
         if f["entry__kind"] in (E.ALLOCATION, E.OPENING, E.DONATION):
             r.allocated += d - c
         elif f["entry__kind"] == E.RETURNED:
@@ -491,7 +495,7 @@ def pool_channel_shares(county_code: str, on: dt.date) -> list[tuple[str, Decima
     amounts = [
         (
             r["account__channel"] or "opening",
-            (r["c"] or ZERO) - (r["d"] or ZERO),
+            to_yuan(r["c"] or ZERO) - to_yuan(r["d"] or ZERO),
         )
         for r in rows
     ]
@@ -512,12 +516,13 @@ def check_balances(county_code: str | None = None) -> list[str]:
     if county_code:
         accounts = accounts.filter(county_code=county_code)
         lines = lines.filter(account__county_code=county_code)
+    # Sums brought back to the cent (SQLite sums decimal columns as floating point).
     sums = {
-        r["account_id"]: (r["d"] or ZERO) - (r["c"] or ZERO)
+        r["account_id"]: to_yuan(r["d"] or ZERO) - to_yuan(r["c"] or ZERO)
         for r in lines.values("account_id").annotate(d=Sum("debit"), c=Sum("credit"))
     }
     days = {
-        r["account_id"]: (r["d"] or ZERO) - (r["c"] or ZERO)
+        r["account_id"]: to_yuan(r["d"] or ZERO) - to_yuan(r["c"] or ZERO)
         for r in AccountDay.objects.filter(account__in=accounts)
         .values("account_id")
         .annotate(d=Sum("debit"), c=Sum("credit"))
@@ -527,10 +532,11 @@ def check_balances(county_code: str | None = None) -> list[str]:
             acc.pk, ZERO
         ):
             problems.append(f"account {acc.county_code} {acc.code}: balance differs from its lines")
+    # An entry's debits less its credits, off by half a cent or more (SQLite's float sums).
     unbalanced = (
         lines.values("entry_id")
-        .annotate(d=Sum("debit"), c=Sum("credit"))
-        .exclude(d=F("c"))
+        .annotate(diff=Sum(F("debit") - F("credit")))
+        .filter(Q(diff__gte=HALF_CENT) | Q(diff__lte=-HALF_CENT))
         .values_list("entry_id", flat=True)
     )
     problems += [f"entry {pk} does not balance" for pk in unbalanced]
@@ -596,7 +602,7 @@ def bank_reconciliation(county_code: str, school_year: int) -> list[Reconciliati
     if not batches:
         return []
     sums: dict[tuple[int, str], tuple[int, Decimal]] = {
-        (r["batch_id"], r["status"]): (r["n"], r["total"] or ZERO)
+        (r["batch_id"], r["status"]): (r["n"], to_yuan(r["total"] or ZERO))
         for r in Payment.objects.filter(county_code=county_code, batch_id__in=list(batches))
         .values("batch_id", "status")
         .annotate(n=Count("id"), total=Sum("amount"))

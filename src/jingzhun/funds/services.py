@@ -578,7 +578,9 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
                 for e in exc.problems
             ]
         ) from exc
-    payments = {p.reference: p for p in batch.payments.all()}
+    payments = {
+        p.reference: p for p in Payment.objects.filter(county_code=batch.county_code, batch=batch)
+    }
     mismatches: list[dict[str, Any]] = []
     seen: set[str] = set()
     paid: list[tuple[int, str]] = []
@@ -634,17 +636,30 @@ def bank_return_apply(*, actor: Any, batch_id: int, data: bytes, file_name: str)
         paid_totals[by_pk[pk].programme] += by_pk[pk].amount
     for pk, _reason in failed:
         failed_totals[by_pk[pk].programme] += by_pk[pk].amount
-    for pk, _reason in paid:
-        Payment.objects.filter(pk=pk, status=Payment.Status.PENDING).update(
-            status=Payment.Status.PAID, settled_at=now
-        )
+    # Set-wise: one UPDATE for the paid, one per distinct reason for the failed, each naming
+    # the county (the payments' partition key) and checked by its row count.
+    live = Payment.objects.filter(county_code=batch.county_code, status=Payment.Status.PENDING)
+
+    def settle(pks: list[int], **fields: Any) -> int:
+        done = 0
+        for n in range(0, len(pks), 900):  # SQLite's bound on a statement's parameters
+            done += live.filter(pk__in=pks[n : n + 900]).update(settled_at=now, **fields)
+        return done
+
+    moved = settle([pk for pk, _reason in paid], status=Payment.Status.PAID)
+    by_reason: dict[str, list[int]] = defaultdict(list)
     for pk, reason in failed:
-        Payment.objects.filter(pk=pk, status=Payment.Status.PENDING).update(
-            status=Payment.Status.FAILED,
-            bank_reason=reason[:200] or _("no reason given"),
-            settled_at=now,
+        by_reason[reason[:200] or _("no reason given")].append(pk)
+    for reason, pks in by_reason.items():
+        moved += settle(pks, status=Payment.Status.FAILED, bank_reason=reason)
+    if moved != len(paid) + len(failed):
+        raise ValidationError(
+            _("The batch changed while the return was applied; apply the file again."),
+            code="already_done",
         )
-    pending = batch.payments.filter(status=Payment.Status.PENDING).count()
+    pending = Payment.objects.filter(
+        county_code=batch.county_code, batch=batch, status=Payment.Status.PENDING
+    ).count()
     expected = sum((p.amount for p in payments.values()), Decimal("0.00"))
     balanced = not mismatches and pending == 0
     if not mismatches and pending and file_total != expected:
