@@ -379,3 +379,17 @@ def test_cents_add_up_exactly_whatever_the_database_sums_with(personas: Any) -> 
     assert tb.balanced and tb.total_debit == Y("45.00")
     assert {r.account.code: r.balance for r in tb.rows}["pool"] == Y("0.00")
     assert ledger.check_balances(C) == []
+
+
+def test_ledger_check_command_reports_a_kept_balance_that_drifted(personas: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    _allocate(personas, "100.00")
+    out = StringIO()
+    call_command("ledger_check", "--county", C, stdout=out)
+    assert "The fund ledger holds" in out.getvalue()
+    Account.objects.filter(county_code=C, code="pool").update(balance=Y("1.00"))  # tampered
+    with pytest.raises(CommandError, match="1 problem"):
+        call_command("ledger_check", stdout=StringIO())
