@@ -76,6 +76,8 @@ def test_the_trial_balance_page_and_workbook_agree(personas: Any) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
     assert rows[-1][:3] == ("合计", 2000, 2000)
+    # the programme is named as the rule book names it, in Chinese (an official sheet)
+    assert any("寄宿生生活补助" in str(r[0]) for r in rows), rows
     assert AuditEvent.objects.filter(action="funds.export_trial_balance").count() == 1
 
 

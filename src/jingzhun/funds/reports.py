@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
+
 from jingzhun.core import xlsx
 from jingzhun.funds import ledger
 from jingzhun.funds.models import Account
@@ -31,20 +33,33 @@ CN_KIND = {
 }
 
 
-def account_cn(acc: Account) -> str:
+def labels_cn(county_code: str, years: Any) -> dict[str, str]:
+    """Return programme code -> Chinese name for the school years given (official sheets)."""
+    out: dict[str, str] = {}
+    with translation.override("zh-hans"):
+        for year in sorted({y for y in years if y is not None}):
+            out.update(ledger.programme_labels(county_code, year))
+    return out
+
+
+def account_cn(acc: Account, labels: dict[str, str] | None = None) -> str:
     kind = CN_KIND.get(acc.kind, acc.kind)
     if acc.kind == Account.Kind.CHANNEL:
         return f"{kind}·{CN_CHANNEL.get(acc.channel, acc.channel)}"
     if acc.school_year is not None:
-        return f"{kind}·{acc.school_year}-{acc.school_year + 1}学年·{acc.programme}"
+        programme = (labels or {}).get(acc.programme, acc.programme)
+        return f"{kind}·{acc.school_year}-{acc.school_year + 1}学年·{programme}"
     return kind
 
 
 def trial_balance_sheet(tb: ledger.TrialBalance) -> xlsx.Sheet:
-    """The trial balance as a sheet (also used by the year-end audit)."""
+    """The trial balance as a sheet (also used by the year-end audit), accounts named in
+    Chinese."""
+    county = tb.rows[0].account.county_code if tb.rows else ""
+    labels = labels_cn(county, [r.account.school_year for r in tb.rows])
     data: list[list[Any]] = [
         [
-            account_cn(r.account),
+            account_cn(r.account, labels),
             float(r.debit),
             float(r.credit),
             float(r.balance) if r.balance > 0 else "",

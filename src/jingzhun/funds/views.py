@@ -291,8 +291,14 @@ def journal_export(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     _f, rows = _entries(request)
     data = []
+    names: dict[str, str] = {}
+    seen: set[int] = set()
     for e in rows.prefetch_related("lines__account").iterator(chunk_size=2000):
         for line in e.lines.all():
+            year = line.account.school_year
+            if year is not None and year not in seen:
+                seen.add(year)
+                names.update(reports.labels_cn(e.county_code, [year]))
             data.append(
                 [
                     e.pk,
@@ -300,7 +306,7 @@ def journal_export(request: HttpRequest) -> HttpResponse:
                     e.get_kind_display(),
                     e.source,
                     e.memo,
-                    reports.account_cn(line.account),
+                    reports.account_cn(line.account, names),
                     float(line.debit),
                     float(line.credit),
                 ]
