@@ -24,7 +24,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Qu
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -32,6 +31,7 @@ from django.views.decorators.http import require_http_methods
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
 from jingzhun.core.audit import audit_record
+from jingzhun.core.downloads import attachment as _download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.money import format_yuan
@@ -39,7 +39,6 @@ from jingzhun.core.working_year import school_year_asked, working_year
 from jingzhun.funds import ledger, reports, selectors, services
 from jingzhun.funds.models import Account, JournalEntry, Overpayment
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 View = Callable[..., HttpResponseBase]
 
 
@@ -78,13 +77,6 @@ def funds_view(*methods: str) -> Callable[[View], View]:
         return login_required(require_http_methods(list(methods))(inner))
 
     return wrap
-
-
-def _download(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _date(data: QueryDict, name: str = "on") -> dt.date:

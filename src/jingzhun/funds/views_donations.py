@@ -20,7 +20,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,6 +27,7 @@ from jingzhun.accounts.models import mask_phone
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
 from jingzhun.core.audit import audit_record
+from jingzhun.core.downloads import attachment as _download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import looks_like_id, paginate
 from jingzhun.core.money import format_yuan
@@ -37,7 +37,7 @@ from jingzhun.funds import selectors_donations as ds
 from jingzhun.funds import services_donations as donations
 from jingzhun.funds.models import Payment
 from jingzhun.funds.models_donations import Donor, Pledge
-from jingzhun.funds.views import XLSX, _nav, _page, account_name, funds_view
+from jingzhun.funds.views import _nav, _page, account_name, funds_view
 
 PDF = "application/pdf"
 D = Pledge.Designation
@@ -54,13 +54,6 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], status
     return _page(
         request, template, {"jz_nav": _tabs(), "active": "donations", **context}, status=status
     )
-
-
-def _download(content: bytes, filename: str, content_type: str = XLSX) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:

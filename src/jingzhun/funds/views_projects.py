@@ -24,7 +24,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from reportlab.lib import colors
@@ -37,6 +36,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
 from jingzhun.core.audit import audit_record
+from jingzhun.core.downloads import attachment
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.money import format_yuan
@@ -594,12 +594,7 @@ def project_money_pdf(request: HttpRequest, fund_project_id: int) -> HttpRespons
     money = reads.money_of(user, [fp])[fp.pk]
     content = evaluation_pdf(fp, evaluation, money, on=timezone.localdate())
     audit_record(actor=user, action="funds.project_evaluation_pdf", target=evaluation)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        content_disposition_header(True, f"project-evaluation-{fp.pk}.pdf") or ""
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(content, f"project-evaluation-{fp.pk}.pdf", "application/pdf")
 
 
 def _cn(day: dt.date | None) -> str:

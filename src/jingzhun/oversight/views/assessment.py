@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import URLPattern, path, reverse
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from reportlab.lib.enums import TA_CENTER
@@ -29,6 +29,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from jingzhun.core import permissions as P
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.pdf import cjk_font, printable
@@ -72,13 +73,6 @@ def assessment_view(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return login_required(require_GET(inner))
-
-
-def download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --------------------------------------------------------------------------- shown figures

@@ -15,12 +15,12 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import URLPattern, path
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from jingzhun.core import permissions as P
 from jingzhun.core.audit import audit_record
+from jingzhun.core.downloads import attachment as _download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListChoices, ListParams, paginate
 from jingzhun.core.scoping import scope_of
@@ -74,13 +74,6 @@ def _years(county: str, chosen: int) -> list[int]:
         .distinct()
     )
     return sorted(years | {chosen, working_year(county)}, reverse=True)
-
-
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _log_export(request: HttpRequest, report: AuditReport, fmt: str) -> None:

@@ -10,12 +10,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from jingzhun.core.scoping import scope_of
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _nav(user: Any = None) -> list[tuple[str, str, str]]:
@@ -49,13 +46,6 @@ def page(
         {**admin.site.each_context(request), "jz_nav": _nav(request.user), **context},
         status=status,
     )
-
-
-def download(content: bytes, filename: str, content_type: str = XLSX) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def form_errors(form: Any, exc: ValidationError) -> None:

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
 from jingzhun.core.audit import audit_record
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.evidence import evidence_response
 from jingzhun.core.listing import ListParams, paginate
@@ -54,7 +55,7 @@ from jingzhun.oversight.models import (
     Visit,
 )
 from jingzhun.oversight.views import inspections_mobile as mobile
-from jingzhun.oversight.views.common import download, form_errors, page
+from jingzhun.oversight.views.common import form_errors, page
 from jingzhun.schools.selectors import list_choices
 
 View = Callable[..., HttpResponseBase]

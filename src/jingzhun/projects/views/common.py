@@ -30,7 +30,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -38,8 +37,6 @@ from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
 from jingzhun.core.scoping import scope_of
 from jingzhun.projects.selectors import STAFF_LEVELS
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 View = Callable[..., HttpResponseBase]
 
@@ -94,13 +91,6 @@ def projects_view(*methods: str) -> Callable[[View], View]:
         return login_required(require_http_methods(list(methods))(inner))
 
     return wrap
-
-
-def download(content: bytes, filename: str, content_type: str = XLSX) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def date_of(data: QueryDict, name: str = "on") -> dt.date:

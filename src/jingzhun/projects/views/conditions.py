@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
@@ -26,7 +27,6 @@ from jingzhun.projects.models import StandardVersion
 from jingzhun.projects.selectors import SchoolStandard
 from jingzhun.projects.views.common import (
     date_of,
-    download,
     form_errors,
     may_record,
     page,

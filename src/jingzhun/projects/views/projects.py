@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
 from jingzhun.core.audit import audit_record
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.evidence import evidence_response
 from jingzhun.core.listing import ListParams, paginate
@@ -32,7 +33,6 @@ from jingzhun.projects.forms import NodeCloseForm, ProjectForm
 from jingzhun.projects.models import BudgetLine, Flag, Project
 from jingzhun.projects.views.common import (
     date_of,
-    download,
     form_errors,
     may_create,
     may_record,

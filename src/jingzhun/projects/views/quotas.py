@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.working_year import school_year_asked
 from jingzhun.projects import selectors, services
-from jingzhun.projects.views.common import download, may_create, page, percent, projects_view
+from jingzhun.projects.views.common import may_create, page, percent, projects_view
 
 SCHOOL_HEADERS = (
     "学校代码",

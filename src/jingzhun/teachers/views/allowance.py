@@ -20,13 +20,14 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.scoping import scope_of
 from jingzhun.teachers import allowance as rules
 from jingzhun.teachers import selectors, services
 from jingzhun.teachers.models import AllowanceLine
-from jingzhun.teachers.views.common import XLSX, download, page, teachers_view
+from jingzhun.teachers.views.common import XLSX, page, teachers_view
 
 REVIEWS = tuple(AllowanceLine.Review.values)
 CN_REVIEWS = {

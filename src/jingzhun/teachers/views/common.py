@@ -24,7 +24,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -86,13 +85,6 @@ def teachers_view(*methods: str) -> Callable[[View], View]:
         return login_required(require_http_methods(list(methods))(inner))
 
     return wrap
-
-
-def download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def calendar_year_of(data: QueryDict, default: int) -> int:

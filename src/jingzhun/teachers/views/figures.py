@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import xlsx
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
 from jingzhun.core.working_year import school_year_asked
@@ -26,7 +27,6 @@ from jingzhun.teachers.selectors import SchoolLine, roll_up
 from jingzhun.teachers.views.common import (
     PDF,
     XLSX,
-    download,
     page,
     percent,
     teachers_view,

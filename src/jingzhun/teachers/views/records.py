@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.core.scoping import scope_of
@@ -28,7 +29,6 @@ from jingzhun.teachers.selectors import roll_up
 from jingzhun.teachers.views.common import (
     XLSX,
     calendar_year_of,
-    download,
     may_record,
     page,
     percent,

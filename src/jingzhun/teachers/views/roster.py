@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jingzhun.core import xlsx
+from jingzhun.core.downloads import attachment as download
 from jingzhun.core.listing import ListParams, paginate
 from jingzhun.schools.selectors import list_choices
 from jingzhun.teachers import selectors
 from jingzhun.teachers.models import Teacher
-from jingzhun.teachers.views.common import XLSX, download, may_record, page, teachers_view
+from jingzhun.teachers.views.common import XLSX, may_record, page, teachers_view
 
 ROSTER_EXTRA = ("staffing", "backbone")
 BACKBONE = {"yes": True, "no": False}
