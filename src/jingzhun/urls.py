@@ -33,6 +33,7 @@ urlpatterns = [
     path("duty/", include("jingzhun.duty.urls")),
     path("m/", include("jingzhun.duty.urls_mobile")),
     path("children/", include("jingzhun.dashboard.urls")),
+    path("centre/", include("jingzhun.dashboard.urls_centre")),
     path("teachers/", include("jingzhun.teachers.urls")),
     path("projects/", include("jingzhun.projects.urls")),
     path("oversight/", include("jingzhun.oversight.urls")),

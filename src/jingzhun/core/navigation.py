@@ -57,6 +57,18 @@ _GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, C
         ],
     ),
     (
+        lambda: _("Command centre"),
+        [
+            (lambda: _("Coverage"), "donut_large", "centre:coverage", _in_scope),
+            (lambda: _("Wall chart"), "view_timeline", "centre:wall-chart", _in_scope),
+            (lambda: _("Task books"), "assignment", "centre:task-books", _places),
+            (lambda: _("Map"), "map", "centre:map", _in_scope),
+            (lambda: _("Early warning"), "crisis_alert", "centre:warning", _in_scope),
+            (lambda: _("Policy what-if"), "science", "centre:what-if", _county(P.VIEW)),
+            (lambda: _("Reports"), "summarize", "centre:reports", _in_scope),
+        ],
+    ),
+    (
         lambda: _("Imports"),
         [
             (lambda: _("Imports"), "upload_file", "imports:list", _can(P.IMPORT_DATA)),

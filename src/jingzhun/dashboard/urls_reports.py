@@ -1,0 +1,7 @@
+"""Routes of the command centre's reports pages (see urls_centre)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
