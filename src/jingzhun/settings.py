@@ -367,7 +367,7 @@ UNFOLD = {
         "navigation": "jingzhun.core.navigation.sidebar",
     },
     # The admin index is the home page: counts per township, scoped to the user.
-    "DASHBOARD_CALLBACK": "jingzhun.schools.admin.dashboard_callback",
+    "DASHBOARD_CALLBACK": "jingzhun.dashboard.home.dashboard_callback",
 }
 
 NINJA_PAGINATION_PER_PAGE = 50

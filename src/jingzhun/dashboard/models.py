@@ -131,7 +131,14 @@ class TaskBookSignature(models.Model):
         ordering = ["-year", "township_code", "unit_name", "-recorded_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["county_code", "year", "unit", "township_code", "school", "document_sha256"],
+                fields=[
+                    "county_code",
+                    "year",
+                    "unit",
+                    "township_code",
+                    "school",
+                    "document_sha256",
+                ],
                 name="task_book_signed_once",
             )
         ]
@@ -180,9 +187,7 @@ class MapFeature(models.Model):
         verbose_name_plural = _("map features")
         ordering = ["kind", "code"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["county_code", "kind", "code"], name="map_feature_once"
-            )
+            models.UniqueConstraint(fields=["county_code", "kind", "code"], name="map_feature_once")
         ]
 
     def __str__(self) -> str:

@@ -29,7 +29,10 @@ from jingzhun.core.importing import import_create, import_run, importer_for
 from jingzhun.core.models import ImportBatch
 from jingzhun.core.periods import SchoolYear, Semester
 from jingzhun.core.progress import Progress
+from jingzhun.demo.dashboard_coverage import coverage_demo
+from jingzhun.demo.dashboard_map import map_demo
 from jingzhun.demo.generator import generate
+from jingzhun.demo.generator.later import LaterChild, later_dropouts
 from jingzhun.demo.national import (
     NATIONAL_FILES,
     STAFF_FILE,
@@ -51,7 +54,7 @@ from jingzhun.funds.models import Allocation, PaymentBatch
 from jingzhun.identification.models import IdentificationRun
 from jingzhun.identification.services import fuzzy_stage_factory, identification_run
 from jingzhun.registry.models import Area
-from jingzhun.schools.models import School, SchoolClass
+from jingzhun.schools.models import Enrolment, School, SchoolClass
 from jingzhun.schools.naming import class_of
 from jingzhun.teachers import services as teachers
 from jingzhun.teachers.models import AllowanceLine
@@ -157,6 +160,7 @@ class Command(BaseCommand):
         if history:
             self._identify(history_on)
             self._cases()
+            self._later_dropouts(history_on, options["seed"])
         self._identify(self.as_of)
         self._users(options["seed"], county_only=True)
         self._rule_book()
@@ -171,6 +175,14 @@ class Command(BaseCommand):
         self._allowance()
         self._projects(options["seed"])
         self._oversight(options["seed"])
+        map_demo(
+            actor=User.objects.get(username="admin"),
+            county=self._county(),
+            out=out,
+            seed=options["seed"],
+            echo=self.stdout.write,
+        )
+        self.stdout.write(f"coverage snapshots: {coverage_demo(county_code=self._county().code)}")
 
     def _import(self, kind: str, path: Path) -> None:
         try:
@@ -513,6 +525,41 @@ class Command(BaseCommand):
             f"responsibility chain: made {made or 'none'}; without anyone to name: {gaps or 'none'}"
             f"; cases given a responsible person {result.cases_assigned}"
         )
+
+    def _later_dropouts(self, first: dt.date, seed: int) -> None:
+        """Some poor pupils leave school between the first run and today (the rolls' status
+        changes since then), more often those with the early warning's signals: today's run
+        finds them, and the warning's back-test of the first run's day has something to find."""
+        entry = {"primary": 6, "junior": 12, "senior": 15, "vocational": 15}
+        rows = Enrolment.objects.filter(
+            county_code=self._county().code,
+            school_year=self.year,
+            status=Enrolment.Status.ENROLLED,
+            stage__in=list(entry),
+            school__location=School.Location.IN_COUNTY,
+            student__link__isnull=False,
+        ).values_list(
+            "pk",
+            "stage",
+            "grade",
+            "boarding",
+            "student__link__person__birth_date",
+            "student__link__person__left_behind",
+            "student__link__person__disability_kind",
+        )
+        children = []
+        for pk, stage, grade, boarding, birth, left_behind, disability in rows:
+            age = self.year - birth.year - (1 if (birth.month, birth.day) > (8, 31) else 0)
+            over = age - (entry[stage] + grade - 1) >= 1
+            transition = (stage, grade) in (("primary", 6), ("junior", 3))
+            found = (over, left_behind, bool(disability), boarding, transition)
+            children.append(LaterChild(pk, sum(found)))
+        drawn = later_dropouts(children, seed=seed, first=first, last=self.as_of)
+        for pk, day in drawn:
+            Enrolment.objects.filter(pk=pk).update(
+                status=Enrolment.Status.DROPPED_OUT, status_date=day
+            )
+        self.stdout.write(f"later dropouts (roll changes since {first}): {len(drawn)}")
 
     def _cases(self) -> None:
         """Open a dropout case for every compulsory-age child the run found out of school."""
