@@ -147,6 +147,7 @@ SHARED_MODELS: dict[str, str] = {
     "funds.disbursement": "projects' money is the county's books (county users only)",
     "funds.evaluation": "projects' money is the county's books (county users only)",
     "funds.indicator": "projects' money is the county's books (county users only)",
+    "dashboard.ruledraft": "a draft rule book is the county's (county users only)",
 }
 
 # URL parameters named the same across the project's own views and API, and their model.
@@ -180,6 +181,7 @@ PARAM_MODELS: dict[str, type[models.Model]] = {
     "journal_entry_id": apps.get_model("funds", "JournalEntry"),
     "donor_id": apps.get_model("funds", "Donor"),
     "fund_project_id": apps.get_model("funds", "FundProject"),
+    "draft_id": apps.get_model("dashboard", "RuleDraft"),
 }
 
 # Routes whose `pk` parameter names a model (route prefix -> model).
@@ -282,6 +284,9 @@ def world(county: County, personas: Personas, settings: Any, tmp_path: Any) -> W
     teachers_ab = teachers_world(c)
     projects_ab = projects_world(c, personas)
     oversight_ab = oversight_world(c, personas)
+    apps.get_model("dashboard.RuleDraft").objects.create(
+        county_code="420101", school_year=2018, name="matrix", text="school_year: 2018\n"
+    )
     ab: dict[type[models.Model], tuple[models.Model, models.Model]] = {
         Area: (c.village_a, c.village_b),
         Household: (c.household_a, c.household_b),
@@ -873,6 +878,19 @@ def fills(route: Route, w: World) -> list[Fill] | str:
         return out
     if params == {"indicator"} and route.route.startswith("oversight/assessment/"):
         return [({"indicator": i.id}, None) for i in INDICATORS]
+    c = w.county
+    if params == {"township_code"}:
+        return [
+            ({"township_code": t.code}, side)
+            for side, t in (("A", c.township_a), ("B", c.township_b))
+        ]
+    if params == {"village_code"}:
+        return [
+            ({"village_code": v.code}, side) for side, v in (("A", c.village_a), ("B", c.village_b))
+        ]
+    if params == {"report_kind"}:
+        kinds = ("dropout-monthly", "dropout-quarterly", "aid-semester", "annual")
+        return [({"report_kind": kind}, None) for kind in kinds]
     if params == {"kind"} and route.route.startswith("imports/"):
         return [({"kind": kind}, None) for kind in ImportBatch.Kind.values]
     if params == {"pk"}:

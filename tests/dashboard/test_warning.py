@@ -23,11 +23,15 @@ from typing import Any
 
 import openpyxl
 import pytest
+from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from tests.conftest import County, Personas
 
+from jingzhun.core.audit import audit_record
 from jingzhun.core.sensitive import seal
 from jingzhun.dashboard import warning
 from jingzhun.dashboard.warning import Filters, backtest, risk_list
@@ -145,7 +149,7 @@ def kids(county: County) -> dict[str, Any]:
     )
     p4, s4 = _child(c, hd, "孙四", dt.date(2006, 10, 10), c.school_a, "primary", 6, 4)
     _enrol(s4, c.school_a, Stage.PRIMARY, 6, boarding=True)
-    return {"p1": p1, "p2": p2, "p3": p3, "p4": p4, "s4": s4, "hc": hc}
+    return {"p1": p1, "p2": p2, "p3": p3, "p4": p4, "s4": s4, "hc": hc, "hd": hd}
 
 
 def _scores(rows: list[warning.RiskRow]) -> list[tuple[str, int, str]]:
@@ -260,6 +264,7 @@ def test_records_after_the_day_change_nothing(
     county.enrolment_b.status = "dropped_out"
     county.enrolment_b.status_date = later
     county.enrolment_b.save()
+    cache.clear()  # the records above were made by hand, without the audited services
     after = _scores(
         risk_list(user=personas.county_officer, on=D, filters=Filters(min_score=0)).rows
     )
@@ -272,6 +277,83 @@ def test_records_after_the_day_change_nothing(
         ).rows
     }
     assert "周五" in now and "李小红" not in now and "张小明" not in now and now["孙四"] == 6
+
+
+def _absence(p: Person, s: Student, county: County, on: dt.date) -> None:
+    DropoutCase.objects.create(
+        person=p,
+        student=s,
+        source="absence",
+        reason="缺课",
+        absence_days=12,
+        opened_on=on,
+        last_step_on=on,
+        village_code=county.village_b.code,
+        school=county.school_b,
+    )
+
+
+def test_ties_are_broken_by_signals_then_strongest_then_latest_absence(
+    personas: Personas, kids: dict[str, Any], county: County
+) -> None:
+    # Five students score 5 (by name alone: 丁六, 吴七, 王一, 赵二, 陈八 in code-point order):
+    #   陈八 absence 2018-10-20 (3) + left-behind (1) + household change (1): 3 signals, top 3
+    #   吴七 the same with the absence on 2018-10-01: 3 signals, top 3, an older absence
+    #   王一 over-age 2 + repeat 2 + left-behind 1: 3 signals, top 2
+    #   赵二 disability 2 + household change 1 + transition 2: 3 signals, top 2 (王 < 赵)
+    #   丁六 earlier episode (4) + left-behind (1): 2 signals
+    c, hc, hd = county, kids["hc"], kids["hd"]
+    born = dt.date(2010, 5, 1)  # 8 on 31 Aug 2018: the age of grade 3
+    for name, n, on in (("陈八", 8, dt.date(2018, 10, 20)), ("吴七", 7, dt.date(2018, 10, 1))):
+        p, s = _child(c, hc, name, born, c.school_b, "primary", 3, n, left_behind=True)
+        _enrol(s, c.school_b, Stage.PRIMARY, 3)
+        _absence(p, s, c, on)
+    p, s = _child(c, hd, "丁六", born, c.school_b, "primary", 3, 6, left_behind=True)
+    _enrol(s, c.school_b, Stage.PRIMARY, 3)
+    DropoutCase.objects.create(
+        person=p,
+        student=s,
+        source="identification",
+        reason="辍学",
+        opened_on=dt.date(2017, 3, 1),
+        last_step_on=dt.date(2017, 5, 1),
+        status="closed",
+        closed_on=dt.date(2017, 5, 1),
+        village_code=c.village_b.code,
+        school=c.school_b,
+    )
+    rows = risk_list(user=personas.county_officer, on=D, filters=Filters(min_score=5)).rows
+    assert [(r.name, r.score, len(r.signals), r.strongest) for r in rows] == [
+        ("钱三", 7, 2, 4),
+        ("陈八", 5, 3, 3),
+        ("吴七", 5, 3, 3),
+        ("王一", 5, 3, 2),
+        ("赵二", 5, 3, 2),
+        ("丁六", 5, 2, 4),
+    ]
+    assert rows[1].last_absence == dt.date(2018, 10, 20)
+    assert rows[2].last_absence == dt.date(2018, 10, 1)
+
+
+def test_the_list_is_cached_until_the_data_changes(
+    personas: Personas, kids: dict[str, Any], county: County
+) -> None:
+    officer = personas.county_officer
+    with CaptureQueriesContext(connection) as first:
+        rows = risk_list(user=officer, on=D, filters=Filters(min_score=0)).rows
+    with CaptureQueriesContext(connection) as again:
+        shown = risk_list(user=officer, on=D, filters=Filters(school_id=county.school_a.pk)).rows
+    # served from the cache: the data version and the scope, none of the list's own reads
+    assert len(again) <= 3 < len(first)
+    assert [r.name for r in shown] == ["钱三", "王一", "孙四"]
+    assert [r.name for r in rows][:4] == ["钱三", "王一", "赵二", "孙四"]
+    # another jurisdiction has its own entry
+    assert [r.name for r in risk_list(user=personas.township_b, on=D).rows] == ["赵二"]
+    # a change recorded through an audited service makes a new entry
+    _absence(kids["p4"], kids["s4"], county, dt.date(2018, 10, 30))
+    audit_record(actor=None, action="duty.case_open", object_type="case", object_id="1")
+    after = {r.name: r.score for r in risk_list(user=officer, on=D).rows}
+    assert after["孙四"] == 6
 
 
 def test_scoped_per_role(personas: Personas, kids: dict[str, Any]) -> None:
@@ -347,6 +429,7 @@ def test_backtest_ignores_what_was_recorded_after_the_day(
         village_code=county.village_b.code,
         school=county.school_a,
     )
+    cache.clear()  # made by hand, without the audited service the cache keys on
     again = backtest(user=personas.county_officer, as_of=D, k_values=(4,))
     assert (again.population, again.dropouts, again.at_k) == (
         first.population,
@@ -370,6 +453,7 @@ def test_pages_render(
     assert response.status_code == 200
     assert "钱三" in text and "boards 22.2 km from home" in text and "张小明" not in text
     assert "Weights version 1" in text and load_weights(WEIGHTS).short_digest in text
+    assert "among equal scores, more signals first" in text
     assert len(response.content) < 300_000
     text = client.get(
         reverse("centre:warning"), {"on": "2018-11-01", "reason": "left_behind"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -45,6 +44,11 @@ HEADERS = [
     "状态",
     "旗帜",
 ]
+
+
+def escape(text: str) -> str:
+    """Return text safe inside a reportlab Paragraph (its markup is a small XML)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cn(day: dt.date) -> str:

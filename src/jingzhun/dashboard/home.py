@@ -1,5 +1,6 @@
 """The home page's callback (UNFOLD["DASHBOARD_CALLBACK"]): the schools app's counts, then
-what needs the user (jingzhun.dashboard.needs)."""
+the coverages of the user's unit today (jingzhun.dashboard.coverage) and what needs the user
+(jingzhun.dashboard.needs)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from jingzhun.dashboard.coverage import home_coverage
 from jingzhun.dashboard.needs import needs_me
 from jingzhun.schools.admin import dashboard_callback as schools_callback
 
 
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
-    """Add the home counts and "what needs me" to the admin index."""
+    """Add the home counts, the coverage cards and "what needs me" to the admin index."""
     context = schools_callback(request, context)
+    context.update(home_coverage(request.user))
     context["needs"] = needs_me(request.user, timezone.localdate())
     return context

@@ -130,6 +130,8 @@ class TaskBookSignature(models.Model):
         verbose_name_plural = _("signed task books")
         ordering = ["-year", "township_code", "unit_name", "-recorded_at"]
         constraints = [
+            # A township's book names no school: NULLs are distinct on PostgreSQL, so the two
+            # kinds of book each have their own rule.
             models.UniqueConstraint(
                 fields=[
                     "county_code",
@@ -139,8 +141,14 @@ class TaskBookSignature(models.Model):
                     "school",
                     "document_sha256",
                 ],
-                name="task_book_signed_once",
-            )
+                condition=Q(school__isnull=False),
+                name="task_book_school_signed_once",
+            ),
+            models.UniqueConstraint(
+                fields=["county_code", "year", "unit", "township_code", "document_sha256"],
+                condition=Q(school__isnull=True),
+                name="task_book_township_signed_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -149,12 +149,14 @@ def schools(user: Any, township_code: str = "") -> list[Unit]:
 
 
 def _school_unit(s: School) -> Unit:
-    assert s.township is not None
+    township = s.township
+    if township is None:  # the callers ask only for schools with a township
+        raise Http404
     return Unit(
         SCHOOL,
-        _county(s.township.code),
-        s.township.code,
-        s.township.name,
+        _county(township.code),
+        township.code,
+        township.name,
         s.pk,
         s.name,
         s.in_poor_village,

@@ -31,7 +31,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from jingzhun.core.listing import ListParams
 from jingzhun.core.scoping import scope_of, scope_queryset
@@ -61,7 +61,7 @@ RED = "red"
 LATE = "late"
 FLAGS = (OPEN, BLACK, RED, LATE)
 FLAG_LABELS = {
-    OPEN: gettext_lazy("Open"),
+    OPEN: pgettext_lazy("status", "Open"),
     BLACK: gettext_lazy("Overdue (black flag)"),
     RED: gettext_lazy("Done in time (red flag)"),
     LATE: gettext_lazy("Done late"),
@@ -248,7 +248,7 @@ def _nodes(user: object, f: TaskFilters, today: dt.date) -> list[Task]:
                 start=start,
                 due=n.due_on,
                 done=closed,
-                status=_("Closed") if closed else _("Open"),
+                status=_("Closed") if closed else pgettext("status", "Open"),
                 flag=n.flag(today),
                 url=reverse("projects:detail", args=[p.pk]),
                 key=f"node:{n.pk}",
@@ -311,7 +311,7 @@ def target_title(clause: str, measure: str, kind: str, year: int | None, target:
             "unit": unit,
             "year": year,
         }
-    return _("%(kind)s: %(figure)s %(unit)s") % {
+    return _("%(kind)s: target %(figure)s %(unit)s") % {
         "kind": label,
         "figure": figure,
         "unit": unit,

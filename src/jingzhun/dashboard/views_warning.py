@@ -27,10 +27,10 @@ from jingzhun.dashboard.warning import (
     apply_filters,
     backtest,
     backtest_days,
-    compute,
     default_backtest_day,
     grade_label,
     risk_list,
+    scored,
 )
 from jingzhun.dashboard.warning_rules import SIGNALS, WeightsError
 from jingzhun.schools.selectors import list_choices
@@ -91,7 +91,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
         return forbidden(request, P.VIEW)
     params, filters, on = _read(request)
     try:
-        result = compute(user, on)
+        result = scored(user, on)
     except WeightsError as exc:
         return page(request, "dashboard/warning/error.html", {"active": "warning", "error": exc})
     grades = _grades(result)

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from jingzhun.core.cache import cached
 from jingzhun.core.periods import SchoolYear
 from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.dashboard.warning_rules import SIGNALS, Weights, weights_on
@@ -99,10 +100,24 @@ class RiskRow:
     stage: str
     grade: int
     signals: list[Found] = field(default_factory=list)
+    last_absence: dt.date | None = None  # the latest absence report up to the day
 
     @property
     def score(self) -> int:
         return sum(s.weight for s in self.signals)
+
+    @property
+    def strongest(self) -> int:
+        """Return the weight of the row's strongest signal (0 without any)."""
+        return max((s.weight for s in self.signals), default=0)
+
+    @property
+    def rank_key(self) -> tuple[int, int, int, int, str, int]:
+        """Return the list's order: score, then the number of signals, then the strongest
+        signal's weight, then the most recent absence report (highest, most, latest first),
+        then the name (and the student, so that the order never depends on the query)."""
+        last = self.last_absence.toordinal() if self.last_absence else 0
+        return (-self.score, -len(self.signals), -self.strongest, -last, self.name, self.student_id)
 
     @property
     def grade_key(self) -> str:
@@ -135,7 +150,7 @@ class Filters:
 
 @dataclass
 class RiskList:
-    """The rows (sorted by score, then name) and what the page says about them."""
+    """The rows (in ``RiskRow.rank_key`` order) and what the page says about them."""
 
     on: dt.date
     weights: Weights
@@ -366,7 +381,7 @@ def compute(user: Any, on: dt.date, weights: Weights | None = None) -> RiskList:
             on=on,
         )
         rows.append(row)
-    rows.sort(key=lambda r: (-r.score, r.name, r.student_id))
+    rows.sort(key=lambda r: r.rank_key)
     unrecorded = [k for k in SIGNALS if not recorded[k]]
     return RiskList(on, weights, rows, len(rows), unrecorded)
 
@@ -391,6 +406,7 @@ def _signals(
 
     if absences:
         last = max(absences)
+        row.last_absence = last
         days = absences[last]
         total = sum(d or 0 for d in absences.values())
         if len(absences) == 1:
@@ -497,6 +513,20 @@ def apply_filters(result: RiskList, filters: Filters | None = None) -> list[Risk
     return rows
 
 
+def scored(user: Any, on: dt.date, weights: Weights | None = None) -> RiskList:
+    """Return ``compute(user, on)``, cached per change of the data, per the user's scope (level,
+    county, area, school, class), language, today's date, the day asked and the weights file's
+    digest: the whole jurisdiction's list, unfiltered, which the filters then narrow in Python,
+    so that every filter and page of it is served from one entry."""
+    weights = weights or weights_on(on)
+    return cached(
+        "dashboard.warning",
+        user=user,
+        parts=(on.isoformat(), weights.version, weights.digest),
+        compute=lambda: compute(user, on, weights),
+    )
+
+
 def risk_list(
     *, user: Any, on: dt.date, filters: Filters | None = None, weights: Weights | None = None
 ) -> RiskList:
@@ -504,7 +534,7 @@ def risk_list(
 
     ``population`` stays the number of poor students enrolled then (before any filter).
     """
-    result = compute(user, on, weights)
+    result = scored(user, on, weights)
     result.rows = apply_filters(result, filters)
     return result
 
@@ -582,7 +612,7 @@ def backtest(
     suspected dropout (compulsory age, on no roll) or a dropout (the roll says so): both are
     children out of school, which is what the warning exists to prevent.
     """
-    result = compute(user, as_of, weights)
+    result = scored(user, as_of, weights)
     scope = scope_of(user)
     later = IdentificationRun.objects.filter(
         county_code=scope.county_code, status=IdentificationRun.Status.DONE, as_of__gt=as_of

@@ -32,7 +32,7 @@ from jingzhun.core.progress import Progress
 from jingzhun.demo.dashboard_coverage import coverage_demo
 from jingzhun.demo.dashboard_map import map_demo
 from jingzhun.demo.generator import generate
-from jingzhun.demo.generator.later import LaterChild, later_dropouts
+from jingzhun.demo.generator.later import Absence, LaterChild, absences, later_dropouts
 from jingzhun.demo.national import (
     NATIONAL_FILES,
     STAFF_FILE,
@@ -44,7 +44,10 @@ from jingzhun.demo.projects import projects_demo
 from jingzhun.demo.teachers import teachers_demo
 from jingzhun.duty.models import CaseStep, DropoutCase
 from jingzhun.duty.services import (
+    case_report_absence,
+    case_resolve,
     case_step_record,
+    case_verify,
     cases_open_from_identification,
     chain_derive,
     due_on,
@@ -99,6 +102,8 @@ def demo_as_of(today: dt.date, school_year: int) -> dt.date:
 
 class Command(BaseCommand):
     help = "Generate and import the demo county, and create one demo account per role."
+    _absent: list[Absence]  # the absence reports drawn with the later dropouts
+    _left: dict[int, dt.date]  # enrolment -> the day the pupil left school
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2018)
@@ -168,6 +173,7 @@ class Command(BaseCommand):
         self._users(options["seed"])
         self._aid_cycle()
         if history:
+            self._absences()
             self._casework(history_on)
         self._cases()
         self._chain()
@@ -542,24 +548,109 @@ class Command(BaseCommand):
             "pk",
             "stage",
             "grade",
-            "boarding",
             "student__link__person__birth_date",
             "student__link__person__left_behind",
             "student__link__person__disability_kind",
         )
         children = []
-        for pk, stage, grade, boarding, birth, left_behind, disability in rows:
+        # the signals the county's files hold on the first run's day (boarding distance needs
+        # village coordinates, which the national export lacks)
+        for pk, stage, grade, birth, left_behind, disability in rows:
             age = self.year - birth.year - (1 if (birth.month, birth.day) > (8, 31) else 0)
             over = age - (entry[stage] + grade - 1) >= 1
             transition = (stage, grade) in (("primary", 6), ("junior", 3))
-            found = (over, left_behind, bool(disability), boarding, transition)
+            found = (over, left_behind, bool(disability), transition)
             children.append(LaterChild(pk, sum(found)))
         drawn = later_dropouts(children, seed=seed, first=first, last=self.as_of)
+        self._left = dict(drawn)
+        self._absent = absences(
+            children,
+            {pk for pk, _day in drawn},
+            seed=seed,
+            start=SchoolYear(self.year).first_day,
+            first=first,
+        )
         for pk, day in drawn:
             Enrolment.objects.filter(pk=pk).update(
                 status=Enrolment.Status.DROPPED_OUT, status_date=day
             )
         self.stdout.write(f"later dropouts (roll changes since {first}): {len(drawn)}")
+
+    def _absences(self) -> None:
+        """The class teachers' absence reports drawn with the later dropouts, recorded through
+        the duty service the teacher's phone page uses (by the demo administrator, on past
+        days). A pupil who came back has the return and the week's follow-up recorded and the
+        case resolved; the township officer verifies those of their township."""
+        admin = User.objects.get(username="admin")
+        township = User.objects.filter(username="township").first()
+        students = dict(
+            Enrolment.objects.filter(pk__in={a.key for a in self._absent}).values_list(
+                "pk", "student_id"
+            )
+        )
+        reported = back = 0
+        for a in self._absent:
+            case = case_report_absence(
+                actor=admin,
+                student_id=students[a.key],
+                days=a.days,
+                note="班主任报告：连续缺课。",
+                on=a.on,
+            )
+            reported += 1
+            if a.back_on is None and a.key in self._left and case.last_step_on == a.on:
+                # the pupil leaves school later: the teacher visits the family that day, and
+                # keeps persuading (a step in the last days, as the other cases have)
+                visit = min(self._left[a.key] + dt.timedelta(days=1), self.as_of)
+                case_step_record(
+                    actor=admin,
+                    case_id=case.pk,
+                    kind=CaseStep.Kind.HOME_VISIT,
+                    text="家访：孩子已不来上学，了解原因。",
+                    happened_on=visit,
+                )
+                talk = self.as_of - dt.timedelta(days=1 + reported % 5)
+                if talk > visit:
+                    case_step_record(
+                        actor=admin,
+                        case_id=case.pk,
+                        kind=CaseStep.Kind.PERSUASION,
+                        text="会同村干部劝返，家长表示考虑。",
+                        happened_on=talk,
+                    )
+            if a.back_on is None or case.source != DropoutCase.Source.ABSENCE:
+                continue  # leaves school later, or the report went on a case already open
+            case_step_record(
+                actor=admin,
+                case_id=case.pk,
+                kind=CaseStep.Kind.RETURNED,
+                text="学生已返校上课。",
+                happened_on=a.back_on,
+            )
+            week = a.back_on + dt.timedelta(days=7)
+            case_step_record(
+                actor=admin,
+                case_id=case.pk,
+                kind=CaseStep.Kind.FOLLOWUP_WEEK,
+                text="返校一周，出勤正常。",
+                happened_on=week,
+            )
+            enrolment = (
+                Enrolment.objects.filter(student_id=students[a.key], status__in=Enrolment.ACTIVE)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            case = case_resolve(
+                actor=admin,
+                case_id=case.pk,
+                outcome=DropoutCase.Outcome.RETURNED,
+                enrolment_id=enrolment,
+                on=week,
+            )
+            back += 1
+            if township is not None and case.village_code.startswith(township.scope.area_code):
+                case_verify(actor=township, case_id=case.pk, today=week)
+        self.stdout.write(f"absence reports before the first run: {reported}, came back {back}")
 
     def _cases(self) -> None:
         """Open a dropout case for every compulsory-age child the run found out of school."""
