@@ -59,7 +59,7 @@ _GROUPS: list[tuple[Callable[[], str], list[tuple[Callable[[], str], str, str, C
     (
         lambda: _("Command centre"),
         [
-            (lambda: _("Coverage"), "donut_large", "centre:coverage", _in_scope),
+            (lambda: _("Coverages"), "donut_large", "centre:coverage", _in_scope),
             (lambda: _("Wall chart"), "view_timeline", "centre:wall-chart", _in_scope),
             (lambda: _("Task books"), "assignment", "centre:task-books", _places),
             (lambda: _("Map"), "map", "centre:map", _in_scope),

@@ -19,7 +19,7 @@ def _tabs(user: Any) -> list[tuple[str, str, str]]:
     """Return the command centre's tabs (key, label, URL) the user may open."""
     county = scope_of(user).level == "county"
     tabs = [
-        ("coverage", _("Coverage"), "centre:coverage", True),
+        ("coverage", _("Coverages"), "centre:coverage", True),
         ("wall-chart", _("Wall chart"), "centre:wall-chart", True),
         ("task-books", _("Task books"), "centre:task-books", True),
         ("map", _("Map"), "centre:map", True),

@@ -83,7 +83,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
         request,
         "dashboard/coverage/coverage.html",
         {
-            "title": _("Coverage"),
+            "title": _("Coverages"),
             "active": "coverage",
             "on": on,
             "today": timezone.localdate(),

@@ -90,8 +90,11 @@ def report_index(request: HttpRequest) -> HttpResponse:
     return _index(request, timezone.localdate())
 
 
-def _build(request: HttpRequest, report_kind: str) -> reports.Report | HttpResponse:
-    """Return the report asked for, or the page that says why it cannot be made."""
+def _build(
+    request: HttpRequest, report_kind: str, *, official: bool = False
+) -> reports.Report | HttpResponse:
+    """Return the report asked for, or the page that says why it cannot be made (in the
+    user's language); an ``official`` report (a download) is made with Chinese labels."""
     if report_kind not in REPORT_PERIODS:
         raise Http404
     if not _allowed(request):
@@ -108,11 +111,12 @@ def _build(request: HttpRequest, report_kind: str) -> reports.Report | HttpRespo
     except PeriodError as exc:
         messages.error(request, str(exc))
         return _index(request, today, status=400, kind=report_kind, period=text, unit=unit.code)
-    if report_kind == "aid-semester":
-        return reports.aid_report(request.user, unit, period, today)
-    if report_kind == "annual":
-        return reports_annual.annual_report(request.user, unit, period, today)
-    return reports.dropout_report(request.user, unit, period, today, kind=report_kind)
+    with translation.override("zh-hans" if official else translation.get_language()):
+        if report_kind == "aid-semester":
+            return reports.aid_report(request.user, unit, period, today)
+        if report_kind == "annual":
+            return reports_annual.annual_report(request.user, unit, period, today)
+        return reports.dropout_report(request.user, unit, period, today, kind=report_kind)
 
 
 def _query(report: reports.Report) -> str:
@@ -156,8 +160,7 @@ def _filename(built: reports.Report, ext: str) -> str:
 @require_http_methods(["GET"])
 def report_xlsx(request: HttpRequest, report_kind: str) -> HttpResponse:
     """Download a report as .xlsx (an official sheet: its labels in Chinese)."""
-    with translation.override("zh-hans"):
-        built = _build(request, report_kind)
+    built = _build(request, report_kind, official=True)
     if isinstance(built, HttpResponse):
         return built
     return attachment(reports_output.report_xlsx(built), _filename(built, "xlsx"), XLSX)
@@ -168,8 +171,7 @@ def report_xlsx(request: HttpRequest, report_kind: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def report_pdf(request: HttpRequest, report_kind: str) -> HttpResponse:
     """Download a report as PDF (an official document: its labels in Chinese)."""
-    with translation.override("zh-hans"):
-        built = _build(request, report_kind)
+    built = _build(request, report_kind, official=True)
     if isinstance(built, HttpResponse):
         return built
     content = reports_output.report_pdf(built, printed_on=timezone.localdate())
