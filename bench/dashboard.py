@@ -101,7 +101,7 @@ def _run(code: str, env: dict[str, str], *args: str) -> str:
 def province(args: argparse.Namespace) -> int:
     import json
 
-    var = args.var.resolve()
+    var = args.province_var.resolve()
     if not (args.reuse and (var / ".built").exists()):
         load.build(var, args.seed, args.province)
     env = load.environment(var, "off", args.province)
@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--counties", type=int, default=30)
     parser.add_argument("--per-county", type=int, default=35_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--var", type=Path, default=Path("/tmp/jingzhun-dashboard-pg"))
+    parser.add_argument("--province-var", type=Path, default=Path("/tmp/jingzhun-dashboard-pg"))
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--seed", type=int, default=2018)
     known, rest = parser.parse_known_args()

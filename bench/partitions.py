@@ -26,7 +26,8 @@ PARTITION_MIGRATION = ("core", "0009_partition_by_county")
 
 
 def build(counties: list[str], per_county: int) -> None:
-    """The province, set-wise (the same shape as tests/scaling/test_partitions.py)."""
+    """The province, set-wise (the same shape as tests/scaling/test_partitions.py); only the
+    named counties' rows are read and written, so a county already there is left alone."""
     from django.db import connection
 
     from jingzhun.accounts.models import User
@@ -48,15 +49,18 @@ def build(counties: list[str], per_county: int) -> None:
     sql(
         "INSERT INTO schools_school (code, name, kind, location, township_id, in_poor_village, "
         "boarding, row_hash) SELECT 'S' || a.code, 'School ' || a.code, 'primary', "
-        "'in_county', a.id, false, false, '' FROM registry_area a WHERE a.level = 'township'"
+        "'in_county', a.id, false, false, '' FROM registry_area a WHERE a.level = 'township' "
+        "AND substr(a.code, 1, 6) = ANY(%s)",
+        [counties],
     )
     per_village = per_county // 4
     sql(
         "INSERT INTO registry_household (household_no, village_id, status, relapsed, "
         "poverty_cause, minimum_income, bank_name, bank_masked, row_hash) "
         "SELECT 'H' || v.code || '-' || g, v.id, 'registered', false, '', false, '', '', '' "
-        "FROM registry_area v, generate_series(1, %s) g WHERE v.level = 'village'",
-        [per_village],
+        "FROM registry_area v, generate_series(1, %s) g WHERE v.level = 'village' "
+        "AND substr(v.code, 1, 6) = ANY(%s)",
+        [per_village, counties],
     )
     sql(
         "INSERT INTO registry_person (household_id, name, id_masked, id_status, education, "
@@ -64,13 +68,16 @@ def build(counties: list[str], per_county: int) -> None:
         "guardian_name, guardian_id_masked, phone, row_hash, id_index, county_code) "
         "SELECT h.id, 'P' || h.id, '', 'valid', '', '', 'M', DATE '2010-01-01', '', '', '', "
         "false, '', '', '', '', 'idx' || h.id, substr(v.code, 1, 6) "
-        "FROM registry_household h JOIN registry_area v ON v.id = h.village_id"
+        "FROM registry_household h JOIN registry_area v ON v.id = h.village_id "
+        "WHERE substr(v.code, 1, 6) = ANY(%s)",
+        [counties],
     )
     sql(
         "INSERT INTO schools_student (roll_index, roll_masked, county_code, name, id_masked, "
         "id_status, shared_id, migrant, sex, poor_flag, row_hash, person_id, id_index) "
         "SELECT 'roll' || p.id, '', p.county_code, p.name, '', 'valid', false, false, 'M', "
-        "true, '', p.id, p.id_index FROM registry_person p"
+        "true, '', p.id, p.id_index FROM registry_person p WHERE p.county_code = ANY(%s)",
+        [counties],
     )
     sql(
         "INSERT INTO schools_enrolment (student_id, school_id, school_year, stage, grade, "
@@ -79,7 +86,9 @@ def build(counties: list[str], per_county: int) -> None:
         "s.county_code FROM schools_student s JOIN registry_person p ON p.id = s.person_id "
         "JOIN registry_household h ON h.id = p.household_id "
         "JOIN registry_area v ON v.id = h.village_id "
-        "JOIN schools_school sc ON sc.code = 'S' || substr(v.code, 1, 9)"
+        "JOIN schools_school sc ON sc.code = 'S' || substr(v.code, 1, 9) "
+        "WHERE s.county_code = ANY(%s)",
+        [counties],
     )
     sql(
         "INSERT INTO aid_entitlement (student_id, person_id, school_id, village_code, stage, "
@@ -90,7 +99,8 @@ def build(counties: list[str], per_county: int) -> None:
         "'living', 'grant', 500, 'r1', '1', 'semester', 3, false, 'in_county', 'registered', "
         "false, 2018, 'autumn', 1, 1, 'approved', '', e.county_code "
         "FROM schools_enrolment e JOIN schools_student s ON s.id = e.student_id "
-        "JOIN schools_school sc ON sc.id = e.school_id"
+        "JOIN schools_school sc ON sc.id = e.school_id WHERE e.county_code = ANY(%s)",
+        [counties],
     )
     user = User.objects.create(username="bench-partitions")
     sql(
@@ -107,7 +117,9 @@ def build(counties: list[str], per_county: int) -> None:
         "SELECT b.id, 'entitlement:' || t.id, t.programme, t.amount, 'payee', '', '', "
         "'\\x00'::bytea, 1, '', '', b.reference || '-' || lpad(t.id::text, 7, '0'), "
         "t.village_code, 'pending', '', t.county_code FROM aid_entitlement t "
-        "JOIN funds_paymentbatch b ON b.county_code = t.county_code"
+        "JOIN funds_paymentbatch b ON b.county_code = t.county_code "
+        "WHERE t.county_code = ANY(%s)",
+        [counties],
     )
     sql("ANALYZE")
 

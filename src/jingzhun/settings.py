@@ -278,9 +278,20 @@ CACHES = {
 }
 
 # Pages kept whole per user and data version (jingzhun.core.pagecache): the county's home
-# page and the coverage pages, opened again and again between changes of the data.
+# page, the coverage pages and the command centre's pages every leader opens each morning,
+# opened again and again between changes of the data.
 PAGE_CACHE_PATHS = frozenset(
-    ["/", "/aid/coverage/", "/duty/coverage/", "/identification/coverage/"]
+    [
+        "/",
+        "/aid/coverage/",
+        "/duty/coverage/",
+        "/identification/coverage/",
+        "/centre/coverage/",
+        "/centre/coverage/trends/",
+        "/centre/wall-chart/",
+        "/centre/map/",
+        "/centre/warning/",
+    ]
 )
 
 # Background tasks: `db` (default, embedded: django-tasks-db, `jingzhun db_worker`) or `rq`

@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
+from jingzhun.core.cache import cached
 from jingzhun.core.listing import ListParams
 from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.duty import selectors as duty_selectors
@@ -326,6 +327,13 @@ def _targets(user: object, f: TaskFilters, today: dt.date) -> list[Task]:
     """Return the task book's targets that have a plan year (county users only)."""
     if scope_of(user).level != "county" or f.township or f.school_id:
         return []
+    # The target lines read the task book's progress year by year: kept per data change.
+    return cached(
+        "dashboard.targets", user=user, parts=(today,), compute=lambda: _target_lines(user, today)
+    )
+
+
+def _target_lines(user: object, today: dt.date) -> list[Task]:
     now = project_selectors.task_book(user, on=today)
     years = sorted({t.year for t in now if t.year})
     by_due = {
