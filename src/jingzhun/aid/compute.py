@@ -153,9 +153,18 @@ def load_raw(county_code: str, school_year: int, *, lean: bool = False) -> pa.Ta
     year_start = Semester.named(school_year, "autumn").first_day
     assumed = assumed_exit_year(school_year)
     if not lean:
+        # The persons' county (their partition key: their village's county) lets PostgreSQL
+        # read one partition of the registry instead of every county's.
         return fetch_arrow(
-            PROFILE_SQL,
-            [assumed, assumed is not None, year_start, school_year, f"{county_code}%"],
+            PROFILE_SQL + " AND p.county_code = %s",
+            [
+                assumed,
+                assumed is not None,
+                year_start,
+                school_year,
+                f"{county_code}%",
+                county_code[:6],
+            ],
             RAW_SCHEMA,
         )
     values = {"assumed": assumed, "is_assumed": assumed is not None, "year_start": year_start}

@@ -287,9 +287,11 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
     ents = fetch_arrow(
         "SELECT e.id, e.student_id, e.programme, e.kind, e.amount, e.review, e.review_reason, "
         "h.bank_index IS NOT NULL FROM aid_entitlement e "
-        "JOIN registry_person p ON p.id = e.person_id JOIN registry_household h ON h.id = p.household_id "
-        "WHERE e.school_year = %s AND e.semester = %s AND e.village_code LIKE %s AND e.review <> 'withdrawn'",
-        [school_year, semester, f"{county}%"],
+        "JOIN registry_person p ON p.id = e.person_id AND p.county_code = e.county_code "
+        "JOIN registry_household h ON h.id = p.household_id "
+        "WHERE e.school_year = %s AND e.semester = %s AND e.village_code LIKE %s "
+        "AND e.county_code = %s AND e.review <> 'withdrawn'",
+        [school_year, semester, f"{county}%", county[:6]],
         ENT_SCHEMA,
     )
     pays = fetch_arrow(
