@@ -297,8 +297,9 @@ def coverage(*, user: Any, school_year: int, semester: str) -> Coverage:
     pays = fetch_arrow(
         "SELECT p.source, p.status, p.id, b.status FROM funds_payment p "
         "JOIN funds_paymentbatch b ON b.id = p.batch_id "
-        "WHERE b.county_code = %s AND b.school_year = %s AND b.semester = %s",
-        [county, school_year, semester],
+        "WHERE b.county_code = %s AND p.county_code = %s AND b.school_year = %s "
+        "AND b.semester = %s",
+        [county, county[:6], school_year, semester],
         PAY_SCHEMA,
     )
     schools = fetch_arrow(
