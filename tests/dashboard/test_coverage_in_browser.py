@@ -5,48 +5,16 @@ cards, the coverage page, and the trend charts drawn by the Chart.js the back of
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from tests.conftest import PASSWORD, County, Personas
+from tests.dashboard.browser import MARKS, shots_of
 from tests.dashboard.test_coverage import build
 
 from jingzhun.dashboard.coverage_snapshots import snapshot_month
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian's chromium is not installed; browser tests skipped"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = os.environ.get("JINGZHUN_SHOTS", "")
-
-
-@pytest.fixture
-def page(live_server: Any) -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        browser.close()
+pytestmark = MARKS
 
 
 def test_leader_reads_coverage_and_trends_offline(
@@ -60,7 +28,7 @@ def test_leader_reads_coverage_and_trends_offline(
     build(county, personas)
     for month in (dt.date(2018, 10, 1), dt.date(2018, 11, 1), dt.date(2018, 12, 1)):
         snapshot_month("420101", month, today=dt.date(2026, 12, 6))
-    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots = shots_of(tmp_path)
     blocked: list[str] = []
     problems: list[str] = []
 

@@ -3,70 +3,16 @@ server is aborted; the map still draws, and a click on a village opens its page.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-import pytest
 from tests.conftest import PASSWORD, County, Personas
+from tests.dashboard.browser import MARKS, shots_of
 from tests.dashboard.test_map_world import add_villages, geojson
 
 from jingzhun.dashboard import geo
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian's chromium is not installed; browser tests skipped"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = (
-    Path(os.environ.get("JINGZHUN_SCREENSHOTS", ""))
-    if os.environ.get("JINGZHUN_SCREENSHOTS")
-    else None
-)
-
-
-@pytest.fixture
-def offline_page(live_server: Any) -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    blocked: list[str] = []
-
-    def route(r: Any) -> None:
-        host = urlparse(r.request.url).hostname or ""
-        if r.request.url.startswith(("data:", "blob:")) or host in (
-            "localhost",
-            "127.0.0.1",
-            "::1",
-        ):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        context.route("**/*", route)
-        page = context.new_page()
-        page.blocked = blocked
-        yield page
-        browser.close()
+pytestmark = MARKS
 
 
 def test_map_draws_offline_and_a_click_opens_the_village(
@@ -101,7 +47,7 @@ def test_map_draws_offline_and_a_click_opens_the_village(
     )
     assert page.locator("#jz-map path").count() == 1 + 2 + 4
     assert "贫困村" in page.inner_text("#jz-legend")
-    shot = (SHOTS or tmp_path) / "map-offline.png"
+    shot = shots_of(tmp_path) / "map-offline.png"
     page.screenshot(path=str(shot), full_page=True)
     page.select_option("#jz-colour", "cases")
     page.click("#jz-map-measure button[type=submit]")
@@ -109,5 +55,5 @@ def test_map_draws_offline_and_a_click_opens_the_village(
     page.locator("#jz-map a[data-village='420101001001'] path").click(position={"x": 12, "y": 12})
     page.wait_for_url(f"{live_server.url}/centre/map/village/420101001001/")
     assert page.inner_text("#jz-village-name").startswith("甲村")
-    page.screenshot(path=str((SHOTS or tmp_path) / "village-offline.png"), full_page=True)
+    page.screenshot(path=str(shots_of(tmp_path) / "village-offline.png"), full_page=True)
     assert page.blocked == []  # the pages asked for nothing beyond the server

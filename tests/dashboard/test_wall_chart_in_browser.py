@@ -3,46 +3,14 @@ page with "what needs me", then the wall chart of the school year 2018-2019."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from tests.conftest import PASSWORD, County, Personas
+from tests.dashboard.browser import MARKS, shots_of
 from tests.dashboard.tasks_world import build
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian's chromium is not installed; browser tests skipped"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = os.environ.get("JINGZHUN_SHOTS", "")
-
-
-@pytest.fixture
-def page(live_server: Any) -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        browser.close()
+pytestmark = MARKS
 
 
 def test_leader_home_and_wall_chart(
@@ -54,7 +22,7 @@ def test_leader_home_and_wall_chart(
     tmp_path: Path,
 ) -> None:
     build(county, personas)
-    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots = shots_of(tmp_path)
     page.goto(f"{live_server.url}/admin/login/?next=/")
     page.fill("input[name=username]", personas.county_officer.username)
     page.fill("input[name=password]", PASSWORD)

@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from tests.aid.world import identify
 from tests.conftest import PASSWORD, Personas
+from tests.dashboard.browser import MARKS, shots_of
 
 from jingzhun.registry.models import Household
 
-CHROMIUM = shutil.which("chromium") or (
-    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Debian's chromium is not installed; browser tests skipped"
-    ),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Screenshots are kept here to be looked at (JINGZHUN_SHOTS), else in the test's tmp_path.
-SHOTS = os.environ.get("JINGZHUN_SHOTS", "")
-
-
-@pytest.fixture
-def page(live_server: Any) -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        yield context.new_page()
-        browser.close()
+pytestmark = MARKS
 
 
 def test_aid_centre_compares_a_draft_with_the_current_book(
@@ -57,7 +24,7 @@ def test_aid_centre_compares_a_draft_with_the_current_book(
 ) -> None:
     identify()
     Household.objects.filter(pk=county.household_b.pk).update(status="left_poverty", exit_year=2017)
-    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots = shots_of(tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     page.goto(f"{live_server.url}/admin/login/?next=/centre/what-if/?year=2018")
     page.fill("input[name=username]", personas.aid_officer.username)
