@@ -288,6 +288,19 @@ def draw(user: Any, villages: dict[str, Village], *, measure: str) -> MapDrawing
     boxes += [(v.point[0], v.point[1], v.point[0], v.point[1]) for v in pointed if v.point]
     if not boxes:
         return MapDrawing(SafeString(""), legend, 0, 0, list(villages.values()), bool(features))
+    if scope_of(user).level != "county":
+        # A township or a school sees its own villages filling the map, the rest cut at its edge.
+        mine = [
+            (f.min_x, f.min_y, f.max_x, f.max_y)
+            for code, f in village_features.items()
+            if code in villages
+        ]
+        mine += [(v.point[0], v.point[1], v.point[0], v.point[1]) for v in pointed if v.point]
+        if mine:
+            # at least about two kilometres across, so that a lone point is not a whole map
+            cx = (min(b[0] for b in mine) + max(b[2] for b in mine)) / 2
+            cy = (min(b[1] for b in mine) + max(b[3] for b in mine)) / 2
+            boxes = [*mine, (cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01)]
     proj = Projection.fit(boxes)
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_num(WIDTH)} {_num(proj.height)}" '
