@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jingzhun.core.periods import SchoolYear, Semester, SemesterKind
 from jingzhun.duty import selectors as duty_selectors
@@ -115,13 +116,15 @@ def make(kind: str, year: int, number: int) -> Period:
 
 
 _FORMS = {
-    MONTH: (re.compile(r"(\d{4})-(\d{1,2})"), _("Give the month as 2018-10.")),
-    QUARTER: (re.compile(r"(\d{4})-[Qq]?(\d)"), _("Give the quarter as 2018-Q4.")),
+    MONTH: (re.compile(r"(\d{4})-(\d{1,2})"), gettext_lazy("Give the month as 2018-10.")),
+    QUARTER: (re.compile(r"(\d{4})-[Qq]?(\d)"), gettext_lazy("Give the quarter as 2018-Q4.")),
     SEMESTER: (
         re.compile(r"(\d{4})-(autumn|spring)"),
-        _("Give the semester as 2018-autumn or 2018-spring (the school year's first year)."),
+        gettext_lazy(
+            "Give the semester as 2018-autumn or 2018-spring (the school year's first year)."
+        ),
     ),
-    YEAR: (re.compile(r"(\d{4})"), _("Give the year as 2018.")),
+    YEAR: (re.compile(r"(\d{4})"), gettext_lazy("Give the year as 2018.")),
 }
 
 
