@@ -37,12 +37,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jingzhun.accounts.roles import Role
+from jingzhun.accounts.readers import CountyReader
 from jingzhun.aid import selectors as aid_selectors
 from jingzhun.core import permissions as P
 from jingzhun.core.cache import cached
 from jingzhun.core.periods import SchoolYear, Semester, SemesterKind
-from jingzhun.core.scoping import Scope, scope_of, scope_queryset
+from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.dashboard.models import Level, Measure
 from jingzhun.duty import selectors as duty_selectors
 from jingzhun.funds.models import Payment
@@ -109,33 +109,6 @@ class Unit:
     @property
     def row(self) -> list[Figure]:
         return [self.figures[m] for m in MEASURES if m in self.figures]
-
-
-# --------------------------------------------------------------------------- the county's reader
-
-
-@dataclass(frozen=True)
-class CountyReader:
-    """Reads one county's figures for a background job (the monthly snapshots).
-
-    It stands for the county in the other apps' selectors, which scope by ``scope``; the jobs
-    take only counts from it, never a record to show.
-    """
-
-    county_code: str
-    is_authenticated: bool = True
-    is_active: bool = True
-    role: str = Role.INSPECTOR
-
-    @property
-    def scope(self) -> Scope:
-        return Scope(level="county", county_code=self.county_code, area_code=self.county_code)
-
-    def can(self, capability: str) -> bool:
-        return capability == P.VIEW
-
-    def get_username(self) -> str:
-        return ""
 
 
 # --------------------------------------------------------------------------- counts per measure

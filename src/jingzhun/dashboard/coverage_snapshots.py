@@ -17,12 +17,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from jingzhun.accounts.readers import CountyReader
 from jingzhun.core.audit import audit_record
 from jingzhun.core.scoping import scope_of, scope_queryset
 from jingzhun.dashboard.coverage import (
     LEVELS,
     MEASURES,
-    CountyReader,
     coverage_at,
 )
 from jingzhun.dashboard.models import CoverageSnapshot

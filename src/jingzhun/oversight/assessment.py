@@ -25,12 +25,12 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from jingzhun.accounts.roles import Role
+from jingzhun.accounts.readers import CountyReader
 from jingzhun.aid import selectors as aid_selectors
 from jingzhun.aid.services import SOURCE as AID_SOURCE
 from jingzhun.core import permissions as P
 from jingzhun.core.periods import Semester, SemesterKind
-from jingzhun.core.scoping import Scope, scope_of
+from jingzhun.core.scoping import scope_of
 from jingzhun.duty import selectors as duty_selectors
 from jingzhun.duty.models import DropoutCase
 from jingzhun.duty.services import is_overdue
@@ -49,30 +49,6 @@ TOWNSHIP_CODE_LENGTH = 9
 #: Gaps of the aid coverage that mean no approved entitlement (the later ones are payment's).
 NOT_APPROVED = ("not_enrolled", "pending_review", "excluded")
 ONE_DECIMAL = Decimal("0.1")
-
-
-# --------------------------------------------------------------------------- the reader
-
-
-@dataclass(frozen=True)
-class CountyReader:
-    """Reads a whole county's figures for the county-wide ranks.
-
-    It stands for the county in the other apps' selectors (which scope by ``scope``); the
-    assessment takes only counts from it, never a record to show.
-    """
-
-    county_code: str
-    is_authenticated: bool = True
-    is_active: bool = True
-    role: str = Role.INSPECTOR
-
-    @property
-    def scope(self) -> Scope:
-        return Scope(level="county", county_code=self.county_code, area_code=self.county_code)
-
-    def can(self, capability: str) -> bool:
-        return capability == P.VIEW
 
 
 # --------------------------------------------------------------------------- indicators

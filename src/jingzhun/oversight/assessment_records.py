@@ -18,6 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from jingzhun.accounts.readers import CountyReader
 from jingzhun.aid import selectors as aid_selectors
 from jingzhun.aid.services import SOURCE as AID_SOURCE
 from jingzhun.core.periods import SemesterKind
@@ -28,7 +29,6 @@ from jingzhun.oversight.assessment import (
     INDICATOR_BY_ID,
     NOT_APPROVED,
     TOWNSHIP_CODE_LENGTH,
-    CountyReader,
     Indicator,
     Period,
     aid_payments,
