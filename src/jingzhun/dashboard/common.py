@@ -1,17 +1,14 @@
-"""What every command-centre page shares: the tabs, the back-office layout, the date asked."""
+"""What every command-centre page shares: the tabs and the back-office layout."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jingzhun.core.pages import back_office_page
 from jingzhun.core.scoping import scope_of
 
 
@@ -41,19 +38,5 @@ def _tabs(user: Any) -> list[tuple[str, str, str]]:
 def page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    """Render a page inside the back office's layout (sidebar, language switcher, tabs)."""
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "jz_nav": _tabs(request.user), **context},
-        status=status,
-    )
-
-
-def date_asked(request: HttpRequest, name: str = "on") -> dt.date:
-    """Return the date the page was asked for (``?on=YYYY-MM-DD``), else today."""
-    raw = request.GET.get(name, "")
-    try:
-        return dt.date.fromisoformat(raw) if raw else timezone.localdate()
-    except ValueError:
-        return timezone.localdate()
+    """Render a page inside the back office's layout with the command centre's tabs."""
+    return back_office_page(request, template, context, tabs=_tabs(request.user), status=status)

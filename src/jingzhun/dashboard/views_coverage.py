@@ -18,11 +18,12 @@ from jingzhun.core import xlsx
 from jingzhun.core.downloads import XLSX, attachment
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
+from jingzhun.core.pages import date_asked
 from jingzhun.core.scoping import scope_of
 from jingzhun.core.working_year import working_year
 from jingzhun.dashboard import coverage as cov
 from jingzhun.dashboard import coverage_snapshots as snaps
-from jingzhun.dashboard.common import date_asked, page
+from jingzhun.dashboard.common import page
 from jingzhun.dashboard.models import Level, Measure
 
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ def _refused(request: HttpRequest) -> HttpResponse | None:
 def _asked(request: HttpRequest) -> tuple[dt.date, str, str]:
     """Return the date, level and township asked for (each checked, else the default)."""
     user: Any = request.user
-    on = date_asked(request, "on")
+    on = date_asked(request.GET)
     levels = cov.levels_for(user)
     level = request.GET.get("level", "")
     if level not in levels:

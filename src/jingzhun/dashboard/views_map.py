@@ -21,10 +21,11 @@ from django.views.decorators.http import require_http_methods
 
 from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
+from jingzhun.core.pages import date_asked
 from jingzhun.core.scoping import scope_of
 from jingzhun.core.uploads import UploadField
 from jingzhun.dashboard import geo, mapdraw
-from jingzhun.dashboard.common import date_asked, page
+from jingzhun.dashboard.common import page
 
 SESSION_KEY = "jz_map_upload"
 
@@ -44,7 +45,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     measure = request.GET.get("colour", "poor")
     if measure not in mapdraw.MEASURES:
         measure = "poor"
-    on = date_asked(request, "on")
+    on = date_asked(request.GET)
     villages = mapdraw.visible_villages(user)
     mapdraw.fill_figures(user, villages, on=on)
     drawing = mapdraw.draw(user, villages, measure=measure)
@@ -75,7 +76,7 @@ def village_page(request: HttpRequest, village_code: str) -> HttpResponse:
         return forbidden(request, P.VIEW)
     if not village_code.isdigit() or len(village_code) != 12:
         raise Http404
-    on = date_asked(request, "on")
+    on = date_asked(request.GET)
     data = mapdraw.village_page(user, village_code, on=on)
     if data is None:
         raise Http404

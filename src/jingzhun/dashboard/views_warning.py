@@ -18,9 +18,10 @@ from jingzhun.core.audit import audit_record
 from jingzhun.core.downloads import attachment
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.pages import date_asked
 from jingzhun.core.scoping import scope_of
 from jingzhun.core.xlsx import Sheet, workbook
-from jingzhun.dashboard.common import date_asked, page
+from jingzhun.dashboard.common import page
 from jingzhun.dashboard.warning import (
     Filters,
     RiskList,
@@ -48,7 +49,7 @@ def _min_score(raw: str) -> int | None:
 
 
 def _read(request: HttpRequest) -> tuple[ListParams, Filters, dt.date]:
-    on = date_asked(request, "on")
+    on = date_asked(request.GET)
     params = ListParams.read(request.GET, reasons=SIGNALS, extra=("on", "grade", "min_score"))
     grade = params.extra.get("grade", "")
     filters = Filters(

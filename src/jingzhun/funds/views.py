@@ -10,18 +10,17 @@ below the county level gets the 403 page; an entry or payment of another county 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +34,7 @@ from jingzhun.core.downloads import attachment as _download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.money import format_yuan
+from jingzhun.core.pages import back_office_page, date_asked
 from jingzhun.core.working_year import school_year_asked, working_year
 from jingzhun.funds import ledger, reports, selectors, services
 from jingzhun.funds.models import Account, JournalEntry, Overpayment
@@ -56,12 +56,7 @@ def _nav() -> list[tuple[str, str, str]]:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> Any:
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "jz_nav": _nav(), **context},
-        status=status,
-    )
+    return back_office_page(request, template, context, tabs=_nav(), status=status)
 
 
 def funds_view(*methods: str) -> Callable[[View], View]:
@@ -77,14 +72,6 @@ def funds_view(*methods: str) -> Callable[[View], View]:
         return login_required(require_http_methods(list(methods))(inner))
 
     return wrap
-
-
-def _date(data: QueryDict, name: str = "on") -> dt.date:
-    try:
-        day = dt.date.fromisoformat(str(data.get(name, ""))[:10])
-    except ValueError:
-        return timezone.localdate()
-    return day if 2000 <= day.year <= 2100 else timezone.localdate()
 
 
 def _year(request: HttpRequest) -> int:
@@ -374,7 +361,7 @@ def entry(request: HttpRequest, journal_entry_id: int) -> HttpResponse:
 @funds_view("GET", "HEAD")
 def trial_balance(request: HttpRequest) -> HttpResponse:
     """Every account's debits, credits and balance up to a date; the totals must agree."""
-    on = _date(request.GET)
+    on = date_asked(request.GET)
     tb = selectors.trial_balance(request.user, on)
     names = labels_for(selectors.county_of(request.user), [r.account.school_year for r in tb.rows])
     return _page(
@@ -408,7 +395,7 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
 @funds_view("GET", "HEAD")
 def trial_balance_export(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    on = _date(request.GET)
+    on = date_asked(request.GET)
     tb = selectors.trial_balance(user, on)
     audit_record(
         actor=user, action="funds.export_trial_balance", target=None, data={"on": on.isoformat()}

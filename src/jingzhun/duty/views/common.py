@@ -19,12 +19,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -33,6 +32,7 @@ from django.views.decorators.http import require_http_methods
 
 from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
+from jingzhun.core.pages import back_office_page
 from jingzhun.duty.selectors_ui import person_name as person_name  # re-exported for the views
 from jingzhun.schools.models import SchoolClass
 from jingzhun.schools.naming import class_of, class_of_zh
@@ -136,12 +136,7 @@ def _page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     """Render a page inside the back office's layout (sidebar, language switcher)."""
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "jz_nav": _nav(), **context},
-        status=status,
-    )
+    return back_office_page(request, template, context, tabs=_nav(), status=status)
 
 
 def _forbidden(request: HttpRequest, capability: str) -> HttpResponse:

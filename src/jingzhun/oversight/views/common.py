@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from jingzhun.core.pages import back_office_page
 from jingzhun.core.scoping import scope_of
 
 
@@ -40,12 +39,7 @@ def page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     """Render a page inside the back office's layout (sidebar, language switcher, tabs)."""
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "jz_nav": _nav(request.user), **context},
-        status=status,
-    )
+    return back_office_page(request, template, context, tabs=_nav(request.user), status=status)
 
 
 def form_errors(form: Any, exc: ValidationError) -> None:

@@ -18,23 +18,20 @@ The workbooks are official documents and always in Chinese.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
+from jingzhun.core.pages import back_office_page
 from jingzhun.core.scoping import scope_of
 from jingzhun.projects.selectors import STAFF_LEVELS
 
@@ -55,12 +52,7 @@ def page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     """Render a page inside the back office's layout (sidebar, language switcher)."""
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "jz_nav": _nav(), **context},
-        status=status,
-    )
+    return back_office_page(request, template, context, tabs=_nav(), status=status)
 
 
 def may_see_projects(user: Any) -> bool:
@@ -91,16 +83,6 @@ def projects_view(*methods: str) -> Callable[[View], View]:
         return login_required(require_http_methods(list(methods))(inner))
 
     return wrap
-
-
-def date_of(data: QueryDict, name: str = "on") -> dt.date:
-    """Return the date asked for (``?on=2018-10-01``), else today; a bad date is ignored."""
-    text = str(data.get(name, ""))[:10]
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        return timezone.localdate()
-    return day if 2000 <= day.year <= 2100 else timezone.localdate()
 
 
 def percent(share: float | None) -> str:

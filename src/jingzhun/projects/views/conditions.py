@@ -20,13 +20,13 @@ from jingzhun.core import xlsx
 from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.pages import date_asked
 from jingzhun.core.scoping import scope_of
 from jingzhun.projects import selectors, services
 from jingzhun.projects.forms import SurveyForm
 from jingzhun.projects.models import StandardVersion
 from jingzhun.projects.selectors import SchoolStandard
 from jingzhun.projects.views.common import (
-    date_of,
     form_errors,
     may_record,
     page,
@@ -73,7 +73,7 @@ def schools(request: HttpRequest) -> HttpResponse:
     """Show each school's latest survey against the standard: items met, not met, not
     applicable; its gaps with the project that closes each and by when (paged)."""
     user: Any = request.user
-    on = date_of(request.GET)
+    on = date_asked(request.GET)
     lp, poor, reached = _params(request)
     rows = filter_schools(selectors.school_standard(user, on=on), lp, poor, reached)
     listed = paginate(request.GET, rows)
@@ -177,7 +177,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
     """Show coverage I.2 on a date: per township and the county, the poor-village schools and
     those reaching the standard, each figure linking to its list of schools."""
     user: Any = request.user
-    on = date_of(request.GET)
+    on = date_asked(request.GET)
     result = selectors.standard_coverage(user, on=on)
     base = reverse("projects:schools")
 
@@ -221,7 +221,7 @@ def coverage(request: HttpRequest) -> HttpResponse:
 def coverage_export(request: HttpRequest) -> HttpResponse:
     """Download coverage I.2 on a date: each poor-village school, each township, the county."""
     user: Any = request.user
-    on = date_of(request.GET)
+    on = date_asked(request.GET)
     result = selectors.standard_coverage(user, on=on)
     schools = [
         [

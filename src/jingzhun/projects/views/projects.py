@@ -25,6 +25,7 @@ from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.evidence import evidence_response
 from jingzhun.core.listing import ListParams, paginate
+from jingzhun.core.pages import date_asked
 from jingzhun.core.scoping import scope_of
 from jingzhun.funds import selectors as funds_selectors
 from jingzhun.funds.services_projects import fund_project_for
@@ -32,7 +33,6 @@ from jingzhun.projects import selectors, services
 from jingzhun.projects.forms import NodeCloseForm, ProjectForm
 from jingzhun.projects.models import BudgetLine, Flag, Project
 from jingzhun.projects.views.common import (
-    date_of,
     form_errors,
     may_create,
     may_record,
@@ -117,7 +117,7 @@ def task_book(request: HttpRequest) -> HttpResponse:
     """Show each II.2 target with its progress computed from accepted projects, per year:
     red when met in its year, black when its year is past and it was not met in it."""
     user: Any = request.user
-    on = date_of(request.GET)
+    on = date_asked(request.GET)
     rows = selectors.task_book(user, on=on)
     met_in_year: dict[tuple[str, int | None], bool] = {}
     for year in sorted({r.year for r in rows if r.year is not None}):
@@ -186,7 +186,7 @@ def _filters(request: HttpRequest) -> Filters:
         kind=kind if kind in Project.Kind.values else "",
         year=int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else None,
         state=state if state in selectors.PROJECT_STATES else "",
-        on=date_of(request.GET),
+        on=date_asked(request.GET),
     )
 
 
@@ -313,7 +313,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     (due, closed, by whom, evidence, flag) and the surveys its acceptance wrote."""
     user: Any = request.user
     project = selectors.get_project(user=user, project_id=project_id)
-    on = date_of(request.GET)
+    on = date_asked(request.GET)
     wording = {
         i.code: i.wording(get_language() or "en") for i in selectors.standard_items(user=user)
     }

@@ -19,16 +19,15 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
+from jingzhun.core.pages import back_office_page
 from jingzhun.core.scoping import scope_of
 from jingzhun.teachers.selectors import STAFF_LEVELS
 
@@ -54,12 +53,7 @@ def page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     """Render a page inside the back office's layout (sidebar, language switcher)."""
-    return render(
-        request,
-        template,
-        {**admin.site.each_context(request), "jz_nav": _nav(request.user), **context},
-        status=status,
-    )
+    return back_office_page(request, template, context, tabs=_nav(request.user), status=status)
 
 
 def may_see_teachers(user: Any) -> bool:
