@@ -57,6 +57,7 @@ from reportlab.platypus import (
 
 from jingzhun.core.money import format_yuan
 from jingzhun.core.pdf import cjk_font
+from jingzhun.core.pdf import cn_date as _cn_date
 from jingzhun.core.pdf import printable as _printable
 from jingzhun.funds.documents import check_money, new_workbook
 
@@ -149,11 +150,6 @@ class _Total:
     kind: AidKind | None
     #: Whether this is an overall total rather than a programme's.
     overall: bool = False
-
-
-def _cn_date(day: dt.date) -> str:
-    """Return 2018年9月20日."""
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _period_line(notice: NoticeSheet) -> str:

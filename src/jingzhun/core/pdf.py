@@ -1,13 +1,19 @@
-"""PDF helpers shared by the apps' documents: a font with Chinese glyphs for reportlab."""
+"""PDF helpers shared by the apps' documents: a font with Chinese glyphs for reportlab, the
+official way of writing a date, and a story made into a PDF."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import io
 from pathlib import Path
+from typing import Any
 
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.platypus import SimpleDocTemplate
 
 #: Fonts reportlab can embed, in order of preference: (path, index in a .ttc collection).
 #: Noto CJK is tried first (index 2 is SC) but its CFF outlines are refused by reportlab's
@@ -54,3 +60,29 @@ def cjk_font() -> str:
         return name
     pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CJK_FONT))
     return FALLBACK_CJK_FONT
+
+
+def cn_date(day: dt.date) -> str:
+    """Return a date as an official document writes it: 2018年9月20日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def pdf_bytes(
+    story: list[Any], *, pagesize: tuple[float, float], side_mm: float, top_mm: float
+) -> bytes:
+    """Return the PDF of a reportlab story on pages of *pagesize*, with margins of *side_mm*
+    left and right and *top_mm* top and bottom, its title and author left empty (a document
+    names no one in its properties)."""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=pagesize,
+        leftMargin=side_mm * mm,
+        rightMargin=side_mm * mm,
+        topMargin=top_mm * mm,
+        bottomMargin=top_mm * mm,
+        title="",
+        author="",
+    )
+    doc.build(story)
+    return buffer.getvalue()

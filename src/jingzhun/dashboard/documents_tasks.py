@@ -8,7 +8,6 @@ deliberately not wrapped in gettext.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 
 from reportlab.lib import colors
@@ -16,9 +15,10 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A3, A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
+from jingzhun.core.pdf import cn_date as _cn
 from jingzhun.core.xlsx import Sheet, workbook
 from jingzhun.dashboard import tasks as T
 from jingzhun.dashboard.taskbook import Book
@@ -49,10 +49,6 @@ HEADERS = [
 def escape(text: str) -> str:
     """Return text safe inside a reportlab Paragraph (its markup is a small XML)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cn(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _d(day: dt.date | None) -> str:
@@ -153,19 +149,7 @@ def wall_chart_pdf(
         Spacer(1, 3 * mm),
         table if tasks else para("没有符合条件的任务。", plain),
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A3),
-        leftMargin=10 * mm,
-        rightMargin=10 * mm,
-        topMargin=12 * mm,
-        bottomMargin=12 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=landscape(A3), side_mm=10, top_mm=12)
 
 
 def task_book_pdf(book: Book, *, issuer: str, today: dt.date) -> bytes:
@@ -234,16 +218,4 @@ def task_book_pdf(book: Book, *, issuer: str, today: dt.date) -> bytes:
         rowHeights=[14 * mm, 14 * mm, 14 * mm],
     )
     story += [sign, Spacer(1, 4 * mm), para(f"打印日期：{_cn(today)}", small)]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=17 * mm,
-        rightMargin=17 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=A4, side_mm=17, top_mm=18)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from html import escape
 from typing import Any
 
@@ -12,17 +11,13 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, cn_date, pdf_bytes, printable
 from jingzhun.core.xlsx import Sheet, workbook
 from jingzhun.dashboard.reports import Report, Section
 
 NO_RECORDS_CN = "本期无记录"
-
-
-def cn_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def cn_heading(report: Report) -> str:
@@ -96,19 +91,7 @@ def report_pdf(report: Report, *, printed_on: dt.date) -> bytes:
         Spacer(1, 10 * mm),
         para(f"填报单位（盖章）：{report.unit.name}　　　　打印日期：{cn_date(printed_on)}", plain),
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4) if wide else A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=landscape(A4) if wide else A4, side_mm=15, top_mm=20)
 
 
 def _numeric(value: Any) -> bool:

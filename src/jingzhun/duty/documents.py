@@ -19,9 +19,10 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import PageBreak, Paragraph, Spacer
 
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
+from jingzhun.core.pdf import cn_date as _cn
 
 # What each link of the chain answers for, in the letter's words.
 DUTIES: dict[str, tuple[str, str]] = {
@@ -94,10 +95,6 @@ def contact_line(notice: ReturnNotice) -> str:
     return f"联系人：请与{unit}联系" if unit else "联系人：请与学校联系"
 
 
-def _cn(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _styles(font: str) -> dict[str, ParagraphStyle]:
     base = ParagraphStyle(
         "base", fontName=font, fontSize=12, leading=20, firstLineIndent=24, wordWrap="CJK"
@@ -117,19 +114,7 @@ def _para(text: str, style: ParagraphStyle, font: str) -> Paragraph:
 
 
 def _pdf(story: list[object]) -> bytes:
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=25 * mm,
-        rightMargin=25 * mm,
-        topMargin=25 * mm,
-        bottomMargin=25 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=A4, side_mm=25, top_mm=25)
 
 
 def letters_pdf(letters: Sequence[Letter]) -> bytes:

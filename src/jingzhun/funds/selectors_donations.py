@@ -9,7 +9,6 @@ official documents, in Chinese whatever the reader's language (fixed texts are c
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,11 +23,12 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from jingzhun.accounts.models import mask_phone
 from jingzhun.core import xlsx
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
+from jingzhun.core.pdf import cn_date as _cn
 from jingzhun.core.scoping import get_object_for_user, scope_queryset
 from jingzhun.funds import ledger
 from jingzhun.funds.models import Payment
@@ -291,10 +291,6 @@ DESIGNATION_CN = {
 STATUS_CN = {"paid": "已支付", "pending": "待银行回盘", "failed": "支付失败"}
 
 
-def _cn(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _year_cn(year: int | None) -> str:
     return f"{year}-{year + 1}学年" if year is not None else "—"
 
@@ -483,16 +479,4 @@ def report_pdf(report: DonorReport, *, issuer: str) -> bytes:
         Spacer(1, 6 * mm),
         para("本报告不含受助学生的身份证号、银行账号等个人信息，学生姓名仅显示姓氏。", small),
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=A4, side_mm=12, top_mm=18)

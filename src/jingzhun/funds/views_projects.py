@@ -11,7 +11,6 @@ official document, in Chinese whatever the reader's language.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -31,7 +30,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from jingzhun.core import permissions as P
 from jingzhun.core import xlsx
@@ -40,7 +39,8 @@ from jingzhun.core.downloads import attachment
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
 from jingzhun.core.money import format_yuan
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
+from jingzhun.core.pdf import cn_date as official_date
 from jingzhun.core.working_year import working_year
 from jingzhun.funds import ledger, selectors
 from jingzhun.funds import selectors_projects as reads
@@ -598,7 +598,7 @@ def project_money_pdf(request: HttpRequest, fund_project_id: int) -> HttpRespons
 
 
 def _cn(day: dt.date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else "—"
+    return official_date(day) if day else "—"
 
 
 def _num(value: Decimal) -> str:
@@ -690,19 +690,7 @@ def evaluation_pdf(
             plain,
         ),
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=A4, side_mm=15, top_mm=20)
 
 
 urlpatterns = [

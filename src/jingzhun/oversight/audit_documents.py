@@ -8,7 +8,6 @@ whole ID or account number: the sentences carry only masked values. The report's
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -18,10 +17,10 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from jingzhun.core import xlsx
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
 from jingzhun.oversight.audit import AuditReport, KindCount, Severity, State
 
 STATE_ZH = {
@@ -163,16 +162,4 @@ def audit_pdf(report: AuditReport, *, issuer: str) -> bytes:
         )
         story.append(Spacer(1, 3 * mm))
     story += [Spacer(1, 10 * mm), para("审计人员（签字）：　　　　　　　　复核人（签字）：", plain)]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=landscape(A4), side_mm=12, top_mm=15)

@@ -9,7 +9,6 @@ a whole ID number: the roster shows it masked, as the pages do.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
@@ -19,9 +18,10 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
+from jingzhun.core.pdf import cn_date as _cn
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,6 @@ class LongServiceLine:
     township: str
     school: str
     years: float
-
-
-def _cn(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def long_service_pdf(
@@ -85,16 +81,4 @@ def long_service_pdf(
         Spacer(1, 4 * mm),
         table if lines else para("无符合条件的教师。", plain),
     ]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=A4, side_mm=15, top_mm=20)

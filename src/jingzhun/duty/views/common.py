@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 from jingzhun.core import permissions as P
 from jingzhun.core.errors import forbidden
 from jingzhun.core.pages import back_office_page
+from jingzhun.core.pdf import cn_date as official_date
 from jingzhun.duty.selectors_ui import person_name as person_name  # re-exported for the views
 from jingzhun.schools.models import SchoolClass
 from jingzhun.schools.naming import class_of, class_of_zh
@@ -98,7 +99,7 @@ REPORT_HEADERS = ("本期新增", "本期销号", "其中按期销号", "期末�
 
 
 def cn_date(day: dt.date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+    return official_date(day) if day else ""
 
 
 def cn_class(cls: SchoolClass | None) -> str:

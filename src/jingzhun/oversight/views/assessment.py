@@ -10,7 +10,6 @@ official documents and always in Chinese.
 from __future__ import annotations
 
 import functools
-import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -26,13 +25,13 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from jingzhun.core import permissions as P
 from jingzhun.core.downloads import attachment as download
 from jingzhun.core.errors import forbidden
 from jingzhun.core.listing import paginate
-from jingzhun.core.pdf import cjk_font, printable
+from jingzhun.core.pdf import cjk_font, pdf_bytes, printable
 from jingzhun.core.working_year import school_year_asked
 from jingzhun.core.xlsx import Sheet, workbook
 from jingzhun.oversight.assessment import (
@@ -267,19 +266,7 @@ def assessment_document(result: Assessment) -> bytes:
             )
         )
         story += [Spacer(1, 5 * mm), para(heading, plain), Spacer(1, 2 * mm), table]
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4),
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title="",
-        author="",
-    )
-    doc.build(story)
-    return buffer.getvalue()
+    return pdf_bytes(story, pagesize=landscape(A4), side_mm=12, top_mm=15)
 
 
 @assessment_view
