@@ -9,7 +9,22 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+
+
+def tabs_shown(entries: list[tuple[str, str, str, bool]]) -> list[tuple[str, str, str]]:
+    """Return the tabs (key, label, URL) of ``(key, label, URL name, shown)`` entries that are
+    shown and routed (a part a deployment leaves out has no tab)."""
+    out = []
+    for key, label, name, shown in entries:
+        if not shown:
+            continue
+        try:
+            out.append((key, label, reverse(name)))
+        except NoReverseMatch:
+            continue
+    return out
 
 
 def back_office_page(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from jingzhun.core.pages import back_office_page
+from jingzhun.core.pages import back_office_page, tabs_shown
 from jingzhun.core.scoping import scope_of
 
 
@@ -24,15 +23,7 @@ def _tabs(user: Any) -> list[tuple[str, str, str]]:
         ("what-if", _("Policy what-if"), "centre:what-if", county),
         ("reports", _("Reports"), "centre:reports", True),
     ]
-    out = []
-    for key, label, name, shown in tabs:
-        if not shown:
-            continue
-        try:
-            out.append((key, label, reverse(name)))
-        except NoReverseMatch:  # a part not (yet) routed is left out
-            continue
-    return out
+    return tabs_shown(tabs)
 
 
 def page(

@@ -7,10 +7,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from jingzhun.core.pages import back_office_page
+from jingzhun.core.pages import back_office_page, tabs_shown
 from jingzhun.core.scoping import scope_of
 
 
@@ -24,15 +23,7 @@ def _nav(user: Any = None) -> list[tuple[str, str, str]]:
         ("assessment", _("Annual assessment"), "oversight:assessment", True),
         ("audit", _("Year-end audit"), "oversight:audit", county),
     ]
-    out = []
-    for key, label, name, shown in tabs:
-        if not shown:
-            continue
-        try:
-            out.append((key, label, reverse(name)))
-        except NoReverseMatch:
-            continue
-    return out
+    return tabs_shown(tabs)
 
 
 def page(
